@@ -1,0 +1,361 @@
+"""Collectors: the recorder's raw records → tidy pandas tables of one run.
+
+Time-weighted levels (GPUs busy, queue length) are rebuilt here from job start and end times, so
+the event loop pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from planner.model.engine import Model
+from planner.model.market import PriceCurve
+from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR
+
+FloatArray = NDArray[np.float64]
+
+JOB_COLUMNS = (
+    "job_id", "tenant", "tenant_class", "campaign", "gpus", "gpu_model", "region", "cohort",
+    "submit_h", "start_h", "end_h", "wait_h", "state", "work_gpu_h", "gpu_h", "restarts",
+    "lost_gpu_h", "revenue_usd", "credit_usd", "cash_usd", "paid_with",
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Every table of one run."""
+
+    jobs: pd.DataFrame
+    timeseries: pd.DataFrame
+    pool_timeseries: pd.DataFrame
+    cohorts: pd.DataFrame
+    tenants: pd.DataFrame
+    orders: pd.DataFrame
+    credit_events: pd.DataFrame
+
+
+def collect(model: Model) -> Tables:
+    """Build every table from a model that has run."""
+    jobs = _jobs(model)
+    return Tables(
+        jobs=jobs,
+        timeseries=_timeseries(model, jobs),
+        pool_timeseries=_pool_timeseries(model, jobs),
+        cohorts=_cohorts(model, jobs),
+        tenants=_tenants(model, jobs),
+        orders=_orders(model),
+        credit_events=_credit_events(model),
+    )
+
+
+def _jobs(model: Model) -> pd.DataFrame:
+    sc, rec, batch = model.scenario, model.recorder, model.jobs
+    n = len(batch)
+    horizon = sc.horizon_h
+    start = np.full(n, np.nan)
+    end = np.full(n, np.nan)
+    cohort = np.full(n, -1, dtype=np.int64)
+    starts = np.frombuffer(rec.start_job, dtype=np.int64)
+    # The first start sets the wait; with restarts a job starts more than once.
+    first = np.unique(starts[::-1], return_index=True)
+    first_ix = len(starts) - 1 - first[1]
+    start[first[0]] = np.frombuffer(rec.start_h)[first_ix]
+    cohort[starts] = np.frombuffer(rec.start_cohort, dtype=np.int64)
+    end[np.frombuffer(rec.end_job, dtype=np.int64)] = np.frombuffer(rec.end_h)
+
+    bill_job = np.frombuffer(rec.bill_job, dtype=np.int64)
+    revenue = np.bincount(bill_job, np.frombuffer(rec.bill_revenue_usd), minlength=n)
+    credit = np.bincount(bill_job, np.frombuffer(rec.bill_credit_usd), minlength=n)
+    held_h = np.bincount(
+        bill_job, np.frombuffer(rec.bill_to_h) - np.frombuffer(rec.bill_from_h), minlength=n
+    )
+    submitted = np.ones(n, dtype=bool)
+    submitted[np.frombuffer(rec.skipped_job, dtype=np.int64)] = False
+
+    tenants = sc.tenants
+    tenant_names = np.array([t.name for t in tenants], dtype=object)
+    classes = np.array([t.tenant_class for t in tenants], dtype=object)
+    cohort_model = np.array([c.model for c in model.cohorts] + [None], dtype=object)
+    cohort_region = np.array([c.region for c in model.cohorts] + [None], dtype=object)
+    cohort_name = np.array([c.name for c in model.cohorts] + [None], dtype=object)
+    campaign_names = np.array([*batch.campaign_names, None], dtype=object)
+
+    state = np.where(~np.isnan(end), "finished", np.where(np.isnan(start), "queued", "running"))
+    cash = revenue - credit
+    job_class = classes[batch.tenant]
+    paid_with = np.select(
+        [job_class == "internal", np.isnan(start), (credit > 0) & (cash > 1e-9 * revenue), credit > 0],
+        ["internal", None, "mixed", "credit"],
+        default="cash",
+    )
+    table = pd.DataFrame(
+        {
+            "job_id": np.arange(n),
+            "tenant": tenant_names[batch.tenant],
+            "tenant_class": job_class,
+            "campaign": campaign_names[batch.campaign],
+            "gpus": batch.gpus,
+            "gpu_model": cohort_model[cohort],
+            "region": cohort_region[cohort],
+            "cohort": cohort_name[cohort],
+            "submit_h": batch.submit_h,
+            "start_h": start,
+            "end_h": end,
+            "wait_h": start - batch.submit_h,
+            "state": state,
+            "work_gpu_h": batch.work_gpu_h,
+            "gpu_h": batch.gpus * held_h,
+            "restarts": np.zeros(n, dtype=np.int64),
+            "lost_gpu_h": np.zeros(n),
+            "revenue_usd": revenue,
+            "credit_usd": credit,
+            "cash_usd": cash,
+            "paid_with": paid_with,
+        }
+    )
+    del horizon
+    return table[submitted].reset_index(drop=True)
+
+
+def censored_wait_h(jobs: pd.DataFrame, horizon_h: float) -> FloatArray:
+    """Each job's wait, counting a job still queued at the horizon as waiting until then.
+
+    For queued jobs this is a lower bound, so percentiles over it are lower bounds too; dropping
+    them instead would hide exactly the waits a planner worries about.
+    """
+    waits = jobs["wait_h"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(waits), horizon_h - jobs["submit_h"].to_numpy(), waits)
+
+
+def daily_mean(times_h: FloatArray, deltas: FloatArray, horizon_h: float) -> FloatArray:
+    """Time-average per day of a level that changes by ``deltas`` at ``times_h`` (from 0 at t=0).
+
+    The last day may be partial; it is averaged over its own length.
+    """
+    edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+    if len(times_h) == 0:
+        return np.zeros(len(edges) - 1)
+    order = np.argsort(times_h, kind="stable")
+    t = np.clip(times_h[order], 0.0, horizon_h)
+    level = np.cumsum(deltas[order])
+    # area[k]: integral of the level from 0 to t[k] (the level before t[0] is 0).
+    area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
+    k = np.searchsorted(t, edges, side="right") - 1
+    at_edges = np.where(k >= 0, area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges - t[np.maximum(k, 0)]), 0.0)
+    return np.asarray(np.diff(at_edges) / np.diff(edges), dtype=np.float64)
+
+
+def _busy_events(jobs: pd.DataFrame, horizon_h: float) -> tuple[FloatArray, FloatArray]:
+    started = jobs[jobs["start_h"].notna()]
+    starts = started["start_h"].to_numpy()
+    ends = started["end_h"].fillna(horizon_h).to_numpy()
+    gpus = started["gpus"].to_numpy(dtype=np.float64)
+    return np.concatenate([starts, ends]), np.concatenate([gpus, -gpus])
+
+
+def _in_service_events(model: Model, cohorts: Sequence[int] | None = None) -> tuple[FloatArray, FloatArray]:
+    rec = model.recorder
+    idx = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
+    times = np.frombuffer(rec.in_service_h).copy()
+    gpus = np.array([model.cohorts[i].gpus for i in idx], dtype=np.float64)
+    if cohorts is not None:
+        keep = np.isin(idx, np.asarray(cohorts, dtype=np.int64))
+        return times[keep], gpus[keep]
+    return times, gpus
+
+
+def _day_frame(model: Model) -> pd.DataFrame:
+    sc = model.scenario
+    days = int(math.ceil(sc.horizon_days))
+    return pd.DataFrame(
+        {"day": np.arange(days), "date": pd.date_range(sc.start, periods=days, freq="D").date}
+    )
+
+
+def _timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+    horizon = model.scenario.horizon_h
+    frame = _day_frame(model)
+    frame["gpus_in_service"] = daily_mean(*_in_service_events(model), horizon)
+    frame["gpus_busy"] = daily_mean(*_busy_events(jobs, horizon), horizon)
+    frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
+    submit = jobs["submit_h"].to_numpy()
+    started = jobs["start_h"].dropna().to_numpy()
+    frame["jobs_queued"] = daily_mean(
+        np.concatenate([submit, started]),
+        np.concatenate([np.ones(len(submit)), -np.ones(len(started))]),
+        horizon,
+    )
+    queued_gpus = jobs["gpus"].to_numpy(dtype=np.float64)
+    started_gpus = jobs.loc[jobs["start_h"].notna(), "gpus"].to_numpy(dtype=np.float64)
+    frame["gpus_queued"] = daily_mean(
+        np.concatenate([submit, started]), np.concatenate([queued_gpus, -started_gpus]), horizon
+    )
+    edges = np.arange(len(frame) + 1) * HOURS_PER_DAY
+    frame["jobs_submitted"] = np.histogram(submit, edges)[0]
+    frame["jobs_started"] = np.histogram(started, edges)[0]
+    frame["jobs_finished"] = np.histogram(jobs["end_h"].dropna().to_numpy(), edges)[0]
+    return frame
+
+
+def _pool_timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+    horizon = model.scenario.horizon_h
+    frames = []
+    pools = sorted({(c.model, c.region) for c in model.cohorts})
+    for gpu, region in pools:
+        members = [c.index for c in model.cohorts if (c.model, c.region) == (gpu, region)]
+        frame = _day_frame(model)
+        frame.insert(2, "gpu_model", gpu)
+        frame.insert(3, "region", region)
+        frame["gpus_in_service"] = daily_mean(*_in_service_events(model, members), horizon)
+        on_pool = jobs[(jobs["gpu_model"] == gpu) & (jobs["region"] == region)]
+        frame["gpus_busy"] = daily_mean(*_busy_events(on_pool, horizon), horizon)
+        frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["day", "date", "gpu_model", "region", "gpus_in_service", "gpus_busy", "utilisation"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    return (num / den.where(den > 0)).astype(float)
+
+
+def _cohorts(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+    sc, rec, market = model.scenario, model.recorder, model.market
+    horizon = sc.horizon_h
+    in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
+    bill_cohort = np.frombuffer(rec.bill_cohort, dtype=np.int64)
+    bill_from = np.frombuffer(rec.bill_from_h)
+    bill_to = np.frombuffer(rec.bill_to_h)
+    bill_revenue = np.frombuffer(rec.bill_revenue_usd)
+    bill_gpus = model.jobs.gpus[np.frombuffer(rec.bill_job, dtype=np.int64)]
+    book_life_h = sc.market.book_life_years * HOURS_PER_YEAR
+    service_life_h = sc.market.service_life_years * HOURS_PER_YEAR
+    rows = []
+    for c in model.cohorts:
+        curve = market.curve(c.model)
+        opex = c.opex_usd_per_gpu_h if c.opex_usd_per_gpu_h is not None else market.opex_usd_per_gpu_h(c.model)
+        obsolete = min(curve.first_below(opex), c.in_service_h + service_life_h)
+        obsolete = max(obsolete, c.in_service_h)
+        mine = bill_cohort == c.index
+        a, b = bill_from[mine], bill_to[mine]
+        revenue = float(bill_revenue[mine].sum())
+        before = float(np.sum(bill_revenue[mine] * _share_before(curve, a, b, obsolete)))
+        served_from = in_service.get(c.index, math.nan)
+        served_to = min(horizon, obsolete)
+        potential = c.gpus * curve.integral(served_from, served_to) if not math.isnan(served_from) else 0.0
+        in_service_gpu_h = c.gpus * max(0.0, horizon - served_from) if not math.isnan(served_from) else 0.0
+        busy_gpu_h = float(np.sum(bill_gpus[mine] * (b - a)))
+        capex = c.gpus * c.unit_capex_usd
+        book_left = capex * max(0.0, 1.0 - (obsolete - c.in_service_h) / book_life_h)
+        rows.append(
+            {
+                "cohort": c.name,
+                "gpu_model": c.model,
+                "region": c.region,
+                "gpus": c.gpus,
+                "source": c.source,
+                "capex_usd": capex,
+                "opex_usd_per_gpu_h": opex,
+                "acquired_h": c.in_service_h,
+                "in_service_from_h": served_from,
+                "obsolete_at_h": obsolete,
+                "obsolete_within_horizon": obsolete < horizon,
+                "in_service_gpu_h": in_service_gpu_h,
+                "busy_gpu_h": busy_gpu_h,
+                "utilisation": busy_gpu_h / in_service_gpu_h if in_service_gpu_h else math.nan,
+                "revenue_usd": revenue,
+                "revenue_before_obsolescence_usd": before,
+                "potential_revenue_usd": potential,
+                "payback": before / capex,
+                "capture": before / potential if potential > 0 else math.nan,
+                "idle_value_usd": potential - before,
+                "opex_usd": in_service_gpu_h * opex,
+                "book_value_at_obsolescence_usd": book_left,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _share_before(curve: PriceCurve, a: FloatArray, b: FloatArray, cut_h: float) -> FloatArray:
+    """Share of each stretch's revenue earned before ``cut_h`` (price-weighted)."""
+    if len(a) == 0:
+        return np.zeros(0)
+    t0, k, p0 = curve.t0_h, curve.rate_per_h, curve.usd_per_gpu_h_at_t0
+
+    def integral(x: FloatArray, y: FloatArray) -> FloatArray:
+        if k == 0.0:
+            return p0 * (y - x)
+        return p0 * (np.exp(-k * (x - t0)) - np.exp(-k * (y - t0))) / k
+
+    whole = integral(a, b)
+    part = integral(a, np.clip(b, a, max(cut_h, 0.0)))
+    part = np.where(a >= cut_h, 0.0, part)
+    return np.divide(part, whole, out=np.zeros_like(whole), where=whole > 0)
+
+
+def _tenants(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+    sc = model.scenario
+    horizon = sc.horizon_h
+    waits = censored_wait_h(jobs, horizon)
+    events = _credit_events(model)
+    rows = []
+    for i, t in enumerate(sc.tenants):
+        mine = (jobs["tenant"] == t.name).to_numpy()
+        j = jobs[mine]
+        w = waits[mine]
+        mine_events = events[events["tenant"] == t.name] if len(events) else events
+        granted = float(mine_events.loc[mine_events["kind"] == "granted", "amount_usd"].sum()) if len(events) else 0.0
+        forfeited = float(mine_events.loc[mine_events["kind"] == "expired", "amount_usd"].sum()) if len(events) else 0.0
+        account = model.billing.accounts.get(i)
+        burned = float(j["credit_usd"].sum())
+        rows.append(
+            {
+                "tenant": t.name,
+                "tenant_class": t.tenant_class,
+                "jobs_submitted": int(mine.sum()),
+                "jobs_skipped": int(np.sum(model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)] == i)),
+                "jobs_finished": int((j["state"] == "finished").sum()),
+                "jobs_running": int((j["state"] == "running").sum()),
+                "jobs_queued": int((j["state"] == "queued").sum()),
+                "gpu_h": float(j["gpu_h"].sum()),
+                "wait_mean_h": float(w.mean()) if len(w) else math.nan,
+                "wait_p50_h": _pct(w, 50),
+                "wait_p95_h": _pct(w, 95),
+                "wait_p99_h": _pct(w, 99),
+                "revenue_usd": float(j["revenue_usd"].sum()),
+                "cash_usd": float(j["cash_usd"].sum()),
+                "credits_granted_usd": granted,
+                "credits_burned_usd": burned,
+                "credits_forfeited_usd": forfeited,
+                "credits_left_usd": account.balance_usd if account is not None else 0.0,
+                "credit_state": account.state if account is not None else None,
+            }
+        )
+    del horizon
+    return pd.DataFrame(rows)
+
+
+def _pct(values: FloatArray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else math.nan
+
+
+def _orders(model: Model) -> pd.DataFrame:
+    columns = ["order", "gpu_model", "region", "gpus", "ordered_h", "due_h", "status", "at_h", "control"]
+    rows = [
+        [o.name, o.model, o.region, o.gpus, o.ordered_h, o.due_h, o.status, o.at_h, o.control]
+        for o in model.orders
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _credit_events(model: Model) -> pd.DataFrame:
+    names = [t.name for t in model.scenario.tenants]
+    rows = [[names[e.tenant], e.kind, e.t_h, e.amount_usd] for e in model.recorder.credit_events]
+    return pd.DataFrame(rows, columns=["tenant", "kind", "t_h", "amount_usd"])

@@ -1,0 +1,91 @@
+"""Billing: each stretch of GPU time is priced on its model's curve and paid in cash or credits.
+
+Credit tenants draw on their grant while it is valid; a stretch of a job's run never straddles a
+grant or an expiry, because the engine bills running jobs up to those instants first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from planner.model.market import Market
+from planner.recording import Recorder
+from planner.scenario.schema import CreditGrant, Scenario
+
+AccountState = Literal["pending", "active", "spent", "expired"]
+
+
+@dataclass(slots=True)
+class CreditAccount:
+    """A tenant's credit grant: its state, balance and validity window in hours."""
+
+    grant: CreditGrant
+    granted_h: float
+    expires_h: float
+    balance_usd: float = 0.0
+    state: AccountState = "pending"
+
+
+class Billing:
+    """Prices GPU time and keeps the credit accounts."""
+
+    def __init__(self, sc: Scenario, market: Market, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._market = market
+        # Internal teams use the fleet without paying for it: their GPU-hours earn nothing.
+        self._charged = [t.tenant_class != "internal" for t in sc.tenants]
+        self.accounts: dict[int, CreditAccount] = {
+            i: CreditAccount(
+                t.credit,
+                max(0.0, sc.hours_since_start(t.credit.granted)),
+                sc.hours_since_start(t.credit.expires),
+            )
+            for i, t in enumerate(sc.tenants)
+            if t.credit is not None
+        }
+
+    def grant(self, tenant: int, t_h: float) -> None:
+        account = self.accounts[tenant]
+        account.balance_usd = account.grant.amount_usd
+        account.state = "active"
+        self._recorder.credit_event(tenant, "granted", t_h, account.grant.amount_usd)
+
+    def expire(self, tenant: int, t_h: float) -> None:
+        """End the grant; whatever is left is forfeited."""
+        account = self.accounts[tenant]
+        self._recorder.credit_event(tenant, "expired", t_h, account.balance_usd)
+        account.balance_usd = 0.0
+        account.state = "expired"
+
+    def bill(
+        self, job: int, tenant: int, cohort: int, model: str, gpus: int, from_h: float, to_h: float
+    ) -> None:
+        """Charge ``gpus`` GPUs of ``model`` held over [from_h, to_h)."""
+        if to_h <= from_h:
+            return
+        revenue = 0.0
+        if self._charged[tenant]:
+            revenue = gpus * self._market.curve(model).integral(from_h, to_h)
+        credit = 0.0
+        account = self.accounts.get(tenant)
+        if account is not None and account.state == "active" and revenue > 0.0:
+            credit = min(revenue, account.balance_usd)
+            account.balance_usd -= credit
+            # Float dust must not keep an account alive that is spent in all but rounding.
+            if account.balance_usd <= 1e-9 * account.grant.amount_usd:
+                account.state = "spent"
+                self._recorder.credit_event(tenant, "exhausted", to_h, 0.0)
+        self._recorder.billed(job, cohort, from_h, to_h, revenue, credit)
+
+    def submits(self, tenant: int, keep_u: float) -> bool:
+        """Whether a tenant submits a job now, given its grant's ``after`` rule.
+
+        Before its grant and while credits last a tenant submits everything; once credits are
+        spent or expired it keeps paying cash, submits a ``shrink_factor`` share, or leaves.
+        """
+        account = self.accounts.get(tenant)
+        if account is None or account.state in ("pending", "active"):
+            return True
+        after = account.grant.after
+        return after == "cash" or (after == "shrink" and keep_u < account.grant.shrink_factor)

@@ -1,0 +1,127 @@
+"""Demand: every job the tenants would submit over the horizon, drawn up front as arrays.
+
+Drawing the whole workload before the run keeps the event loop free of random draws and lets a
+caller (a benchmark, a trace replay) hand in a job table of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.model.sampling import draw, draw_gpus
+from planner.model.streams import Streams
+from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR, Poisson, Scenario, Tenant
+
+NO_CAMPAIGN = -1
+
+
+@dataclass(frozen=True)
+class JobBatch:
+    """Jobs as parallel arrays, sorted by submit time; a job's id is its index.
+
+    ``tenant`` indexes ``Scenario.tenants``; ``campaign`` indexes ``campaign_names`` (or is -1
+    for jobs of a tenant's workload); ``keep_u`` is a uniform draw per job used to thin a
+    tenant's submissions when it shrinks.
+    """
+
+    submit_h: NDArray[np.float64]
+    tenant: NDArray[np.int64]
+    gpus: NDArray[np.int64]
+    work_gpu_h: NDArray[np.float64]
+    campaign: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    keep_u: NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
+    campaign_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.submit_h)
+        if len(self.campaign) == 0 and n:
+            object.__setattr__(self, "campaign", np.full(n, NO_CAMPAIGN, np.int64))
+        if len(self.keep_u) == 0 and n:
+            object.__setattr__(self, "keep_u", np.zeros(n, np.float64))
+        arrays = (self.tenant, self.gpus, self.work_gpu_h, self.campaign, self.keep_u)
+        if any(len(a) != n for a in arrays):
+            raise ValueError("every JobBatch array must have one entry per job")
+        if n and np.any(np.diff(self.submit_h) < 0):
+            raise ValueError("JobBatch.submit_h must be sorted ascending")
+        if n and (np.any(self.gpus < 1) or np.any(self.work_gpu_h <= 0)):
+            raise ValueError("every job needs at least one GPU and positive work")
+
+    def __len__(self) -> int:
+        return len(self.submit_h)
+
+
+def generate_jobs(sc: Scenario, streams: Streams) -> JobBatch:
+    """Draw every tenant's workload arrivals and add its planned campaigns."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    names: list[str] = []
+    for index, tenant in enumerate(sc.tenants):
+        if tenant.workload is not None:
+            parts.append(_workload_jobs(sc, index, tenant, streams))
+        for campaign in tenant.campaigns:
+            names.append(campaign.name or f"{tenant.name}-campaign-{len(names)}")
+            parts.append(
+                (
+                    np.array([sc.hours_since_start(campaign.submit)]),
+                    np.array([index]),
+                    np.array([campaign.gpus]),
+                    np.array([campaign.work]),
+                    np.array([len(names) - 1]),
+                    np.zeros(1),
+                )
+            )
+    if not parts:
+        empty = np.empty(0)
+        return JobBatch(empty, empty.astype(np.int64), empty.astype(np.int64), empty)
+    submit, tenant_ix, gpus, work, campaign, keep_u = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+    order = np.argsort(submit, kind="stable")
+    return JobBatch(
+        submit_h=submit[order].astype(np.float64),
+        tenant=tenant_ix[order].astype(np.int64),
+        gpus=gpus[order].astype(np.int64),
+        work_gpu_h=work[order].astype(np.float64),
+        campaign=campaign[order].astype(np.int64),
+        keep_u=keep_u[order].astype(np.float64),
+        campaign_names=tuple(names),
+    )
+
+
+def _workload_jobs(sc: Scenario, index: int, tenant: Tenant, streams: Streams) -> tuple[np.ndarray, ...]:
+    workload = tenant.workload
+    assert workload is not None
+    begin_h = max(0.0, sc.hours_since_start(workload.active_from or sc.start))
+    end_h = min(sc.horizon_h, sc.hours_since_start(workload.active_until or sc.end))
+    submit = poisson_arrivals(workload.arrivals, begin_h, end_h, streams.get(f"arrivals/{tenant.name}"))
+    n = len(submit)
+    gpus = draw_gpus(workload.gpus, streams.get(f"gpus/{tenant.name}"), n, sc.node_gpus(tenant))
+    work = draw(workload.work_gpu_h, streams.get(f"work/{tenant.name}"), n)
+    keep_u = streams.get(f"thinning/{tenant.name}").random(n)
+    return submit, np.full(n, index), gpus, work, np.full(n, NO_CAMPAIGN), keep_u
+
+
+def poisson_arrivals(
+    arrivals: Poisson, begin_h: float, end_h: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Arrival times of a Poisson process with rate growing geometrically, on [begin_h, end_h).
+
+    The rate is ``per_day/24 * g ** (t / HOURS_PER_YEAR)`` per hour with ``g = 1 + annual_growth``.
+    Given the count, non-homogeneous Poisson points are i.i.d. with density proportional to the
+    rate, so they are drawn exactly by inverting the cumulative rate at sorted uniforms.
+    """
+    if end_h <= begin_h:
+        return np.empty(0)
+    rate0 = arrivals.per_day / HOURS_PER_DAY
+    log_g = math.log1p(arrivals.annual_growth) / HOURS_PER_YEAR
+    if log_g == 0.0:
+        total = rate0 * (end_h - begin_h)
+        count = int(rng.poisson(total))
+        return np.sort(rng.uniform(begin_h, end_h, count))
+    # Cumulative rate from 0: (rate0 / log_g) * (exp(log_g * t) - 1).
+    lo, hi = math.exp(log_g * begin_h), math.exp(log_g * end_h)
+    total = rate0 / log_g * (hi - lo)
+    count = int(rng.poisson(total))
+    u = rng.uniform(min(lo, hi), max(lo, hi), count)
+    return np.sort(np.log(u) / log_g).astype(np.float64)

@@ -1,0 +1,162 @@
+"""The fleet: GPUs counted per node, nodes grouped in pods, pods in pools of one model and region.
+
+Placement rules (gang scheduling):
+
+- a job of at most one node's GPUs goes on one node, best fit: the node with the fewest free GPUs
+  that still fit it, so whole nodes stay whole for multi-node jobs;
+- a larger job takes whole free nodes inside one pod, best fit: the pod with the fewest whole
+  free nodes that still fit it, so large pods stay free for large jobs.
+
+Each cohort gets pods of its own, so every job runs on exactly one cohort.
+Nothing here is per GPU or per hour: state changes only when a job starts or ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Pod:
+    """A pod's nodes and the set of nodes in it with every GPU free."""
+
+    cohort: int
+    nodes: range
+    whole_free: set[int]
+
+
+@dataclass(slots=True)
+class Allocation:
+    """Where a running job sits: its pool, cohort and nodes, and GPUs taken from each node."""
+
+    pool: Pool
+    cohort: int
+    nodes: tuple[int, ...]
+    gpus_per_node: int
+
+
+@dataclass(slots=True)
+class Pool:
+    """Every node of one GPU model in one region."""
+
+    model: str
+    region: str
+    node_gpus: int
+    pod_gpus: int
+    throughput: float
+    node_free: list[int] = field(default_factory=list)
+    node_pod: list[int] = field(default_factory=list)
+    pods: list[Pod] = field(default_factory=list)
+    # partial[f]: nodes with exactly f free GPUs, 0 < f < node_gpus.
+    partial: list[set[int]] = field(default_factory=list)
+    free_gpus: int = 0
+    gpus: int = 0
+
+    def __post_init__(self) -> None:
+        self.partial = [set() for _ in range(self.node_gpus)]
+
+    def add_cohort(self, cohort: int, gpus: int) -> None:
+        """Install a cohort's GPUs as new nodes in new pods, all free."""
+        nodes_per_pod = self.pod_gpus // self.node_gpus
+        first = len(self.node_free)
+        last = first + gpus // self.node_gpus
+        for pod_first in range(first, last, nodes_per_pod):
+            nodes = range(pod_first, min(pod_first + nodes_per_pod, last))
+            self.pods.append(Pod(cohort, nodes, set(nodes)))
+            self.node_pod.extend([len(self.pods) - 1] * len(nodes))
+        self.node_free.extend([self.node_gpus] * (last - first))
+        self.free_gpus += gpus
+        self.gpus += gpus
+
+    def allocate(self, gpus: int) -> Allocation | None:
+        """Take GPUs for a job of ``gpus`` GPUs, or return ``None`` if it does not fit now."""
+        if gpus > self.free_gpus:
+            return None
+        size = self.node_gpus
+        if gpus < size:
+            partial = self.partial
+            for free in range(gpus, size):
+                if partial[free]:
+                    node = partial[free].pop()
+                    left = free - gpus
+                    if left:
+                        partial[left].add(node)
+                    self.node_free[node] = left
+                    self.free_gpus -= gpus
+                    return Allocation(self, self.pods[self.node_pod[node]].cohort, (node,), gpus)
+        need = -(-gpus // size)
+        pod = self._best_pod(need)
+        if pod is None:
+            return None
+        taken = tuple(pod.whole_free.pop() for _ in range(need))
+        per_node = gpus if need == 1 else size
+        left = size - per_node
+        node_free = self.node_free
+        for node in taken:
+            node_free[node] = left
+        if left:
+            self.partial[left].add(taken[0])
+        self.free_gpus -= per_node * need
+        return Allocation(self, pod.cohort, taken, per_node)
+
+    def release(self, alloc: Allocation) -> None:
+        """Return a finished job's GPUs."""
+        size = self.node_gpus
+        node_free, partial, pods, node_pod = self.node_free, self.partial, self.pods, self.node_pod
+        for node in alloc.nodes:
+            before = node_free[node]
+            after = before + alloc.gpus_per_node
+            if 0 < before:
+                partial[before].discard(node)
+            node_free[node] = after
+            if after == size:
+                pods[node_pod[node]].whole_free.add(node)
+            else:
+                partial[after].add(node)
+        self.free_gpus += alloc.gpus_per_node * len(alloc.nodes)
+
+    def _best_pod(self, need: int) -> Pod | None:
+        best: Pod | None = None
+        best_free = 0
+        for pod in self.pods:
+            free = len(pod.whole_free)
+            if free >= need and (best is None or free < best_free):
+                best, best_free = pod, free
+                if free == need:
+                    break
+        return best
+
+    def largest_fit(self) -> int:
+        """The largest job (GPUs) that could start in this pool right now."""
+        size = self.node_gpus
+        whole = max((len(p.whole_free) for p in self.pods), default=0)
+        if whole:
+            return whole * size
+        return max((f for f in range(size) if self.partial[f]), default=0)
+
+
+class Fleet:
+    """All pools, keyed by (model, region), and the cohorts installed in them."""
+
+    def __init__(self) -> None:
+        self.pools: dict[tuple[str, str], Pool] = {}
+
+    def install(
+        self, cohort: int, model: str, region: str, gpus: int, node_gpus: int, pod_gpus: int,
+        throughput: float,
+    ) -> Pool:
+        """Bring a cohort into service, creating its pool on first use."""
+        key = (model, region)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = Pool(model, region, node_gpus, pod_gpus, throughput)
+        pool.add_cohort(cohort, gpus)
+        return pool
+
+    @property
+    def gpus(self) -> int:
+        return sum(p.gpus for p in self.pools.values())
+
+    @property
+    def free_gpus(self) -> int:
+        return sum(p.free_gpus for p in self.pools.values())

@@ -1,0 +1,51 @@
+"""Scheduling policies: which queued job to try next. Placement is the fleet's business.
+
+A policy sees job ids and a ``try_start(job) -> bool`` callback that places and starts a job if it
+fits now. Policies are chosen by the scenario's ``scheduler.kind``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from planner.scenario.schema import Scheduler
+
+
+class Policy(Protocol):
+    """What the engine needs of a scheduling policy."""
+
+    def submit(self, job: int) -> None:
+        """Add an arriving job to the queue."""
+
+    def dispatch(self, try_start: Callable[[int], bool]) -> None:
+        """Start whatever the policy allows now (called after every arrival and completion)."""
+
+    def queued(self) -> list[int]:
+        """Jobs still waiting, in queue order."""
+
+
+class Fifo:
+    """Strict FIFO with head-of-line blocking: while the head job cannot start, nothing starts."""
+
+    def __init__(self) -> None:
+        self._queue: deque[int] = deque()
+
+    def submit(self, job: int) -> None:
+        self._queue.append(job)
+
+    def dispatch(self, try_start: Callable[[int], bool]) -> None:
+        queue = self._queue
+        while queue and try_start(queue[0]):
+            queue.popleft()
+
+    def queued(self) -> list[int]:
+        return list(self._queue)
+
+
+def make_policy(spec: Scheduler) -> Policy:
+    """The policy a scenario asks for."""
+    match spec.kind:
+        case "fifo":
+            return Fifo()

@@ -1,0 +1,75 @@
+"""The result of one simulated run: its tables, its provenance and its summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from planner.analysis import Tables
+from planner.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Tables of one run of ``scenario`` with ``seed``; nothing here writes files."""
+
+    scenario: Scenario
+    seed: int
+    tables: Tables
+    wall_s: float = field(compare=False)
+
+    @property
+    def jobs(self) -> pd.DataFrame:
+        """One row per submitted job, including those still queued or running at the horizon."""
+        return self.tables.jobs
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        """Fleet-level daily time-averages: GPUs in service and busy, utilisation, queue."""
+        return self.tables.timeseries
+
+    @property
+    def pool_timeseries(self) -> pd.DataFrame:
+        """Daily GPUs in service and busy per (GPU model, region)."""
+        return self.tables.pool_timeseries
+
+    @property
+    def cohorts(self) -> pd.DataFrame:
+        """Per cohort: capex, revenue, payback, capture, obsolescence and book value."""
+        return self.tables.cohorts
+
+    @property
+    def tenants(self) -> pd.DataFrame:
+        """Per tenant: jobs, waits, revenue and credit account."""
+        return self.tables.tenants
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """Per order: delivered, cancelled, frozen or still in transit at the horizon."""
+        return self.tables.orders
+
+    @property
+    def credit_events(self) -> pd.DataFrame:
+        """Grants, exhaustions and expiries of credit accounts."""
+        return self.tables.credit_events
+
+    @cached_property
+    def _summary(self) -> pd.Series:
+        from planner.summary import summarise
+
+        return summarise(self)
+
+    def summary(self) -> pd.Series:
+        """Headline metrics (see :mod:`planner.summary` for the keys)."""
+        return self._summary.copy()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table by name (``jobs``, ``timeseries``, ...)."""
+        frame: pd.DataFrame = getattr(self.tables, name)
+        return frame
+
+    @staticmethod
+    def table_names() -> tuple[str, ...]:
+        return tuple(Tables.__dataclass_fields__)

@@ -1,0 +1,185 @@
+"""Cross-field checks on a scenario: references, units that must fit, dates inside the horizon.
+
+Every problem is collected and raised together, each with its field path, so a user fixes a file
+in one pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from planner.catalog import known_models
+
+if TYPE_CHECKING:
+    from planner.scenario.schema import Scenario, Tenant
+
+Loc = tuple[str | int, ...]
+Found = tuple[Loc, str]
+
+
+def raise_if_inconsistent(sc: Scenario) -> None:
+    """Raise a pydantic ``ValidationError`` listing every cross-field problem in ``sc``."""
+    found = list(_problems(sc))
+    if found:
+        details = [
+            InitErrorDetails(
+                type=PydanticCustomError("scenario", "{reason}", {"reason": reason}),
+                loc=loc,
+                input=None,
+            )
+            for loc, reason in found
+        ]
+        raise ValidationError.from_exception_data("Scenario", details)
+
+
+def _problems(sc: Scenario) -> Iterator[Found]:
+    yield from _unique_names(sc)
+    yield from _known_references(sc)
+    yield from _whole_nodes(sc)
+    yield from _dates_in_horizon(sc)
+    for i, tenant in enumerate(sc.tenants):
+        yield from _jobs_fit(sc, i, tenant)
+
+
+def _unique_names(sc: Scenario) -> Iterator[Found]:
+    groups: dict[str, list[str | None]] = {
+        "regions": [r.name for r in sc.regions],
+        "tenants": [t.name for t in sc.tenants],
+        "fleet": [c.name for c in sc.fleet],
+        "orders": [o.name for o in sc.orders],
+    }
+    for field, names in groups.items():
+        counts = Counter(n for n in names if n is not None)
+        for i, name in enumerate(names):
+            if name is not None and counts[name] > 1:
+                yield (field, i, "name"), f"name '{name}' is used {counts[name]} times"
+
+
+def _known_references(sc: Scenario) -> Iterator[Found]:
+    models = set(known_models())
+    regions = {r.name for r in sc.regions}
+    model_list = ", ".join(known_models())
+    region_list = ", ".join(sorted(regions))
+
+    def model(loc: Loc, name: str) -> Iterator[Found]:
+        if name not in models:
+            yield loc, f"unknown GPU model '{name}'; known models: {model_list}"
+
+    def region(loc: Loc, name: str) -> Iterator[Found]:
+        if name not in regions:
+            yield loc, f"unknown region '{name}'; regions in this scenario: {region_list}"
+
+    for field, items in (("fleet", sc.fleet), ("orders", sc.orders)):
+        for i, item in enumerate(items):
+            yield from model((field, i, "model"), item.model)
+            yield from region((field, i, "region"), item.region)
+    for i, event in enumerate(sc.export_controls):
+        for key, names in (("ban", event.ban), ("lift", event.lift)):
+            for j, name in enumerate(names):
+                yield from model(("export_controls", i, key, j), name)
+    for name in sc.market.prices:
+        yield from model(("market", "prices", name), name)
+    for i, tenant in enumerate(sc.tenants):
+        for j, name in enumerate(tenant.models):
+            yield from model(("tenants", i, "models", j), name)
+        for j, name in enumerate(tenant.regions or []):
+            yield from region(("tenants", i, "regions", j), name)
+
+
+def _whole_nodes(sc: Scenario) -> Iterator[Found]:
+    node_size = {r.name: r.gpus_per_node for r in sc.regions}
+    for field, items in (("fleet", sc.fleet), ("orders", sc.orders)):
+        for i, item in enumerate(items):
+            size = node_size.get(item.region)
+            if size and item.gpus % size:
+                yield (
+                    (field, i, "gpus"),
+                    f"{item.gpus} GPUs is not a whole number of {size}-GPU nodes "
+                    f"in region '{item.region}'",
+                )
+
+
+def _dates_in_horizon(sc: Scenario) -> Iterator[Found]:
+    start, end = sc.start, sc.end
+    window = f"the horizon {start} to {end}"
+
+    def inside(loc: Loc, day: date, allow_before: bool = False) -> Iterator[Found]:
+        if day >= end or (day < start and not allow_before):
+            yield loc, f"{day} is outside {window}"
+
+    for i, cohort in enumerate(sc.fleet):
+        yield from inside(("fleet", i, "acquired"), cohort.acquired, allow_before=True)
+    for i, order in enumerate(sc.orders):
+        yield from inside(("orders", i, "ordered"), order.ordered)
+    for i, tenant in enumerate(sc.tenants):
+        for j, campaign in enumerate(tenant.campaigns):
+            yield from inside(("tenants", i, "campaigns", j, "submit"), campaign.submit)
+        if tenant.credit is not None:
+            yield from inside(("tenants", i, "credit", "granted"), tenant.credit.granted)
+
+
+def largest_pod_gpus(sc: Scenario, tenant: Tenant) -> tuple[int, list[str]]:
+    """The most GPUs one job of ``tenant`` could ever get, and the pools it may use.
+
+    Each cohort (or delivered order) gets pods of its own, so a pod holds at most
+    ``min(pod_gpus, cohort gpus)``.
+    """
+    allowed_regions = set(tenant.regions) if tenant.regions is not None else None
+    best = 0
+    pools: list[str] = []
+    for item in [*sc.fleet, *sc.orders]:
+        if item.model not in tenant.models:
+            continue
+        if allowed_regions is not None and item.region not in allowed_regions:
+            continue
+        pools.append(f"{item.model} in {item.region}")
+        best = max(best, min(sc.region(item.region).pod_gpus, item.gpus))
+    return best, sorted(set(pools))
+
+
+def _jobs_fit(sc: Scenario, i: int, tenant: Tenant) -> Iterator[Found]:
+    if not ({r.name for r in sc.regions} >= set(tenant.regions or [])):
+        return  # unknown regions are reported already
+    capacity, pools = largest_pod_gpus(sc, tenant)
+    if not pools:
+        if tenant.workload is not None or tenant.campaigns:
+            where = ", ".join(tenant.regions) if tenant.regions else "any region"
+            yield (
+                ("tenants", i, "models"),
+                f"no GPUs of {', '.join(tenant.models)} in {where} are in the fleet or on "
+                "order, so no job of this tenant can ever run",
+            )
+        return
+    if tenant.workload is not None:
+        bound = tenant.workload.gpus.upper_bound()
+        if math.isinf(bound):
+            yield (
+                ("tenants", i, "workload", "gpus"),
+                f"a {tenant.workload.gpus.kind} GPU count is unbounded: set 'max' so every "
+                "job can fit",
+            )
+        elif _node_rounded(sc, tenant, math.ceil(bound)) > capacity:
+            yield (
+                ("tenants", i, "workload", "gpus"),
+                f"a job of up to {math.ceil(bound)} GPUs can never fit: the largest pod this "
+                f"tenant may use holds {capacity} GPUs ({'; '.join(pools)})",
+            )
+    for j, campaign in enumerate(tenant.campaigns):
+        if _node_rounded(sc, tenant, campaign.gpus) > capacity:
+            yield (
+                ("tenants", i, "campaigns", j, "gpus"),
+                f"a job of {campaign.gpus} GPUs can never fit: the largest pod this tenant may "
+                f"use holds {capacity} GPUs ({'; '.join(pools)})",
+            )
+
+
+def _node_rounded(sc: Scenario, tenant: Tenant, gpus: int) -> int:
+    node = sc.node_gpus(tenant)
+    return gpus if gpus <= node else -(-gpus // node) * node

@@ -1,0 +1,316 @@
+"""The scenario schema: every field, its unit and its default, validated once and then frozen.
+
+Dates are calendar dates; the model converts them once to hours since ``start``
+(see :meth:`Scenario.hours_since_start`). Money is US dollars.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Literal, Self
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+
+from planner.scenario.base import Spec
+from planner.scenario.distributions import Distribution
+
+HOURS_PER_DAY = 24.0
+HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
+
+Name = str
+
+
+class Region(Spec):
+    """A region: its GPUs sit in nodes of ``gpus_per_node``, grouped in pods (RDMA domains)."""
+
+    name: Name = Field(min_length=1)
+    pod_gpus: PositiveInt = Field(
+        default=1024,
+        description="GPUs in one pod (RDMA domain); a multi-node job stays inside one pod. "
+        "Alibaba HPN segments are 1,024 GPUs (domain.md §7).",
+    )
+    gpus_per_node: PositiveInt = Field(
+        default=8, description="GPUs per server; 8 per HGX baseboard (domain.md §1, §7)"
+    )
+
+    @model_validator(mode="after")
+    def _pod_holds_whole_nodes(self) -> Self:
+        if self.pod_gpus % self.gpus_per_node:
+            raise ValueError(
+                f"pod_gpus ({self.pod_gpus}) is not a multiple of gpus_per_node "
+                f"({self.gpus_per_node})"
+            )
+        return self
+
+
+class Cohort(Spec):
+    """GPUs of one model bought together and installed in one region."""
+
+    name: Name | None = Field(default=None, description="defaults to MODEL-REGION-INDEX")
+    model: Name
+    region: Name
+    gpus: PositiveInt
+    acquired: date = Field(description="in service from this date (or from start, if earlier)")
+    unit_capex_usd: PositiveFloat | None = Field(
+        default=None, description="all-in price per GPU; defaults to the catalogue's reference"
+    )
+    opex_usd_per_gpu_h: NonNegativeFloat | None = Field(
+        default=None, description="operating cost per GPU-hour; defaults to the market's"
+    )
+
+
+class Order(Spec):
+    """GPUs on order: they become a cohort ``lead_days`` after ``ordered``, unless banned."""
+
+    name: Name | None = Field(default=None, description="defaults to order-MODEL-INDEX")
+    model: Name
+    region: Name
+    gpus: PositiveInt
+    ordered: date
+    lead_days: NonNegativeFloat = 90.0
+    unit_capex_usd: PositiveFloat | None = None
+    opex_usd_per_gpu_h: NonNegativeFloat | None = None
+
+    @property
+    def due(self) -> date:
+        return self.ordered + timedelta(days=self.lead_days)
+
+
+class ExportControl(Spec):
+    """An export-control event: from ``effective``, deliveries of ``ban`` models stop.
+
+    Orders of a banned model not yet delivered are cancelled, or frozen until a later event lists
+    the model in ``lift``.
+    """
+
+    name: Name | None = None
+    effective: date
+    ban: list[Name] = Field(default_factory=list)
+    lift: list[Name] = Field(default_factory=list)
+    undelivered: Literal["cancel", "freeze"] = "cancel"
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Self:
+        if not self.ban and not self.lift:
+            raise ValueError("an export-control event needs a 'ban' or a 'lift' list")
+        return self
+
+
+class ModelMarket(Spec):
+    """The market for one GPU model: its rental price curve and its operating cost."""
+
+    usd_per_gpu_h: PositiveFloat = Field(description="list price per GPU-hour at 'as_of'")
+    annual_decline: float = Field(
+        default=0.35,
+        ge=0.0,
+        lt=1.0,
+        description="fractional price fall per year, compounded continuously between dates; "
+        "-35%/yr after a successor ships (domain.md §8)",
+    )
+    as_of: date | None = Field(default=None, description="date of 'usd_per_gpu_h'; default start")
+    opex_usd_per_gpu_h: NonNegativeFloat | None = Field(
+        default=None, description="default: power at the market's tariff plus fixed opex"
+    )
+
+
+class Market(Spec):
+    """Prices, operating costs and asset lives.
+
+    Models without an entry in ``prices`` use the catalogue's reference rental price at its
+    reference date with ``default_annual_decline``.
+    """
+
+    prices: dict[Name, ModelMarket] = Field(default_factory=dict)
+    default_annual_decline: float = Field(default=0.35, ge=0.0, lt=1.0)
+    power_usd_per_kwh: NonNegativeFloat = Field(
+        default=0.08, description="assumption: industrial tariff; domain.md has no source"
+    )
+    pue: float = Field(default=1.3, ge=1.0, description="assumption: data-centre PUE")
+    server_power_factor: float = Field(
+        default=1.5,
+        ge=1.0,
+        description="assumption: server draw (CPUs, NICs, fans) per watt of GPU TDP",
+    )
+    fixed_opex_usd_per_gpu_h: NonNegativeFloat = Field(
+        default=0.15, description="assumption: network, space, staff and spares per GPU-hour"
+    )
+    book_life_years: PositiveFloat = Field(
+        default=6.0, description="straight-line depreciation life (domain.md §4a, §8)"
+    )
+    service_life_years: PositiveFloat = Field(
+        default=6.0, description="end of life: a cohort is obsolete by this age at the latest"
+    )
+
+
+class Poisson(Spec):
+    """Poisson arrivals at ``per_day`` jobs a day, growing by ``annual_growth`` a year.
+
+    The rate at time t is ``per_day * (1 + annual_growth) ** years_since_start``.
+    """
+
+    kind: Literal["poisson"] = "poisson"
+    per_day: PositiveFloat
+    annual_growth: float = Field(default=0.0, gt=-1.0)
+
+
+Arrivals = Poisson
+
+
+class Workload(Spec):
+    """A tenant's stream of jobs: arrivals, GPUs per job and work per job."""
+
+    arrivals: Arrivals
+    gpus: Distribution = Field(
+        description="GPUs per job; draws are rounded up to a whole GPU, and a job larger than "
+        "one node is rounded up to whole nodes"
+    )
+    work_gpu_h: Distribution = Field(
+        description="work per job in reference-GPU-hours (H800 = 1.0): duration = "
+        "work / (gpus x throughput)"
+    )
+    active_from: date | None = Field(default=None, description="default: scenario start")
+    active_until: date | None = Field(default=None, description="default: the horizon's end")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.active_from and self.active_until and self.active_from >= self.active_until:
+            raise ValueError("active_from must be before active_until")
+        return self
+
+
+class Campaign(Spec):
+    """A planned job: ``gpus`` GPUs and ``work_gpu_h`` of work (or ``days`` on H800s)."""
+
+    name: Name | None = None
+    submit: date
+    gpus: PositiveInt
+    work_gpu_h: PositiveFloat | None = None
+    days: PositiveFloat | None = Field(
+        default=None, description="shorthand: work = gpus x days x 24 reference-GPU-hours"
+    )
+
+    @model_validator(mode="after")
+    def _one_size(self) -> Self:
+        if (self.work_gpu_h is None) == (self.days is None):
+            raise ValueError("give exactly one of 'work_gpu_h' and 'days'")
+        return self
+
+    @property
+    def work(self) -> float:
+        if self.work_gpu_h is not None:
+            return self.work_gpu_h
+        assert self.days is not None
+        return self.gpus * self.days * HOURS_PER_DAY
+
+
+class CreditGrant(Spec):
+    """Cloud credits given as (part of) an investment, drawn at list price as GPU-hours are used.
+
+    Outside [granted, expires) or once spent, the tenant follows ``after``: pays ``cash``,
+    ``shrink``s its new submissions to ``shrink_factor`` of the rate, or ``leave``s (submits no more).
+    Credits left at expiry are forfeited.
+    """
+
+    amount_usd: PositiveFloat
+    granted: date
+    expires: date
+    after: Literal["cash", "shrink", "leave"] = "cash"
+    shrink_factor: float = Field(default=0.5, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.expires <= self.granted:
+            raise ValueError("'expires' must be after 'granted'")
+        return self
+
+
+TenantClass = Literal["credit", "paying", "internal"]
+
+
+class Tenant(Spec):
+    """A customer: credit-funded start-up, paying customer or internal team."""
+
+    name: Name = Field(min_length=1)
+    tenant_class: TenantClass = Field(alias="class")
+    models: list[Name] = Field(
+        min_length=1, description="GPU models its jobs may run on, most preferred first"
+    )
+    regions: list[Name] | None = Field(default=None, description="allowed regions; default all")
+    workload: Workload | None = None
+    campaigns: list[Campaign] = Field(default_factory=list)
+    credit: CreditGrant | None = None
+
+    @model_validator(mode="after")
+    def _credit_matches_class(self) -> Self:
+        if self.tenant_class == "credit" and self.credit is None:
+            raise ValueError("a tenant of class 'credit' needs a 'credit' grant")
+        if self.tenant_class != "credit" and self.credit is not None:
+            raise ValueError(f"a tenant of class '{self.tenant_class}' cannot hold a credit grant")
+        return self
+
+
+class FifoScheduler(Spec):
+    """Strict first-in-first-out with head-of-line blocking: the head job starts first or no job does."""
+
+    kind: Literal["fifo"] = "fifo"
+
+
+Scheduler = FifoScheduler
+
+
+class Scenario(Spec):
+    """A whole planning scenario: fleet, supply, market, demand and scheduling over a horizon."""
+
+    name: Name = Field(min_length=1)
+    description: str = ""
+    start: date
+    horizon_days: PositiveFloat
+    regions: list[Region] = Field(min_length=1)
+    fleet: list[Cohort] = Field(default_factory=list)
+    orders: list[Order] = Field(default_factory=list)
+    export_controls: list[ExportControl] = Field(default_factory=list)
+    market: Market = Field(default_factory=Market)
+    tenants: list[Tenant] = Field(min_length=1)
+    scheduler: Scheduler = Field(default_factory=FifoScheduler)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        from planner.scenario.checks import raise_if_inconsistent
+
+        raise_if_inconsistent(self)
+        return self
+
+    @property
+    def end(self) -> date:
+        """The horizon's end date."""
+        return self.start + timedelta(days=self.horizon_days)
+
+    @property
+    def horizon_h(self) -> float:
+        return self.horizon_days * HOURS_PER_DAY
+
+    def hours_since_start(self, day: date) -> float:
+        """Simulation time (hours) of midnight on ``day``; negative before the start."""
+        return (day - self.start).days * HOURS_PER_DAY
+
+    def region(self, name: str) -> Region:
+        return next(r for r in self.regions if r.name == name)
+
+    def node_gpus(self, tenant: Tenant) -> int:
+        """Node size used to round a tenant's multi-node jobs up to whole nodes.
+
+        The smallest ``gpus_per_node`` among the regions the tenant may use, so a rounded job
+        fits every region it is allowed in.
+        """
+        allowed = [r for r in self.regions if tenant.regions is None or r.name in tenant.regions]
+        return min(r.gpus_per_node for r in allowed or self.regions)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A validated copy with dotted-path fields replaced.
+
+        Paths address list items by index or by ``name``: ``fleet.0.gpus``,
+        ``tenants.moonshot.credit.amount_usd``.
+        """
+        from planner.scenario.overrides import apply_overrides
+
+        return apply_overrides(self, overrides)
