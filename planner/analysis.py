@@ -21,9 +21,27 @@ from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR
 FloatArray = NDArray[np.float64]
 
 JOB_COLUMNS = (
-    "job_id", "tenant", "tenant_class", "campaign", "gpus", "gpu_model", "region", "cohort",
-    "submit_h", "start_h", "end_h", "wait_h", "state", "work_gpu_h", "gpu_h", "restarts",
-    "lost_gpu_h", "revenue_usd", "credit_usd", "cash_usd", "paid_with",
+    "job_id",
+    "tenant",
+    "tenant_class",
+    "campaign",
+    "gpus",
+    "gpu_model",
+    "region",
+    "cohort",
+    "submit_h",
+    "start_h",
+    "end_h",
+    "wait_h",
+    "state",
+    "work_gpu_h",
+    "gpu_h",
+    "restarts",
+    "lost_gpu_h",
+    "revenue_usd",
+    "credit_usd",
+    "cash_usd",
+    "paid_with",
 )
 
 
@@ -89,11 +107,11 @@ def _jobs(model: Model) -> pd.DataFrame:
     state = np.where(~np.isnan(end), "finished", np.where(np.isnan(start), "queued", "running"))
     cash = revenue - credit
     job_class = classes[batch.tenant]
-    paid_with = np.select(
-        [job_class == "internal", np.isnan(start), (credit > 0) & (cash > 1e-9 * revenue), credit > 0],
-        ["internal", None, "mixed", "credit"],
-        default="cash",
-    )
+    paid_with = np.full(n, "cash", dtype=object)
+    paid_with[credit > 0] = "credit"
+    paid_with[(credit > 0) & (cash > 1e-9 * revenue)] = "mixed"
+    paid_with[job_class == "internal"] = "internal"
+    paid_with[np.isnan(start)] = None
     table = pd.DataFrame(
         {
             "job_id": np.arange(n),
@@ -147,7 +165,11 @@ def daily_mean(times_h: FloatArray, deltas: FloatArray, horizon_h: float) -> Flo
     # area[k]: integral of the level from 0 to t[k] (the level before t[0] is 0).
     area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
     k = np.searchsorted(t, edges, side="right") - 1
-    at_edges = np.where(k >= 0, area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges - t[np.maximum(k, 0)]), 0.0)
+    at_edges = np.where(
+        k >= 0,
+        area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges - t[np.maximum(k, 0)]),
+        0.0,
+    )
     return np.asarray(np.diff(at_edges) / np.diff(edges), dtype=np.float64)
 
 
@@ -159,7 +181,9 @@ def _busy_events(jobs: pd.DataFrame, horizon_h: float) -> tuple[FloatArray, Floa
     return np.concatenate([starts, ends]), np.concatenate([gpus, -gpus])
 
 
-def _in_service_events(model: Model, cohorts: Sequence[int] | None = None) -> tuple[FloatArray, FloatArray]:
+def _in_service_events(
+    model: Model, cohorts: Sequence[int] | None = None
+) -> tuple[FloatArray, FloatArray]:
     rec = model.recorder
     idx = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
     times = np.frombuffer(rec.in_service_h).copy()
@@ -172,7 +196,7 @@ def _in_service_events(model: Model, cohorts: Sequence[int] | None = None) -> tu
 
 def _day_frame(model: Model) -> pd.DataFrame:
     sc = model.scenario
-    days = int(math.ceil(sc.horizon_days))
+    days = math.ceil(sc.horizon_days)
     return pd.DataFrame(
         {"day": np.arange(days), "date": pd.date_range(sc.start, periods=days, freq="D").date}
     )
@@ -218,7 +242,17 @@ def _pool_timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
         frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=["day", "date", "gpu_model", "region", "gpus_in_service", "gpus_busy", "utilisation"])
+        return pd.DataFrame(
+            columns=[
+                "day",
+                "date",
+                "gpu_model",
+                "region",
+                "gpus_in_service",
+                "gpus_busy",
+                "utilisation",
+            ]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -240,7 +274,11 @@ def _cohorts(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for c in model.cohorts:
         curve = market.curve(c.model)
-        opex = c.opex_usd_per_gpu_h if c.opex_usd_per_gpu_h is not None else market.opex_usd_per_gpu_h(c.model)
+        opex = (
+            c.opex_usd_per_gpu_h
+            if c.opex_usd_per_gpu_h is not None
+            else market.opex_usd_per_gpu_h(c.model)
+        )
         obsolete = min(curve.first_below(opex), c.in_service_h + service_life_h)
         obsolete = max(obsolete, c.in_service_h)
         mine = bill_cohort == c.index
@@ -249,8 +287,12 @@ def _cohorts(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
         before = float(np.sum(bill_revenue[mine] * _share_before(curve, a, b, obsolete)))
         served_from = in_service.get(c.index, math.nan)
         served_to = min(horizon, obsolete)
-        potential = c.gpus * curve.integral(served_from, served_to) if not math.isnan(served_from) else 0.0
-        in_service_gpu_h = c.gpus * max(0.0, horizon - served_from) if not math.isnan(served_from) else 0.0
+        potential = (
+            c.gpus * curve.integral(served_from, served_to) if not math.isnan(served_from) else 0.0
+        )
+        in_service_gpu_h = (
+            c.gpus * max(0.0, horizon - served_from) if not math.isnan(served_from) else 0.0
+        )
         busy_gpu_h = float(np.sum(bill_gpus[mine] * (b - a)))
         capex = c.gpus * c.unit_capex_usd
         book_left = capex * max(0.0, 1.0 - (obsolete - c.in_service_h) / book_life_h)
@@ -311,8 +353,16 @@ def _tenants(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
         j = jobs[mine]
         w = waits[mine]
         mine_events = events[events["tenant"] == t.name] if len(events) else events
-        granted = float(mine_events.loc[mine_events["kind"] == "granted", "amount_usd"].sum()) if len(events) else 0.0
-        forfeited = float(mine_events.loc[mine_events["kind"] == "expired", "amount_usd"].sum()) if len(events) else 0.0
+        granted = (
+            float(mine_events.loc[mine_events["kind"] == "granted", "amount_usd"].sum())
+            if len(events)
+            else 0.0
+        )
+        forfeited = (
+            float(mine_events.loc[mine_events["kind"] == "expired", "amount_usd"].sum())
+            if len(events)
+            else 0.0
+        )
         account = model.billing.accounts.get(i)
         burned = float(j["credit_usd"].sum())
         rows.append(
@@ -320,7 +370,12 @@ def _tenants(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
                 "tenant": t.name,
                 "tenant_class": t.tenant_class,
                 "jobs_submitted": int(mine.sum()),
-                "jobs_skipped": int(np.sum(model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)] == i)),
+                "jobs_skipped": int(
+                    np.sum(
+                        model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
+                        == i
+                    )
+                ),
                 "jobs_finished": int((j["state"] == "finished").sum()),
                 "jobs_running": int((j["state"] == "running").sum()),
                 "jobs_queued": int((j["state"] == "queued").sum()),
@@ -347,7 +402,17 @@ def _pct(values: FloatArray, q: float) -> float:
 
 
 def _orders(model: Model) -> pd.DataFrame:
-    columns = ["order", "gpu_model", "region", "gpus", "ordered_h", "due_h", "status", "at_h", "control"]
+    columns = [
+        "order",
+        "gpu_model",
+        "region",
+        "gpus",
+        "ordered_h",
+        "due_h",
+        "status",
+        "at_h",
+        "control",
+    ]
     rows = [
         [o.name, o.model, o.region, o.gpus, o.ordered_h, o.due_h, o.status, o.at_h, o.control]
         for o in model.orders

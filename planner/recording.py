@@ -56,7 +56,12 @@ class Recorder:
         self.skipped_job.append(job)
 
     def billed(
-        self, job: int, cohort: int, from_h: float, to_h: float, revenue_usd: float,
+        self,
+        job: int,
+        cohort: int,
+        from_h: float,
+        to_h: float,
+        revenue_usd: float,
         credit_usd: float,
     ) -> None:
         self.bill_job.append(job)

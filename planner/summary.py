@@ -54,18 +54,19 @@ def summarise(res: RunResult) -> pd.Series:
     out["revenue_usd"] = float(jobs["revenue_usd"].sum())
     out["revenue_cash_usd"] = float(jobs["cash_usd"].sum())
     out["revenue_credit_usd"] = float(jobs["credit_usd"].sum())
-    for row in tenants[tenants["tenant_class"] == "credit"].itertuples():
-        for key in ("credits_granted_usd", "credits_burned_usd", "credits_left_usd", "credits_forfeited_usd"):
-            out[f"{key}.{row.tenant}"] = float(getattr(row, key))
+    credit_keys = ("credits_granted_usd", "credits_burned_usd", "credits_left_usd")
+    for rec in tenants[tenants["tenant_class"] == "credit"].to_dict("records"):
+        for key in (*credit_keys, "credits_forfeited_usd"):
+            out[f"{key}.{rec['tenant']}"] = float(rec[key])
 
     out["capex_usd"] = float(cohorts["capex_usd"].sum()) if len(cohorts) else 0.0
     before = float(cohorts["revenue_before_obsolescence_usd"].sum()) if len(cohorts) else 0.0
     out["revenue_before_obsolescence_usd"] = before
     out["capex_monetised_share"] = before / out["capex_usd"] if out["capex_usd"] else math.nan
-    for row in cohorts.itertuples():
-        out[f"payback.{row.cohort}"] = float(row.payback)
-        out[f"capture.{row.cohort}"] = float(row.capture)
-        out[f"obsolete_on.{row.cohort}"] = _date(res, float(row.obsolete_at_h))
+    for rec in cohorts.to_dict("records"):
+        out[f"payback.{rec['cohort']}"] = float(rec["payback"])
+        out[f"capture.{rec['cohort']}"] = float(rec["capture"])
+        out[f"obsolete_on.{rec['cohort']}"] = _date(res, float(rec["obsolete_at_h"]))
     return pd.Series(out, dtype=object)
 
 

@@ -61,14 +61,14 @@ def generate_jobs(sc: Scenario, streams: Streams) -> JobBatch:
     for index, tenant in enumerate(sc.tenants):
         if tenant.workload is not None:
             parts.append(_workload_jobs(sc, index, tenant, streams))
-        for campaign in tenant.campaigns:
-            names.append(campaign.name or f"{tenant.name}-campaign-{len(names)}")
+        for planned in tenant.campaigns:
+            names.append(planned.name or f"{tenant.name}-campaign-{len(names)}")
             parts.append(
                 (
-                    np.array([sc.hours_since_start(campaign.submit)]),
+                    np.array([sc.hours_since_start(planned.submit)]),
                     np.array([index]),
-                    np.array([campaign.gpus]),
-                    np.array([campaign.work]),
+                    np.array([planned.gpus]),
+                    np.array([planned.work]),
                     np.array([len(names) - 1]),
                     np.zeros(1),
                 )
@@ -76,7 +76,9 @@ def generate_jobs(sc: Scenario, streams: Streams) -> JobBatch:
     if not parts:
         empty = np.empty(0)
         return JobBatch(empty, empty.astype(np.int64), empty.astype(np.int64), empty)
-    submit, tenant_ix, gpus, work, campaign, keep_u = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+    submit, tenant_ix, gpus, work, campaign, keep_u = (
+        np.concatenate(cols) for cols in zip(*parts, strict=True)
+    )
     order = np.argsort(submit, kind="stable")
     return JobBatch(
         submit_h=submit[order].astype(np.float64),
@@ -89,12 +91,16 @@ def generate_jobs(sc: Scenario, streams: Streams) -> JobBatch:
     )
 
 
-def _workload_jobs(sc: Scenario, index: int, tenant: Tenant, streams: Streams) -> tuple[np.ndarray, ...]:
+def _workload_jobs(
+    sc: Scenario, index: int, tenant: Tenant, streams: Streams
+) -> tuple[np.ndarray, ...]:
     workload = tenant.workload
     assert workload is not None
     begin_h = max(0.0, sc.hours_since_start(workload.active_from or sc.start))
     end_h = min(sc.horizon_h, sc.hours_since_start(workload.active_until or sc.end))
-    submit = poisson_arrivals(workload.arrivals, begin_h, end_h, streams.get(f"arrivals/{tenant.name}"))
+    submit = poisson_arrivals(
+        workload.arrivals, begin_h, end_h, streams.get(f"arrivals/{tenant.name}")
+    )
     n = len(submit)
     gpus = draw_gpus(workload.gpus, streams.get(f"gpus/{tenant.name}"), n, sc.node_gpus(tenant))
     work = draw(workload.work_gpu_h, streams.get(f"work/{tenant.name}"), n)

@@ -7,7 +7,9 @@ arrival and its completion; the scheduler runs only on those.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import simpy
 
@@ -69,30 +71,35 @@ class Model:
     # -- build ---------------------------------------------------------------------------------
 
     def _wire(self) -> None:
-        env, horizon = self.env, self.scenario.horizon_h
+        horizon = self.scenario.horizon_h
         for cohort in self.cohorts:
             if cohort.in_service_h <= 0.0:
                 self._install(cohort)
             elif cohort.in_service_h < horizon:
-                self._at(cohort.in_service_h, lambda _e, c=cohort: self._install(c))
+                self._at(cohort.in_service_h, partial(self._install, cohort))
         for tenant, account in self.billing.accounts.items():
             if account.granted_h < horizon:
-                self._at(account.granted_h, lambda _e, t=tenant: self._credit_change(t, "grant"))
+                self._at(account.granted_h, partial(self._credit_change, tenant, "grant"))
             if account.granted_h < account.expires_h < horizon:
-                self._at(account.expires_h, lambda _e, t=tenant: self._credit_change(t, "expire"))
+                self._at(account.expires_h, partial(self._credit_change, tenant, "expire"))
         if len(self.jobs):
             self._at(self._submit_h[0], self._on_arrival)
-        del env
 
-    def _at(self, t_h: float, callback: simpy.events.EventCallback) -> None:
+    def _at(self, t_h: float, action: Callable[[], None]) -> None:
+        """Run ``action`` at time ``t_h`` (or now, if that has passed)."""
         event = self.env.timeout(max(0.0, t_h - self.env.now))
-        event.callbacks.append(callback)
+        event.callbacks.append(lambda _event: action())
 
     def _install(self, cohort: CohortPlan) -> None:
         region = self.scenario.region(cohort.region)
         self.fleet.install(
-            cohort.index, cohort.model, cohort.region, cohort.gpus, region.gpus_per_node,
-            region.pod_gpus, gpu_model(cohort.model).throughput,
+            cohort.index,
+            cohort.model,
+            cohort.region,
+            cohort.gpus,
+            region.gpus_per_node,
+            region.pod_gpus,
+            gpu_model(cohort.model).throughput,
         )
         self.recorder.cohort_in_service(cohort.index, self.env.now)
         pools = self.fleet.pools
@@ -101,17 +108,27 @@ class Model:
 
     # -- run -----------------------------------------------------------------------------------
 
-    def run(self) -> Recorder:
-        """Simulate to the horizon and bill what is still running; returns the recorder."""
+    def run(self, progress: Callable[[float], None] | None = None) -> Recorder:
+        """Simulate to the horizon and bill what is still running; returns the recorder.
+
+        ``progress``, if given, is called with the fraction of the horizon simulated so far.
+        """
         if self._ran:
             raise RuntimeError("a Model runs once; build a new one for another replication")
         self._ran = True
         self._wire()
-        self.env.run(until=self.scenario.horizon_h)
+        horizon = self.scenario.horizon_h
+        if progress is None:
+            self.env.run(until=horizon)
+        else:
+            steps = 100
+            for step in range(1, steps + 1):
+                self.env.run(until=horizon * step / steps)
+                progress(step / steps)
         self._finalise()
         return self.recorder
 
-    def _on_arrival(self, _event: simpy.Event) -> None:
+    def _on_arrival(self) -> None:
         now = self.env.now
         submit_h, n = self._submit_h, len(self._submit_h)
         i = self._next_arrival
@@ -143,7 +160,7 @@ class Model:
         return True
 
     def _on_end(self, event: simpy.Event) -> None:
-        job: int = event.value
+        job: int = event.value  # type: ignore[assignment]  # the id given to its timeout
         now = self.env.now
         run = self.running.pop(job)
         alloc = run.alloc
@@ -155,8 +172,13 @@ class Model:
     def _bill(self, job: int, run: Running, to_h: float) -> None:
         alloc = run.alloc
         self.billing.bill(
-            job, self._tenant[job], alloc.cohort, alloc.pool.model, self._gpus[job],
-            run.billed_to_h, to_h,
+            job,
+            self._tenant[job],
+            alloc.cohort,
+            alloc.pool.model,
+            self._gpus[job],
+            run.billed_to_h,
+            to_h,
         )
         run.billed_to_h = to_h
 

@@ -106,7 +106,7 @@ class Pool:
         for node in alloc.nodes:
             before = node_free[node]
             after = before + alloc.gpus_per_node
-            if 0 < before:
+            if before > 0:
                 partial[before].discard(node)
             node_free[node] = after
             if after == size:
@@ -142,7 +142,13 @@ class Fleet:
         self.pools: dict[tuple[str, str], Pool] = {}
 
     def install(
-        self, cohort: int, model: str, region: str, gpus: int, node_gpus: int, pod_gpus: int,
+        self,
+        cohort: int,
+        model: str,
+        region: str,
+        gpus: int,
+        node_gpus: int,
+        pod_gpus: int,
         throughput: float,
     ) -> Pool:
         """Bring a cohort into service, creating its pool on first use."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from planner.catalog import known_models
 
 if TYPE_CHECKING:
-    from planner.scenario.schema import Scenario, Tenant
+    from planner.scenario.schema import Cohort, Order, Scenario, Tenant
 
 Loc = tuple[str | int, ...]
 Found = tuple[Loc, str]
@@ -62,6 +62,10 @@ def _unique_names(sc: Scenario) -> Iterator[Found]:
                 yield (field, i, "name"), f"name '{name}' is used {counts[name]} times"
 
 
+def _installations(sc: Scenario) -> list[tuple[str, Sequence[Cohort | Order]]]:
+    return [("fleet", sc.fleet), ("orders", sc.orders)]
+
+
 def _known_references(sc: Scenario) -> Iterator[Found]:
     models = set(known_models())
     regions = {r.name for r in sc.regions}
@@ -76,7 +80,7 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
         if name not in regions:
             yield loc, f"unknown region '{name}'; regions in this scenario: {region_list}"
 
-    for field, items in (("fleet", sc.fleet), ("orders", sc.orders)):
+    for field, items in _installations(sc):
         for i, item in enumerate(items):
             yield from model((field, i, "model"), item.model)
             yield from region((field, i, "region"), item.region)
@@ -95,7 +99,7 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
 
 def _whole_nodes(sc: Scenario) -> Iterator[Found]:
     node_size = {r.name: r.gpus_per_node for r in sc.regions}
-    for field, items in (("fleet", sc.fleet), ("orders", sc.orders)):
+    for field, items in _installations(sc):
         for i, item in enumerate(items):
             size = node_size.get(item.region)
             if size and item.gpus % size:
@@ -134,7 +138,8 @@ def largest_pod_gpus(sc: Scenario, tenant: Tenant) -> tuple[int, list[str]]:
     allowed_regions = set(tenant.regions) if tenant.regions is not None else None
     best = 0
     pools: list[str] = []
-    for item in [*sc.fleet, *sc.orders]:
+    installed: list[Cohort | Order] = [*sc.fleet, *sc.orders]
+    for item in installed:
         if item.model not in tenant.models:
             continue
         if allowed_regions is not None and item.region not in allowed_regions:

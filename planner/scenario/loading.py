@@ -51,7 +51,9 @@ def validate(data: Any, source: str = "<dict>") -> Scenario:
 
     if not isinstance(data, Mapping):
         kind = "empty" if data is None else f"a {type(data).__name__}"
-        raise ScenarioError(source, [Problem("", f"a scenario must be a mapping, but this is {kind}")])
+        raise ScenarioError(
+            source, [Problem("", f"a scenario must be a mapping, but this is {kind}")]
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""Dotted-path overrides of a scenario (``fleet.0.gpus``, ``tenants.moonshot.credit.amount_usd``)."""
+"""Dotted-path overrides of a scenario: ``fleet.0.gpus``, ``tenants.moonshot.credit.amount_usd``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from planner.scenario.schema import Scenario
 
 
-def apply_overrides(sc: Scenario, overrides: dict[str, Any], source: str = "<overrides>") -> Scenario:
+def apply_overrides(
+    sc: Scenario, overrides: dict[str, Any], source: str = "<overrides>"
+) -> Scenario:
     """Return a new validated scenario with each dotted path set to its value.
 
     A list item is addressed by its index or by its ``name``. Unknown paths and invalid values
@@ -61,7 +63,9 @@ def _index(items: list[Any], key: str, walked: list[str]) -> int:
         index = int(key)
         if -len(items) <= index < len(items):
             return index if index >= 0 else len(items) + index
-        raise LookupError(f"index {index} is out of range: '{'.'.join(walked[:-1])}' has {len(items)} items")
+        raise LookupError(
+            f"index {index} is out of range: '{'.'.join(walked[:-1])}' has {len(items)} items"
+        )
     names = [item.get("name") if isinstance(item, dict) else None for item in items]
     if key in names:
         return names.index(key)

@@ -206,8 +206,8 @@ class Campaign(Spec):
 class CreditGrant(Spec):
     """Cloud credits given as (part of) an investment, drawn at list price as GPU-hours are used.
 
-    Outside [granted, expires) or once spent, the tenant follows ``after``: pays ``cash``,
-    ``shrink``s its new submissions to ``shrink_factor`` of the rate, or ``leave``s (submits no more).
+    Outside [granted, expires) or once spent, the tenant follows ``after``: it pays ``cash``,
+    ``shrink``s its new submissions to ``shrink_factor`` of the rate, or ``leave``s.
     Credits left at expiry are forfeited.
     """
 
@@ -250,7 +250,7 @@ class Tenant(Spec):
 
 
 class FifoScheduler(Spec):
-    """Strict first-in-first-out with head-of-line blocking: the head job starts first or no job does."""
+    """Strict first-in-first-out: while the head job cannot start, no job starts."""
 
     kind: Literal["fifo"] = "fifo"
 
