@@ -1,0 +1,181 @@
+"""Invariants that hold for every scenario, checked on random small fleets and workloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import planner
+from tests.conftest import batch
+
+MODELS = ("H800", "A800")
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
+    """A random scenario (cohorts, an order under a ban, tenants with credits) and job table."""
+    node = draw(st.sampled_from([1, 4, 8]))
+    pod_nodes = draw(st.integers(1, 4))
+    regions = [{"name": "r1", "pod_gpus": node * pod_nodes, "gpus_per_node": node}]
+    fleet = [
+        {
+            "model": draw(st.sampled_from(MODELS)),
+            "region": "r1",
+            "gpus": node * draw(st.integers(1, 3 * pod_nodes)),
+            "acquired": draw(st.sampled_from(["2023-01-01", "2024-01-02", "2024-01-04"])),
+        }
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    orders = [
+        {
+            "model": "A800",
+            "region": "r1",
+            "gpus": node * pod_nodes,
+            "ordered": "2024-01-01",
+            "lead_days": draw(st.sampled_from([1, 3])),
+        }
+    ]
+    controls = [
+        {
+            "effective": "2024-01-03",
+            "ban": ["A800"],
+            "undelivered": draw(st.sampled_from(["cancel", "freeze"])),
+        }
+    ]
+    tenants: list[dict[str, Any]] = [
+        {"name": "pay", "class": "paying", "models": list(MODELS)},
+        {"name": "lab", "class": "internal", "models": ["H800", "A800"]},
+        {
+            "name": "startup",
+            "class": "credit",
+            "models": [draw(st.sampled_from(MODELS))] + ["H800"],
+            "credit": {
+                "amount_usd": draw(st.floats(10.0, 5000.0)),
+                "granted": "2024-01-02",
+                "expires": draw(st.sampled_from(["2024-01-05", "2024-02-01"])),
+                "after": draw(st.sampled_from(["cash", "shrink", "leave"])),
+            },
+        },
+    ]
+    sc = planner.Scenario.model_validate(
+        {
+            "name": "prop",
+            "start": "2024-01-01",
+            "horizon_days": 8,
+            "regions": regions,
+            "fleet": fleet,
+            "orders": orders,
+            "export_controls": controls,
+            "tenants": tenants,
+            "market": {"prices": {"H800": {"usd_per_gpu_h": 2.0}, "A800": {"usd_per_gpu_h": 1.0}}},
+        }
+    )
+    largest = min(node * pod_nodes, max(c["gpus"] for c in fleet))
+    sizes = sorted(
+        {
+            s
+            for s in (1, 2, node, 2 * node, node * pod_nodes)
+            if s <= largest and (s <= node or s % node == 0)
+        }
+    )
+    n = draw(st.integers(1, 40))
+    rows = sorted(
+        (draw(st.floats(0.0, 180.0)), draw(st.sampled_from(sizes)), draw(st.floats(0.5, 400.0)))
+        for _ in range(n)
+    )
+    tenant_ix = [draw(st.integers(0, 2)) for _ in range(n)]
+    return sc, batch(rows, tenant_ix)
+
+
+def concurrent_max(starts: np.ndarray, ends: np.ndarray, gpus: np.ndarray) -> float:
+    """Peak of the sum of GPUs held, with releases applied before takes at equal times."""
+    if len(starts) == 0:
+        return 0.0
+    t = np.concatenate([ends, starts])
+    d = np.concatenate([-gpus, gpus])
+    order = np.lexsort((d, t))
+    return float(np.max(np.cumsum(d[order])))
+
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(worlds())
+def test_invariants(world: tuple[planner.Scenario, Any]) -> None:
+    sc, jobs_in = world
+    res = planner.simulate(sc, jobs=jobs_in)
+    jobs, cohorts, tenants = res.jobs, res.cohorts, res.tenants
+    horizon = sc.horizon_h
+
+    # Every job is accounted for: submitted (in the table) or skipped by its tenant's rule.
+    assert len(jobs) + int(tenants["jobs_skipped"].sum()) == len(jobs_in)
+    assert set(jobs["state"]) <= {"queued", "running", "finished"}
+
+    # No job starts before it arrives, and a job's end follows its start.
+    started = jobs[jobs["start_h"].notna()]
+    assert (started["start_h"] >= started["submit_h"] - 1e-9).all()
+    finished = jobs[jobs["end_h"].notna()]
+    assert (finished["end_h"] > finished["start_h"]).all()
+
+    # Strict FIFO: jobs start in submission order, and none starts after a still-queued one.
+    starts = jobs["start_h"].to_numpy()
+    first_queued = np.argmax(np.isnan(starts)) if np.isnan(starts).any() else len(starts)
+    assert not np.isnan(starts[:first_queued]).any()
+    assert np.all(np.isnan(starts[first_queued:]))
+    assert np.all(np.diff(starts[:first_queued]) >= -1e-9)
+
+    # Capacity: a cohort never holds more GPUs than it has, nor runs a job before it is in service.
+    by_name = cohorts.set_index("cohort")
+    for name, on in started.groupby("cohort"):
+        cohort = by_name.loc[name]
+        assert (on["start_h"] >= cohort["in_service_from_h"] - 1e-9).all()
+        ends = on["end_h"].fillna(horizon).to_numpy()
+        assert (
+            concurrent_max(on["start_h"].to_numpy(), ends, on["gpus"].to_numpy(float))
+            <= cohort["gpus"]
+        )
+
+    # No GPU of a banned, undelivered order is ever used.
+    undelivered = res.orders.loc[res.orders["status"] != "delivered", "order"]
+    assert not set(undelivered) & set(jobs["cohort"].dropna())
+
+    # Credits never go negative; granted = burned + left + forfeited.
+    assert (jobs["credit_usd"] >= 0).all() and (jobs["cash_usd"] >= -1e-9).all()
+    for t in tenants.itertuples():
+        assert t.credits_left_usd >= 0
+        np.testing.assert_allclose(
+            t.credits_granted_usd,
+            t.credits_burned_usd + t.credits_left_usd + t.credits_forfeited_usd,
+            rtol=1e-9,
+            atol=1e-9,
+        )
+
+    # Revenue summed over jobs = over cohorts = cash + credits.
+    revenue = jobs["revenue_usd"].sum()
+    np.testing.assert_allclose(revenue, cohorts["revenue_usd"].sum(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        revenue, jobs["cash_usd"].sum() + jobs["credit_usd"].sum(), rtol=1e-9, atol=1e-9
+    )
+
+    # Busy GPU-hours agree between the job and cohort tables, and utilisation stays in [0, 1].
+    np.testing.assert_allclose(
+        jobs["gpu_h"].sum(), cohorts["busy_gpu_h"].sum(), rtol=1e-9, atol=1e-9
+    )
+    util = res.timeseries["utilisation"].dropna()
+    assert ((util >= -1e-12) & (util <= 1 + 1e-9)).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(worlds(), st.integers(0, 2**32 - 1))
+def test_same_seed_same_result(world: tuple[planner.Scenario, Any], seed: int) -> None:
+    sc, jobs_in = world
+    a = planner.simulate(sc, seed=seed, jobs=jobs_in)
+    b = planner.simulate(sc, seed=seed, jobs=jobs_in)
+    for name in planner.RunResult.table_names():
+        pd.testing.assert_frame_equal(a.table(name), b.table(name))
+    pd.testing.assert_series_equal(a.summary(), b.summary())
