@@ -60,38 +60,92 @@ class Tables:
 
 def collect(model: Model) -> Tables:
     """Build every table from a model that has run."""
-    jobs = _jobs(model)
+    seg = segments(model)
+    jobs = _jobs(model, seg)
     return Tables(
         jobs=jobs,
         timeseries=_timeseries(model, jobs),
         pool_timeseries=_pool_timeseries(model, jobs),
-        cohorts=_cohorts(model, jobs),
+        cohorts=_cohorts(model, seg),
         tenants=_tenants(model, jobs),
         orders=_orders(model),
         credit_events=_credit_events(model),
     )
 
 
-def _jobs(model: Model) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Segments:
+    """Each stretch a job held GPUs: [from_h, to_h) on a cohort, with the revenue it earned.
+
+    A job that started k times has k segments; one still running ends at the horizon.
+    """
+
+    job: NDArray[np.int64]
+    cohort: NDArray[np.int64]
+    from_h: FloatArray
+    to_h: FloatArray
+    gpus: NDArray[np.int64]
+    revenue_usd: FloatArray
+
+
+def segments(model: Model) -> Segments:
+    """Pair each start with the job's matching end (the k-th start with the k-th end)."""
+    rec, horizon = model.recorder, model.scenario.horizon_h
+    s_job = np.frombuffer(rec.start_job, dtype=np.int64)
+    s_h = np.frombuffer(rec.start_h)
+    s_cohort = np.frombuffer(rec.start_cohort, dtype=np.int64)
+    e_job = np.frombuffer(rec.end_job, dtype=np.int64)
+    e_h = np.frombuffer(rec.end_h)
+    s_order = np.lexsort((s_h, s_job))
+    e_order = np.lexsort((e_h, e_job))
+    base = len(s_job) + 1  # more than any job's number of starts
+    s_key = _occurrence_key(s_job[s_order], base)
+    e_key = _occurrence_key(e_job[e_order], base)
+    to_h = np.full(len(s_job), horizon)
+    where = np.searchsorted(e_key, s_key)
+    found = where < len(e_key)
+    found[found] = e_key[where[found]] == s_key[found]
+    to_h[s_order[found]] = e_h[e_order[where[found]]]
+    job, cohort, from_h = s_job, s_cohort, s_h.copy()
+    gpus = model.jobs.gpus[job]
+    revenue = np.zeros(len(job))
+    charged = np.array([t.tenant_class != "internal" for t in model.scenario.tenants])
+    paying = charged[model.jobs.tenant[job]]
+    cohort_model = np.array([c.model for c in model.cohorts], dtype=object)
+    for gpu in {c.model for c in model.cohorts}:
+        mine = paying & (cohort_model[cohort] == gpu) if len(cohort) else np.zeros(0, bool)
+        curve = model.market.curve(gpu)
+        revenue[mine] = gpus[mine] * curve.integral_array(from_h[mine], to_h[mine])
+    return Segments(job, cohort, from_h, to_h, gpus, revenue)
+
+
+def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int64]:
+    """Sortable key ``job * base + k`` for the k-th occurrence of each job in a sorted array."""
+    n = len(sorted_jobs)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.r_[0, np.flatnonzero(np.diff(sorted_jobs)) + 1]
+    rank = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n]))
+    return sorted_jobs * base + rank
+
+
+def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     sc, rec, batch = model.scenario, model.recorder, model.jobs
     n = len(batch)
-    horizon = sc.horizon_h
     start = np.full(n, np.nan)
     end = np.full(n, np.nan)
     cohort = np.full(n, -1, dtype=np.int64)
-    starts = np.frombuffer(rec.start_job, dtype=np.int64)
-    # The first start sets the wait; with restarts a job starts more than once.
-    first = np.unique(starts[::-1], return_index=True)
-    first_ix = len(starts) - 1 - first[1]
-    start[first[0]] = np.frombuffer(rec.start_h)[first_ix]
-    cohort[starts] = np.frombuffer(rec.start_cohort, dtype=np.int64)
+    # The first start sets the wait; with restarts a job starts more than once. Assigning in
+    # reverse time order leaves each job's earliest start in place.
+    order = np.argsort(seg.from_h, kind="stable")[::-1]
+    start[seg.job[order]] = seg.from_h[order]
+    cohort[seg.job] = seg.cohort
     end[np.frombuffer(rec.end_job, dtype=np.int64)] = np.frombuffer(rec.end_h)
 
-    bill_job = np.frombuffer(rec.bill_job, dtype=np.int64)
-    revenue = np.bincount(bill_job, np.frombuffer(rec.bill_revenue_usd), minlength=n)
-    credit = np.bincount(bill_job, np.frombuffer(rec.bill_credit_usd), minlength=n)
-    held_h = np.bincount(
-        bill_job, np.frombuffer(rec.bill_to_h) - np.frombuffer(rec.bill_from_h), minlength=n
+    revenue = np.bincount(seg.job, seg.revenue_usd, minlength=n)
+    held_h = np.bincount(seg.job, seg.to_h - seg.from_h, minlength=n)
+    credit = np.bincount(
+        np.frombuffer(rec.credit_job, dtype=np.int64), np.frombuffer(rec.credit_usd), minlength=n
     )
     submitted = np.ones(n, dtype=bool)
     submitted[np.frombuffer(rec.skipped_job, dtype=np.int64)] = False
@@ -137,7 +191,6 @@ def _jobs(model: Model) -> pd.DataFrame:
             "paid_with": paid_with,
         }
     )
-    del horizon
     return table[submitted].reset_index(drop=True)
 
 
@@ -260,40 +313,30 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
 
 
-def _cohorts(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
     sc, rec, market = model.scenario, model.recorder, model.market
     horizon = sc.horizon_h
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
-    bill_cohort = np.frombuffer(rec.bill_cohort, dtype=np.int64)
-    bill_from = np.frombuffer(rec.bill_from_h)
-    bill_to = np.frombuffer(rec.bill_to_h)
-    bill_revenue = np.frombuffer(rec.bill_revenue_usd)
-    bill_gpus = model.jobs.gpus[np.frombuffer(rec.bill_job, dtype=np.int64)]
     book_life_h = sc.market.book_life_years * HOURS_PER_YEAR
     service_life_h = sc.market.service_life_years * HOURS_PER_YEAR
     rows = []
     for c in model.cohorts:
         curve = market.curve(c.model)
-        opex = (
-            c.opex_usd_per_gpu_h
-            if c.opex_usd_per_gpu_h is not None
-            else market.opex_usd_per_gpu_h(c.model)
-        )
-        obsolete = min(curve.first_below(opex), c.in_service_h + service_life_h)
-        obsolete = max(obsolete, c.in_service_h)
-        mine = bill_cohort == c.index
-        a, b = bill_from[mine], bill_to[mine]
-        revenue = float(bill_revenue[mine].sum())
-        before = float(np.sum(bill_revenue[mine] * _share_before(curve, a, b, obsolete)))
+        opex = c.opex_usd_per_gpu_h
+        if opex is None:
+            opex = market.opex_usd_per_gpu_h(c.model)
+        end_of_life = c.in_service_h + service_life_h
+        obsolete = max(c.in_service_h, min(curve.first_below(opex), end_of_life))
+        mine = seg.cohort == c.index
+        a, b, earned = seg.from_h[mine], seg.to_h[mine], seg.revenue_usd[mine]
+        revenue = float(earned.sum())
+        before = float(np.sum(earned * _share_before(curve, a, b, obsolete)))
         served_from = in_service.get(c.index, math.nan)
-        served_to = min(horizon, obsolete)
-        potential = (
-            c.gpus * curve.integral(served_from, served_to) if not math.isnan(served_from) else 0.0
-        )
-        in_service_gpu_h = (
-            c.gpus * max(0.0, horizon - served_from) if not math.isnan(served_from) else 0.0
-        )
-        busy_gpu_h = float(np.sum(bill_gpus[mine] * (b - a)))
+        in_service_gpu_h = potential = 0.0
+        if not math.isnan(served_from):
+            potential = c.gpus * curve.integral(served_from, min(horizon, obsolete))
+            in_service_gpu_h = c.gpus * max(0.0, horizon - served_from)
+        busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
         capex = c.gpus * c.unit_capex_usd
         book_left = capex * max(0.0, 1.0 - (obsolete - c.in_service_h) / book_life_h)
         rows.append(
@@ -329,15 +372,8 @@ def _share_before(curve: PriceCurve, a: FloatArray, b: FloatArray, cut_h: float)
     """Share of each stretch's revenue earned before ``cut_h`` (price-weighted)."""
     if len(a) == 0:
         return np.zeros(0)
-    t0, k, p0 = curve.t0_h, curve.rate_per_h, curve.usd_per_gpu_h_at_t0
-
-    def integral(x: FloatArray, y: FloatArray) -> FloatArray:
-        if k == 0.0:
-            return p0 * (y - x)
-        return p0 * (np.exp(-k * (x - t0)) - np.exp(-k * (y - t0))) / k
-
-    whole = integral(a, b)
-    part = integral(a, np.clip(b, a, max(cut_h, 0.0)))
+    whole = curve.integral_array(a, b)
+    part = curve.integral_array(a, np.minimum(b, cut_h))
     part = np.where(a >= cut_h, 0.0, part)
     return np.divide(part, whole, out=np.zeros_like(whole), where=whole > 0)
 

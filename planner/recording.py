@@ -2,7 +2,8 @@
 
 Components call its hooks as things happen. Columns are ``array.array`` of primitives rather than
 lists of objects, so a million-job run stays small in memory; :mod:`planner.analysis` turns them
-into tables.
+into tables. Revenue is not recorded: it follows from when each job held which GPUs, and is
+computed afterwards, vectorised. Only credit draws, whose order matters, are logged as they happen.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class CreditEvent:
-    """A change in a tenant's credit account other than a job's burn."""
+    """A change in a tenant's credit account other than a job's draw."""
 
     tenant: int
     kind: str  # granted | exhausted | expired
@@ -31,13 +32,8 @@ class Recorder:
     end_job: array[int] = field(default_factory=lambda: array("q"))
     end_h: array[float] = field(default_factory=lambda: array("d"))
     skipped_job: array[int] = field(default_factory=lambda: array("q"))
-    # One settlement per stretch of a job's run that was billed: [from_h, to_h) on a cohort.
-    bill_job: array[int] = field(default_factory=lambda: array("q"))
-    bill_cohort: array[int] = field(default_factory=lambda: array("q"))
-    bill_from_h: array[float] = field(default_factory=lambda: array("d"))
-    bill_to_h: array[float] = field(default_factory=lambda: array("d"))
-    bill_revenue_usd: array[float] = field(default_factory=lambda: array("d"))
-    bill_credit_usd: array[float] = field(default_factory=lambda: array("d"))
+    credit_job: array[int] = field(default_factory=lambda: array("q"))
+    credit_usd: array[float] = field(default_factory=lambda: array("d"))
     in_service_cohort: array[int] = field(default_factory=lambda: array("q"))
     in_service_h: array[float] = field(default_factory=lambda: array("d"))
     credit_events: list[CreditEvent] = field(default_factory=list)
@@ -55,21 +51,9 @@ class Recorder:
         """A would-be submission that did not happen (its tenant left or shrank)."""
         self.skipped_job.append(job)
 
-    def billed(
-        self,
-        job: int,
-        cohort: int,
-        from_h: float,
-        to_h: float,
-        revenue_usd: float,
-        credit_usd: float,
-    ) -> None:
-        self.bill_job.append(job)
-        self.bill_cohort.append(cohort)
-        self.bill_from_h.append(from_h)
-        self.bill_to_h.append(to_h)
-        self.bill_revenue_usd.append(revenue_usd)
-        self.bill_credit_usd.append(credit_usd)
+    def credit_drawn(self, job: int, usd: float) -> None:
+        self.credit_job.append(job)
+        self.credit_usd.append(usd)
 
     def cohort_in_service(self, cohort: int, t_h: float) -> None:
         self.in_service_cohort.append(cohort)

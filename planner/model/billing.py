@@ -1,7 +1,9 @@
-"""Billing: each stretch of GPU time is priced on its model's curve and paid in cash or credits.
+"""Credit accounts: credit tenants pay for GPU time from their grant while it is valid.
 
-Credit tenants draw on their grant while it is valid; a stretch of a job's run never straddles a
-grant or an expiry, because the engine bills running jobs up to those instants first.
+Revenue itself needs no bookkeeping during the run (it is the price integrated over the hours a
+job held its GPUs, computed afterwards). Credits do, because which job drains a grant depends on
+the order things happen. A stretch drawn on credits never straddles a grant or an expiry: the
+engine draws for running jobs up to those instants first.
 """
 
 from __future__ import annotations
@@ -28,13 +30,11 @@ class CreditAccount:
 
 
 class Billing:
-    """Prices GPU time and keeps the credit accounts."""
+    """The credit accounts of a run and the rules that follow from them."""
 
     def __init__(self, sc: Scenario, market: Market, recorder: Recorder) -> None:
         self._recorder = recorder
         self._market = market
-        # Internal teams use the fleet without paying for it: their GPU-hours earn nothing.
-        self._charged = [t.tenant_class != "internal" for t in sc.tenants]
         self.accounts: dict[int, CreditAccount] = {
             i: CreditAccount(
                 t.credit,
@@ -44,6 +44,8 @@ class Billing:
             for i, t in enumerate(sc.tenants)
             if t.credit is not None
         }
+        # Tenants whose submissions depend on their account (after: shrink or leave).
+        self.gated = frozenset(i for i, a in self.accounts.items() if a.grant.after != "cash")
 
     def grant(self, tenant: int, t_h: float) -> None:
         account = self.accounts[tenant]
@@ -58,25 +60,21 @@ class Billing:
         account.balance_usd = 0.0
         account.state = "expired"
 
-    def bill(
-        self, job: int, tenant: int, cohort: int, model: str, gpus: int, from_h: float, to_h: float
+    def draw(
+        self, job: int, tenant: int, model: str, gpus: int, from_h: float, to_h: float
     ) -> None:
-        """Charge ``gpus`` GPUs of ``model`` held over [from_h, to_h)."""
-        if to_h <= from_h:
+        """Pay for ``gpus`` GPUs of ``model`` over [from_h, to_h) from the tenant's credits."""
+        account = self.accounts[tenant]
+        if account.state != "active" or to_h <= from_h:
             return
-        revenue = 0.0
-        if self._charged[tenant]:
-            revenue = gpus * self._market.curve(model).integral(from_h, to_h)
-        credit = 0.0
-        account = self.accounts.get(tenant)
-        if account is not None and account.state == "active" and revenue > 0.0:
-            credit = min(revenue, account.balance_usd)
-            account.balance_usd -= credit
-            # Float dust must not keep an account alive that is spent in all but rounding.
-            if account.balance_usd <= 1e-9 * account.grant.amount_usd:
-                account.state = "spent"
-                self._recorder.credit_event(tenant, "exhausted", to_h, 0.0)
-        self._recorder.billed(job, cohort, from_h, to_h, revenue, credit)
+        cost = gpus * self._market.curve(model).integral(from_h, to_h)
+        credit = min(cost, account.balance_usd)
+        account.balance_usd -= credit
+        self._recorder.credit_drawn(job, credit)
+        # Float dust must not keep an account alive that is spent in all but rounding.
+        if account.balance_usd <= 1e-9 * account.grant.amount_usd:
+            account.state = "spent"
+            self._recorder.credit_event(tenant, "exhausted", to_h, 0.0)
 
     def submits(self, tenant: int, keep_u: float) -> bool:
         """Whether a tenant submits a job now, given its grant's ``after`` rule.

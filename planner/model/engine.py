@@ -8,7 +8,6 @@ arrival and its completion; the scheduler runs only on those.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 import simpy
@@ -23,14 +22,6 @@ from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
 from planner.recording import Recorder
 from planner.scenario.schema import Scenario
-
-
-@dataclass(slots=True)
-class Running:
-    """A job while it holds GPUs: where it sits and how far it has been billed."""
-
-    alloc: Allocation
-    billed_to_h: float
 
 
 class Model:
@@ -51,17 +42,22 @@ class Model:
         self.fleet = Fleet()
         self.billing = Billing(sc, self.market, self.recorder)
         self.policy = make_policy(sc.scheduler)
-        self.running: dict[int, Running] = {}
+        self.running: dict[int, Allocation] = {}
+        # How far each running job of a credit tenant has drawn on its credits.
+        self.drawn_to_h: dict[int, float] = {}
         # Per-job columns as plain lists: indexing numpy scalars in the event loop is slow.
         self._submit_h: list[float] = self.jobs.submit_h.tolist()
         self._tenant: list[int] = self.jobs.tenant.tolist()
         self._gpus: list[int] = self.jobs.gpus.tolist()
         self._work: list[float] = self.jobs.work_gpu_h.tolist()
-        self._keep_u: list[float] = self.jobs.keep_u.tolist()
         self._pool_keys = [self._preferences(i) for i in range(len(sc.tenants))]
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
         self._next_arrival = 0
         self._ran = False
+        # Bound once: the event loop calls these for every job.
+        self._try_start_cb = self._try_start
+        self._on_end_cb = self._on_end
+        self._on_arrival_cb = self._on_arrival
 
     def _preferences(self, tenant: int) -> list[tuple[str, str]]:
         t = self.scenario.tenants[tenant]
@@ -83,7 +79,7 @@ class Model:
             if account.granted_h < account.expires_h < horizon:
                 self._at(account.expires_h, partial(self._credit_change, tenant, "expire"))
         if len(self.jobs):
-            self._at(self._submit_h[0], self._on_arrival)
+            self._next_arrival_at(self._submit_h[0])
 
     def _at(self, t_h: float, action: Callable[[], None]) -> None:
         """Run ``action`` at time ``t_h`` (or now, if that has passed)."""
@@ -104,7 +100,7 @@ class Model:
         self.recorder.cohort_in_service(cohort.index, self.env.now)
         pools = self.fleet.pools
         self._candidates = [[pools[k] for k in keys if k in pools] for keys in self._pool_keys]
-        self.policy.dispatch(self._try_start)
+        self.policy.dispatch(self._try_start_cb)
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -128,21 +124,27 @@ class Model:
         self._finalise()
         return self.recorder
 
-    def _on_arrival(self) -> None:
+    def _next_arrival_at(self, t_h: float) -> None:
+        self.env.timeout(t_h - self.env.now).callbacks.append(self._on_arrival_cb)
+
+    def _on_arrival(self, _event: simpy.Event) -> None:
         now = self.env.now
         submit_h, n = self._submit_h, len(self._submit_h)
+        gated, tenant_of, policy = self.billing.gated, self._tenant, self.policy
         i = self._next_arrival
         # Every job due by now arrives in this one event: simultaneous submissions are common.
         while i < n and submit_h[i] <= now:
-            if self.billing.submits(self._tenant[i], self._keep_u[i]):
-                self.policy.submit(i)
-            else:
+            if tenant_of[i] in gated and not self.billing.submits(
+                tenant_of[i], float(self.jobs.keep_u[i])
+            ):
                 self.recorder.job_skipped(i)
+            else:
+                policy.submit(i)
             i += 1
         self._next_arrival = i
         if i < n:
-            self._at(submit_h[i], self._on_arrival)
-        self.policy.dispatch(self._try_start)
+            self._next_arrival_at(submit_h[i])
+        policy.dispatch(self._try_start_cb)
 
     def _try_start(self, job: int) -> bool:
         gpus = self._gpus[job]
@@ -152,42 +154,41 @@ class Model:
                 break
         else:
             return False
-        now = self.env.now
-        self.running[job] = Running(alloc, now)
+        env = self.env
+        now = env.now
+        self.running[job] = alloc
+        if self._tenant[job] in self.billing.accounts:
+            self.drawn_to_h[job] = now
         self.recorder.job_started(job, now, alloc.cohort)
-        done = self.env.timeout(self._work[job] / (gpus * pool.throughput), job)
-        done.callbacks.append(self._on_end)
+        env.timeout(self._work[job] / (gpus * pool.throughput), job).callbacks.append(
+            self._on_end_cb
+        )
         return True
 
     def _on_end(self, event: simpy.Event) -> None:
         job: int = event.value  # type: ignore[assignment]  # the id given to its timeout
         now = self.env.now
-        run = self.running.pop(job)
-        alloc = run.alloc
+        alloc = self.running.pop(job)
         alloc.pool.release(alloc)
-        self._bill(job, run, now)
+        if job in self.drawn_to_h:
+            self._draw(job, alloc, now)
+            del self.drawn_to_h[job]
         self.recorder.job_ended(job, now)
-        self.policy.dispatch(self._try_start)
+        self.policy.dispatch(self._try_start_cb)
 
-    def _bill(self, job: int, run: Running, to_h: float) -> None:
-        alloc = run.alloc
-        self.billing.bill(
-            job,
-            self._tenant[job],
-            alloc.cohort,
-            alloc.pool.model,
-            self._gpus[job],
-            run.billed_to_h,
-            to_h,
+    def _draw(self, job: int, alloc: Allocation, to_h: float) -> None:
+        """Pay a credit tenant's running job from its credits up to ``to_h``."""
+        self.billing.draw(
+            job, self._tenant[job], alloc.pool.model, self._gpus[job], self.drawn_to_h[job], to_h
         )
-        run.billed_to_h = to_h
+        self.drawn_to_h[job] = to_h
 
     def _credit_change(self, tenant: int, change: str) -> None:
         now = self.env.now
-        # Bill the tenant's running jobs up to now so no billed stretch straddles the change.
-        for job, run in self.running.items():
+        # Draw for the tenant's running jobs up to now so no drawn stretch straddles the change.
+        for job in self.drawn_to_h:
             if self._tenant[job] == tenant:
-                self._bill(job, run, now)
+                self._draw(job, self.running[job], now)
         if change == "grant":
             self.billing.grant(tenant, now)
         else:
@@ -197,8 +198,8 @@ class Model:
 
     def _finalise(self) -> None:
         horizon = self.scenario.horizon_h
-        for job, run in self.running.items():
-            self._bill(job, run, horizon)
+        for job in self.drawn_to_h:
+            self._draw(job, self.running[job], horizon)
 
     def queued_jobs(self) -> list[int]:
         return self.policy.queued()

@@ -5,8 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from planner.catalog import gpu_model
 from planner.scenario.schema import HOURS_PER_YEAR, Scenario
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,14 @@ class PriceCurve:
             return self.usd_per_gpu_h_at_t0 * (b_h - a_h)
         k = self.rate_per_h
         return (self.price(a_h) - self.price(b_h)) / k
+
+    def integral_array(self, a_h: FloatArray, b_h: FloatArray) -> FloatArray:
+        """:meth:`integral` over arrays of stretches (zero where ``b_h <= a_h``)."""
+        b_h = np.maximum(a_h, b_h)
+        p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
+        if k == 0.0:
+            return p0 * (b_h - a_h)
+        return np.asarray(p0 * (np.exp(-k * (a_h - t0)) - np.exp(-k * (b_h - t0))) / k)
 
     def first_below(self, level_usd: float) -> float:
         """The first time the price falls below ``level_usd`` (``inf`` if it never does)."""

@@ -1,0 +1,553 @@
+"""The ``planner`` command line: a thin shell over the Python API.
+
+Every verb loads a scenario through :func:`planner.load_scenario`, calls the API and formats what
+comes back. Bad input (a :class:`~planner.ScenarioError`) is reported as one paragraph on stderr
+with exit status 2; anything else is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+import yaml
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+import planner
+from planner.errors import ScenarioError
+from planner.results import RunResult
+from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
+from planner.writers import write_json, write_run
+
+CLASSES = ("paying", "credit", "internal", "all")
+PROGRESS_AFTER_S = 2.0
+MISSING = "–"
+DATE_COLUMNS = frozenset({"acquired", "ordered", "due", "effective", "expires", "obsolete on"})
+
+app = typer.Typer(
+    name="planner",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ScenarioArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SCENARIO",
+        help="A scenario YAML file, or the name of a built-in scenario (see `planner scenarios`).",
+        show_default=False,
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Override one field by its dotted path, e.g. fleet.0.gpus=1024 or "
+        "tenants.moonshot.credit.amount_usd=5e8; VALUE is read as YAML. Repeatable.",
+        show_default=False,
+    ),
+]
+
+
+def main() -> None:
+    """Run the ``planner`` command line."""
+    app()
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"planner {planner.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the planner's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Plan a GPU fleet: simulate a cloud's GPUs, demand, credits and export controls."""
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    seed: Annotated[int, typer.Option(help="Random seed of the replication.")] = 0,
+    sets: SetOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="Write every table as Parquet plus scenario.json, summary.json and run.json "
+            "into this directory (created if needed).",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar."),
+    ] = False,
+) -> None:
+    """Simulate a scenario once and print its headline metrics."""
+    show_bar = not quiet and sys.stderr.isatty()
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+        with _LazyProgress(Console(stderr=True), enabled=show_bar) as bar:
+            res = planner.simulate(sc, seed=seed, progress=bar if show_bar else None)
+    written = write_run(res, out) if out is not None else []
+    if quiet:
+        return
+    console = Console()
+    _print_blocks(console, report(res))
+    if out is not None:
+        console.print(Text(f"wrote {len(written)} files to {out}"))
+
+
+@app.command()
+def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
+    """Load and check a scenario; describe it and say whether it is valid."""
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+    console = Console()
+    _print_blocks(console, [*describe(sc), Text(""), Text(f"{scenario}: valid", style="green")])
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            dir_okay=False,
+            help="Write the schema to this file instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of scenario files."""
+    document = Scenario.model_json_schema(by_alias=True)
+    if out is None:
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        write_json(document, out)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios with the first line of their description."""
+    names = builtin_names()
+    if not names:
+        typer.echo(f"no built-in scenarios in {scenarios_dir()}")
+        return
+    table = Table("name", "description", box=None, show_header=True, header_style="bold")
+    for name in names:
+        try:
+            first = load_scenario(name).description.strip().splitlines()[:1]
+            about = first[0] if first else ""
+        except ScenarioError:
+            about = f"(invalid: see `planner validate {name}`)"
+        table.add_row(Text(name), Text(about))
+    Console().print(table)
+
+
+@contextmanager
+def _scenario_errors() -> Iterator[None]:
+    """Turn a :class:`ScenarioError` into its message on stderr and exit status 2."""
+    try:
+        yield
+    except ScenarioError as err:
+        typer.echo(err.message(), err=True)
+        raise typer.Exit(2) from None
+
+
+def _load(scenario: str, sets: Sequence[str] | None) -> Scenario:
+    """Load ``scenario`` and apply the ``--set`` overrides, if any."""
+    overrides = parse_sets(sets or [])
+    sc = load_scenario(scenario)
+    if not overrides:
+        return sc
+    try:
+        return sc.with_overrides(overrides)
+    except ScenarioError as err:
+        raise ScenarioError(f"{scenario} with --set", err.problems) from None
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``PATH=VALUE`` strings as a mapping, each VALUE read as YAML (so ``8`` is an int)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        path, eq, raw = item.partition("=")
+        if not eq or not path.strip():
+            raise typer.BadParameter(f"'{item}' is not PATH=VALUE", param_hint="'--set'")
+        try:
+            overrides[path.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise typer.BadParameter(
+                f"'{item}': VALUE is not valid YAML ({exc})", param_hint="'--set'"
+            ) from None
+    return overrides
+
+
+class _LazyProgress:
+    """A progress callback that shows a bar on stderr once a run has lasted a while."""
+
+    def __init__(
+        self, console: Console, *, enabled: bool, after_s: float = PROGRESS_AFTER_S
+    ) -> None:
+        self._console = console
+        self._enabled = enabled
+        self._after_s = after_s
+        self._began = time.monotonic()
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __call__(self, fraction: float) -> None:
+        """Record that ``fraction`` of the horizon is simulated; start the bar if it is due."""
+        if not self._enabled:
+            return
+        if self._progress is None:
+            if time.monotonic() - self._began < self._after_s:
+                return
+            self._progress = Progress(
+                "simulating",
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("simulating", total=1.0)
+        assert self._task is not None
+        self._progress.update(self._task, completed=fraction)
+
+    def __enter__(self) -> _LazyProgress:
+        self._began = time.monotonic()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+# -- formatting --------------------------------------------------------------------------------
+
+
+def report(res: RunResult) -> list[Table | Text]:
+    """What ``planner run`` prints: a heading, then headline, wait, credit and cohort tables."""
+    sc, summary = res.scenario, res.summary()
+    heading = Text(
+        f"{sc.name} · seed {res.seed} · {sc.start} to {sc.end} "
+        f"({_num(sc.horizon_days)} days) · simulated in {res.wall_s:.2f} s",
+        style="bold",
+    )
+    tables: list[Table | Text] = [
+        heading,
+        _headline(summary),
+        _waits(summary),
+        Text("jobs still queued count as waiting until the horizon", style="dim"),
+    ]
+    deals = _deals(res, summary)
+    if deals.row_count:
+        tables.append(deals)
+    cohorts = _cohorts(res, summary)
+    if cohorts.row_count:
+        tables.append(cohorts)
+    return tables
+
+
+def _headline(summary: pd.Series) -> Table:
+    table = _table("headline", ("metric", "left"), ("value", "right"))
+    rows = [
+        ("utilisation", _pct(summary.get("utilisation"))),
+        ("jobs submitted", _int(summary.get("jobs_submitted"))),
+        ("jobs finished", _int(summary.get("jobs_finished"))),
+        ("jobs running at horizon", _int(summary.get("jobs_running_at_horizon"))),
+        ("jobs queued at horizon", _int(summary.get("jobs_queued_at_horizon"))),
+        ("revenue, cash", _usd(summary.get("revenue_cash_usd"))),
+        ("revenue, credit", _usd(summary.get("revenue_credit_usd"))),
+        ("revenue, total", _usd(summary.get("revenue_usd"))),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+def _waits(summary: pd.Series) -> Table:
+    table = _table(
+        "wait per tenant class (hours)",
+        ("class", "left"),
+        ("mean", "right"),
+        ("p50", "right"),
+        ("p95", "right"),
+        ("p99", "right"),
+    )
+    for label in CLASSES:
+        if f"wait_p50_h.{label}" not in summary.index:
+            continue
+        table.add_row(
+            label,
+            *(
+                _hours(summary.get(f"wait_{stat}_h.{label}"))
+                for stat in ("mean", "p50", "p95", "p99")
+            ),
+        )
+    return table
+
+
+def _deals(res: RunResult, summary: pd.Series) -> Table:
+    table = _table(
+        "credit deals",
+        ("tenant", "left"),
+        ("granted", "right"),
+        ("burned", "right"),
+        ("left", "right"),
+        ("forfeited", "right"),
+        ("state", "left"),
+    )
+    states = dict(zip(res.tenants["tenant"], res.tenants["credit_state"], strict=True))
+    for tenant in _suffixes(summary, "credits_granted_usd."):
+        table.add_row(
+            Text(tenant),
+            *(
+                _usd(summary.get(f"credits_{key}_usd.{tenant}"))
+                for key in ("granted", "burned", "left", "forfeited")
+            ),
+            _text(states.get(tenant)),
+        )
+    return table
+
+
+def _cohorts(res: RunResult, summary: pd.Series) -> Table:
+    table = _table(
+        "cohorts",
+        ("cohort", "left"),
+        ("GPUs", "right"),
+        ("capex", "right"),
+        ("payback", "right"),
+        ("capture", "right"),
+        ("obsolete on", "left"),
+        ("utilisation", "right"),
+    )
+    for row in res.cohorts.itertuples(index=False):
+        name = str(row.cohort)
+        table.add_row(
+            Text(name),
+            _int(row.gpus),
+            _usd(row.capex_usd),
+            _pct(summary.get(f"payback.{name}")),
+            _pct(summary.get(f"capture.{name}")),
+            _text(summary.get(f"obsolete_on.{name}")),
+            _pct(row.utilisation),
+        )
+    return table
+
+
+def describe(sc: Scenario) -> list[Table | Text]:
+    """A one-screen description of a scenario, as ``planner validate`` prints it."""
+    first = sc.description.strip().splitlines()[:1]
+    head = Text(f"{sc.name}: {sc.start} to {sc.end} ({_num(sc.horizon_days)} days)", style="bold")
+    blocks: list[Table | Text] = [head]
+    if first:
+        blocks.append(Text(first[0]))
+
+    regions = _table("regions", ("region", "left"), ("pod GPUs", "right"), ("GPUs/node", "right"))
+    for r in sc.regions:
+        regions.add_row(Text(r.name), _int(r.pod_gpus), _int(r.gpus_per_node))
+    blocks.append(regions)
+
+    if sc.fleet:
+        fleet = _table(
+            "fleet",
+            ("cohort", "left"),
+            ("model", "left"),
+            ("region", "left"),
+            ("GPUs", "right"),
+            ("acquired", "left"),
+        )
+        for i, c in enumerate(sc.fleet):
+            fleet.add_row(
+                Text(c.name or f"fleet.{i}"),
+                Text(c.model),
+                Text(c.region),
+                _int(c.gpus),
+                str(c.acquired),
+            )
+        per_model: dict[str, int] = {}
+        for c in sc.fleet:
+            per_model[c.model] = per_model.get(c.model, 0) + c.gpus
+        fleet.caption = Text(
+            "fleet GPUs per model: "
+            + ", ".join(f"{model} {_int(gpus)}" for model, gpus in sorted(per_model.items()))
+        )
+        blocks.append(fleet)
+
+    if sc.orders:
+        orders = _table(
+            "orders",
+            ("order", "left"),
+            ("model", "left"),
+            ("region", "left"),
+            ("GPUs", "right"),
+            ("ordered", "left"),
+            ("due", "left"),
+        )
+        for i, o in enumerate(sc.orders):
+            orders.add_row(
+                Text(o.name or f"orders.{i}"),
+                Text(o.model),
+                Text(o.region),
+                _int(o.gpus),
+                str(o.ordered),
+                str(o.due),
+            )
+        blocks.append(orders)
+
+    if sc.export_controls:
+        controls = _table(
+            "export controls",
+            ("effective", "left"),
+            ("ban", "left"),
+            ("lift", "left"),
+            ("undelivered orders", "left"),
+        )
+        for e in sc.export_controls:
+            controls.add_row(
+                str(e.effective), Text(", ".join(e.ban)), Text(", ".join(e.lift)), e.undelivered
+            )
+        blocks.append(controls)
+
+    tenants = _table(
+        "tenants",
+        ("tenant", "left"),
+        ("class", "left"),
+        ("models", "left"),
+        ("jobs/day", "right"),
+        ("campaigns", "right"),
+        ("credit", "right"),
+        ("expires", "left"),
+    )
+    for t in sc.tenants:
+        credit = t.credit
+        tenants.add_row(
+            Text(t.name),
+            t.tenant_class,
+            Text(", ".join(t.models)),
+            _num(t.workload.arrivals.per_day) if t.workload is not None else MISSING,
+            str(len(t.campaigns)),
+            *((_usd(credit.amount_usd), str(credit.expires)) if credit is not None else ("", "")),
+        )
+    blocks.append(tenants)
+    return blocks
+
+
+def _print_blocks(console: Console, blocks: Sequence[Table | Text]) -> None:
+    """Print text and tables, with a blank line before each table."""
+    for block in blocks:
+        if isinstance(block, Table):
+            console.print()
+        console.print(block)
+
+
+def _table(title: str, *columns: tuple[str, str]) -> Table:
+    table = Table(
+        title=Text(title),
+        title_justify="left",
+        caption_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for i, (name, justify) in enumerate(columns):
+        table.add_column(
+            name,
+            justify="right" if justify == "right" else "left",
+            no_wrap=i == 0 or name in DATE_COLUMNS,
+        )
+    return table
+
+
+def _suffixes(summary: pd.Series, prefix: str) -> list[str]:
+    return [str(key)[len(prefix) :] for key in summary.index if str(key).startswith(prefix)]
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _pct(value: Any) -> str:
+    number = _finite(value)
+    return MISSING if number is None else f"{number:.1%}"
+
+
+def _hours(value: Any) -> str:
+    number = _finite(value)
+    return MISSING if number is None else f"{number:,.2f}"
+
+
+def _int(value: Any) -> str:
+    number = _finite(value)
+    return MISSING if number is None else f"{round(number):,}"
+
+
+def _num(value: Any) -> str:
+    number = _finite(value)
+    return MISSING if number is None else f"{number:,g}"
+
+
+def _usd(value: Any) -> str:
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    for scale, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(number) >= scale:
+            scaled = number / scale
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"${scaled:,.{digits}f}{suffix}"
+    return f"${number:,.0f}"
+
+
+def _text(value: Any) -> Text:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return Text(MISSING)
+    return Text(str(value))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,437 @@
+"""The ``planner`` command line: verbs, outputs, exit statuses and error messages (design §4)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import Result
+from typer.testing import CliRunner
+
+import planner
+from planner.cli import app, parse_sets
+from planner.results import RunResult
+
+TINY_YAML = """\
+name: tiny
+description: |
+  A ten-day toy cloud.
+  Used by the command-line tests.
+start: 2024-01-01
+horizon_days: 10
+regions: [{name: r1, pod_gpus: 64, gpus_per_node: 8}]
+fleet: [{model: H800, region: r1, gpus: 64, acquired: 2023-06-01}]
+tenants:
+  - name: acme
+    class: paying
+    models: [H800]
+    workload:
+      arrivals: {kind: poisson, per_day: 40}
+      gpus: {kind: choice, values: [1, 8, 16]}
+      work_gpu_h: {kind: exponential, mean: 10}
+  - name: moonshot
+    class: credit
+    models: [H800]
+    credit: {amount_usd: 1000, granted: 2024-01-02, expires: 2024-01-08}
+    workload:
+      arrivals: {kind: poisson, per_day: 10}
+      gpus: {kind: constant, value: 8}
+      work_gpu_h: {kind: lognormal, median: 20, sigma: 1}
+"""
+TINY: dict[str, Any] = yaml.safe_load(TINY_YAML)
+RUN_FILES = {f"{name}.parquet" for name in RunResult.table_names()} | {
+    "scenario.json",
+    "summary.json",
+    "run.json",
+}
+VERBS = ("run", "validate", "schema", "scenarios")
+
+
+def invoke(*args: str | Path) -> Result:
+    """Run ``planner ARGS`` in-process, keeping stdout and stderr apart."""
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def write(folder: Path, data: dict[str, Any], name: str = "tiny.yaml") -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def edited(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A copy of the tiny scenario with ``change`` applied to it."""
+    data = copy.deepcopy(TINY)
+    change(data)
+    return data
+
+
+def summary_of(out: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    return result
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file in ``folder`` with its bytes and modification time."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_YAML)
+    return path
+
+
+# -- the verbs ---------------------------------------------------------------------------------
+
+
+def test_help_lists_every_verb() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for verb in VERBS:
+        assert verb in result.stdout
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help(verb: str) -> None:
+    result = invoke(verb, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.stdout and verb in result.stdout
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"planner {planner.__version__}"
+
+
+# -- planner run -------------------------------------------------------------------------------
+
+
+def test_run_prints_utilisation_and_p95_wait_per_class(tiny: Path) -> None:
+    """The headline shows the API's utilisation; the wait table has a p95 per tenant class."""
+    result = invoke("run", tiny)
+    assert result.exit_code == 0, result.output
+    summary = planner.simulate(planner.load_scenario(tiny), seed=0).summary()
+    lines = result.stdout.splitlines()
+    utilisation = next(line for line in lines if line.split()[:1] == ["utilisation"])
+    assert utilisation.split()[-1] == f"{summary['utilisation']:.1%}"
+    assert "p95" in result.stdout
+    for tenant_class in ("paying", "credit"):
+        row = next(line.split() for line in lines if line.split()[:1] == [tenant_class])
+        assert row[3] == f"{summary[f'wait_p95_h.{tenant_class}']:,.2f}"
+
+
+def test_run_prints_credit_deals_and_cohorts(tiny: Path) -> None:
+    result = invoke("run", tiny)
+    assert "credit deals" in result.stdout and "moonshot" in result.stdout
+    assert "forfeited" in result.stdout
+    assert "H800-r1-0" in result.stdout and "payback" in result.stdout
+
+
+def test_set_changes_the_result(tiny: Path, tmp_path: Path) -> None:
+    """``--set fleet.0.gpus=128`` doubles the GPU-hours in service; VALUE is typed by YAML."""
+    assert invoke("run", tiny, "--out", tmp_path / "a").exit_code == 0
+    result = invoke("run", tiny, "--set", "fleet.0.gpus=128", "--out", tmp_path / "b")
+    assert result.exit_code == 0, result.output
+    base, bigger = summary_of(tmp_path / "a"), summary_of(tmp_path / "b")
+    assert bigger["gpu_h_in_service"] == 2 * base["gpu_h_in_service"]
+    scenario = json.loads((tmp_path / "b" / "scenario.json").read_text())
+    assert scenario["fleet"][0]["gpus"] == 128
+
+
+def test_set_addresses_list_items_by_name(tiny: Path, tmp_path: Path) -> None:
+    result = invoke(
+        "run", tiny, "--set", "tenants.moonshot.credit.amount_usd=5e8", "--out", tmp_path / "o"
+    )
+    assert result.exit_code == 0, result.output
+    assert summary_of(tmp_path / "o")["credits_granted_usd.moonshot"] == 5e8
+
+
+def test_set_values_are_parsed_as_yaml() -> None:
+    assert parse_sets(["a=8", "b=true", "c=[1, 2]", "d=H800", "e=1.5", "f=x=y"]) == {
+        "a": 8,
+        "b": True,
+        "c": [1, 2],
+        "d": "H800",
+        "e": 1.5,
+        "f": "x=y",
+    }
+
+
+def test_seed_changes_the_result(tiny: Path, tmp_path: Path) -> None:
+    assert invoke("run", tiny, "--seed", "1", "--out", tmp_path / "a").exit_code == 0
+    assert invoke("run", tiny, "--seed", "2", "--out", tmp_path / "b").exit_code == 0
+    a = pd.read_parquet(tmp_path / "a" / "jobs.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "jobs.parquet")
+    assert not a.equals(b)
+
+
+def test_same_seed_twice_gives_identical_tables(tiny: Path, tmp_path: Path) -> None:
+    for out in ("a", "b"):
+        assert invoke("run", tiny, "--seed", "3", "--out", tmp_path / out).exit_code == 0
+    for name in RunResult.table_names():
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "a" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "b" / f"{name}.parquet"),
+        )
+
+
+def test_out_writes_every_table_and_the_json_files(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = invoke("run", tiny, "--seed", "5", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+    assert str(out) in result.stdout.replace("\n", "")
+    assert json.loads((out / "run.json").read_text())["seed"] == 5
+    assert json.loads((out / "scenario.json").read_text())["name"] == "tiny"
+    assert summary_of(out)["scenario"] == "tiny"
+
+
+def test_out_jobs_table_reads_back_equal_with_queued_jobs(tmp_path: Path) -> None:
+    """An overloaded fleet leaves jobs queued at the horizon; they are written with no start."""
+    overloaded = write(tmp_path, edited(lambda d: d["fleet"][0].update(gpus=16)))
+    out = tmp_path / "out"
+    assert invoke("run", overloaded, "--out", out).exit_code == 0
+    jobs = pd.read_parquet(out / "jobs.parquet")
+    expected = planner.simulate(planner.load_scenario(overloaded), seed=0).jobs
+    pd.testing.assert_frame_equal(jobs, expected)
+    queued = jobs[jobs["state"] == "queued"]
+    assert len(queued) > 0
+    assert queued["start_h"].isna().all()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tiny: Path) -> None:
+    result = invoke("run", tiny)
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_quiet_prints_nothing(tiny: Path, tmp_path: Path) -> None:
+    result = invoke("run", tiny, "--quiet", "--out", tmp_path / "o")
+    assert result.exit_code == 0
+    assert result.output == ""
+    assert (tmp_path / "o" / "jobs.parquet").is_file()
+
+
+def test_a_genuine_bug_is_not_swallowed(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only bad input becomes a clean exit 2; any other exception propagates."""
+
+    def broken(*args: Any, **kwargs: Any) -> RunResult:
+        raise RuntimeError("bug in the engine")
+
+    monkeypatch.setattr(planner, "simulate", broken)
+    result = invoke("run", tiny)
+    assert isinstance(result.exception, RuntimeError)
+    assert result.exit_code == 1
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def _missing(tmp_path: Path) -> list[str | Path]:
+    return [tmp_path / "absent.yaml"]
+
+
+def _bad_yaml(tmp_path: Path) -> list[str | Path]:
+    path = tmp_path / "tiny.yaml"
+    path.write_text("name: tiny\nstart: 2024-01-01\n  horizon_days: 10\n")
+    return [path]
+
+
+def _unknown_field(tmp_path: Path) -> list[str | Path]:
+    return [write(tmp_path, edited(lambda d: d.update(horizon_dayz=d.pop("horizon_days"))))]
+
+
+def _wrong_type(tmp_path: Path) -> list[str | Path]:
+    return [write(tmp_path, edited(lambda d: d.update(horizon_days="abc")))]
+
+
+def _job_larger_than_any_pod(tmp_path: Path) -> list[str | Path]:
+    def change(d: dict[str, Any]) -> None:
+        d["regions"][0]["pod_gpus"] = 1024
+        d["fleet"][0]["gpus"] = 1024
+        d["tenants"][0]["workload"]["gpus"]["values"] = [8, 4096]
+
+    return [write(tmp_path, edited(change))]
+
+
+def _unknown_gpu_model(tmp_path: Path) -> list[str | Path]:
+    return [write(tmp_path, edited(lambda d: d["fleet"][0].update(model="H900")))]
+
+
+def _date_outside_horizon(tmp_path: Path) -> list[str | Path]:
+    campaign = {"name": "big", "submit": "2024-02-01", "gpus": 8, "days": 1}
+    return [write(tmp_path, edited(lambda d: d["tenants"][0].update(campaigns=[campaign])))]
+
+
+def _bad_set_path(tmp_path: Path) -> list[str | Path]:
+    return [write(tmp_path, TINY), "--set", "fleet.3.gpus=8"]
+
+
+BAD_INPUTS = {
+    "missing file": (_missing, "absent.yaml", ["no such file"]),
+    "bad YAML": (_bad_yaml, "tiny.yaml", ["bad YAML", "line 3"]),
+    "unknown field": (_unknown_field, "tiny.yaml", ["horizon_dayz", "unknown field"]),
+    "wrong type": (_wrong_type, "tiny.yaml", ["horizon_days", "valid number", "'abc'"]),
+    "job larger than any pod": (
+        _job_larger_than_any_pod,
+        "tiny.yaml",
+        ["tenants.acme.workload.gpus", "4096 GPUs can never fit", "1024 GPUs"],
+    ),
+    "unknown GPU model": (
+        _unknown_gpu_model,
+        "tiny.yaml",
+        ["fleet.0.model", "unknown GPU model 'H900'"],
+    ),
+    "date outside the horizon": (
+        _date_outside_horizon,
+        "tiny.yaml",
+        ["tenants.acme.campaigns.big.submit", "2024-02-01 is outside the horizon"],
+    ),
+    "bad --set path": (_bad_set_path, "tiny.yaml", ["--set", "fleet.3.gpus", "out of range"]),
+}
+
+
+@pytest.mark.parametrize("verb", ["run", "validate"])
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_exits_2_naming_file_field_and_reason(
+    case: str, verb: str, tmp_path: Path
+) -> None:
+    """Bad input: exit status 2, one paragraph on stderr with file, field path and reason."""
+    make, file_name, fragments = BAD_INPUTS[case]
+    result = invoke(verb, *make(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert file_name in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_set_without_equals_is_a_usage_error_naming_it(tiny: Path) -> None:
+    result = invoke("run", tiny, "--set", "fleet.0.gpus")
+    assert result.exit_code == 2
+    assert "'fleet.0.gpus' is not PATH=VALUE" in result.stderr
+
+
+def test_bad_input_in_a_real_process_exits_2_without_traceback(tmp_path: Path) -> None:
+    """The installed entry point behaves the same outside the test runner."""
+    root = Path(planner.__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    bad = write(tmp_path, edited(lambda d: d.update(horizon_dayz=1)))
+    proc = subprocess.run(
+        [sys.executable, "-c", "from planner.cli import main; main()", "run", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "tiny.yaml" in proc.stderr and "horizon_dayz: unknown field" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_failed_run_loses_nothing_already_written(tiny: Path, tmp_path: Path) -> None:
+    """A second run into the same --out that fails validation leaves every file as it was."""
+    out = tmp_path / "out"
+    assert invoke("run", tiny, "--out", out).exit_code == 0
+    before = snapshot(out)
+    bad = write(tmp_path, edited(lambda d: d.update(horizon_days="abc")), name="bad.yaml")
+    result = invoke("run", bad, "--out", out)
+    assert result.exit_code == 2
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "out", "tiny.yaml"]
+
+
+def test_out_must_not_be_a_file(tiny: Path, tmp_path: Path) -> None:
+    existing = tmp_path / "taken"
+    existing.write_text("keep me")
+    result = invoke("run", tiny, "--out", existing)
+    assert result.exit_code == 2
+    assert existing.read_text() == "keep me"
+
+
+# -- planner validate, schema, scenarios -------------------------------------------------------
+
+
+def test_validate_describes_a_good_file_and_says_valid(tiny: Path) -> None:
+    result = invoke("validate", tiny)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "tiny: 2024-01-01 to 2024-01-11 (10 days)" in out
+    assert "A ten-day toy cloud." in out
+    for word in ("r1", "H800", "acme", "paying", "moonshot", "credit", "GPUs per model: H800 64"):
+        assert word in out
+    assert out.rstrip().endswith("valid")
+
+
+def test_validate_applies_set(tiny: Path) -> None:
+    result = invoke("validate", tiny, "--set", "fleet.0.gpus=128")
+    assert result.exit_code == 0
+    assert "H800 128" in result.stdout
+
+
+def test_validate_shows_orders_and_export_controls(tmp_path: Path) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["orders"] = [{"model": "H800", "region": "r1", "gpus": 64, "ordered": "2024-01-02"}]
+        d["export_controls"] = [{"effective": "2024-01-05", "ban": ["H800", "A800"]}]
+
+    result = invoke("validate", write(tmp_path, edited(change)))
+    assert result.exit_code == 0, result.output
+    assert "2024-04-01" in result.stdout  # due: ordered + 90 days
+    assert "H800, A800" in result.stdout and "cancel" in result.stdout
+
+
+def test_schema_is_json_schema_with_tenants() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert "tenants" in schema["properties"]
+    assert schema == planner.Scenario.model_json_schema(by_alias=True)
+
+
+def test_schema_out_writes_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "scenario.schema.json"
+    result = invoke("schema", "--out", out)
+    assert result.exit_code == 0
+    assert "tenants" in json.loads(out.read_text())["properties"]
+
+
+def test_scenarios_lists_builtins_with_their_first_description_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each built-in scenario is listed by name with its description's first line."""
+    folder = tmp_path / "builtin"
+    folder.mkdir()
+    (folder / "tiny.yaml").write_text(TINY_YAML)
+    (folder / "broken.yaml").write_text("name: broken\n")
+    monkeypatch.setattr("planner.scenario.builtin.scenarios_dir", lambda: folder)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("scenarios")
+    assert result.exit_code == 0, result.output
+    assert "tiny" in result.stdout and "A ten-day toy cloud." in result.stdout
+    assert "Used by the command-line tests" not in result.stdout
+    assert "broken" in result.stdout and "invalid" in result.stdout
+
+
+def test_builtin_scenarios_run_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "builtin"
+    folder.mkdir()
+    (folder / "tiny.yaml").write_text(TINY_YAML)
+    monkeypatch.setattr("planner.scenario.builtin.scenarios_dir", lambda: folder)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("validate", "tiny")
+    assert result.exit_code == 0, result.output
