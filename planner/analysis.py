@@ -125,8 +125,8 @@ def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     first = np.r_[0, np.flatnonzero(np.diff(sorted_jobs)) + 1]
-    rank = np.arange(n) - np.repeat(first, np.diff(np.r_[first, n]))
-    return sorted_jobs * base + rank
+    rank = np.arange(n, dtype=np.int64) - np.repeat(first, np.diff(np.r_[first, n]))
+    return np.asarray(sorted_jobs * base + rank, dtype=np.int64)
 
 
 def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
