@@ -20,6 +20,10 @@ from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
 
+CLASSES = ("credit", "paying", "internal")
+STATES = ("queued", "running", "finished")
+PAID_WITH = ("cash", "credit", "mixed", "internal")
+
 JOB_COLUMNS = (
     "job_id",
     "tenant",
@@ -151,36 +155,31 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     submitted[np.frombuffer(rec.skipped_job, dtype=np.int64)] = False
 
     tenants = sc.tenants
-    tenant_names = np.array([t.name for t in tenants], dtype=object)
-    classes = np.array([t.tenant_class for t in tenants], dtype=object)
-    cohort_model = np.array([c.model for c in model.cohorts] + [None], dtype=object)
-    cohort_region = np.array([c.region for c in model.cohorts] + [None], dtype=object)
-    cohort_name = np.array([c.name for c in model.cohorts] + [None], dtype=object)
-    campaign_names = np.array([*batch.campaign_names, None], dtype=object)
-
-    state = np.where(~np.isnan(end), "finished", np.where(np.isnan(start), "queued", "running"))
-    cash = revenue - credit
+    classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int64)
     job_class = classes[batch.tenant]
-    paid_with = np.full(n, "cash", dtype=object)
-    paid_with[credit > 0] = "credit"
-    paid_with[(credit > 0) & (cash > 1e-9 * revenue)] = "mixed"
-    paid_with[job_class == "internal"] = "internal"
-    paid_with[np.isnan(start)] = None
+    state = np.where(np.isnan(start), 0, np.where(np.isnan(end), 1, 2))
+    cash = revenue - credit
+    paid_with = np.zeros(n, dtype=np.int64)  # cash
+    paid_with[credit > 0] = 1
+    paid_with[(credit > 0) & (cash > 1e-9 * revenue)] = 2
+    paid_with[job_class == CLASSES.index("internal")] = 3
+    paid_with[np.isnan(start)] = -1
+    cohorts = model.cohorts
     table = pd.DataFrame(
         {
             "job_id": np.arange(n),
-            "tenant": tenant_names[batch.tenant],
-            "tenant_class": job_class,
-            "campaign": campaign_names[batch.campaign],
+            "tenant": _labels(batch.tenant, [t.name for t in tenants]),
+            "tenant_class": _labels(job_class, CLASSES),
+            "campaign": _labels(batch.campaign, batch.campaign_names),
             "gpus": batch.gpus,
-            "gpu_model": cohort_model[cohort],
-            "region": cohort_region[cohort],
-            "cohort": cohort_name[cohort],
+            "gpu_model": _labels(cohort, [c.model for c in cohorts]),
+            "region": _labels(cohort, [c.region for c in cohorts]),
+            "cohort": _labels(cohort, [c.name for c in cohorts]),
             "submit_h": batch.submit_h,
             "start_h": start,
             "end_h": end,
             "wait_h": start - batch.submit_h,
-            "state": state,
+            "state": _labels(state, STATES),
             "work_gpu_h": batch.work_gpu_h,
             "gpu_h": batch.gpus * held_h,
             "restarts": np.zeros(n, dtype=np.int64),
@@ -188,10 +187,21 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
             "revenue_usd": revenue,
             "credit_usd": credit,
             "cash_usd": cash,
-            "paid_with": paid_with,
+            "paid_with": _labels(paid_with, PAID_WITH),
         }
     )
     return table[submitted].reset_index(drop=True)
+
+
+def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
+    """A categorical column from integer codes into ``names`` (-1 for none).
+
+    Categoricals keep a million-row table small: one small integer per row, not a string.
+    Repeated names (say two cohorts both called "spare") share one category.
+    """
+    unique = list(dict.fromkeys(names))
+    remap = np.array([unique.index(name) for name in names] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))
 
 
 def censored_wait_h(jobs: pd.DataFrame, horizon_h: float) -> FloatArray:

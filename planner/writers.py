@@ -83,7 +83,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     columns = (table.schema.pandas_metadata or {}).get("columns", [])
     for meta in columns:
         name = meta.get("field_name", meta.get("name"))
-        if meta.get("numpy_type") == "object" and name in frame and frame[name].dtype != object:
+        if name not in frame:
+            continue
+        if meta.get("pandas_type") == "categorical":
+            # Arrow keeps the labels but not their dtype; planner's labels are always strings.
+            labels = frame[name].astype("category").cat.categories.astype("str")
+            frame[name] = pd.Categorical(frame[name], categories=labels)
+        elif meta.get("numpy_type") == "object" and frame[name].dtype != object:
             values = frame[name].astype(object)
             frame[name] = values.where(values.notna(), None)
     return frame

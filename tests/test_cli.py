@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 import planner
 from planner.cli import app, parse_sets
 from planner.results import RunResult
+from planner.writers import read_table
 
 TINY_YAML = """\
 name: tiny
@@ -202,7 +203,7 @@ def test_out_jobs_table_reads_back_equal_with_queued_jobs(tmp_path: Path) -> Non
     overloaded = write(tmp_path, edited(lambda d: d["fleet"][0].update(gpus=16)))
     out = tmp_path / "out"
     assert invoke("run", overloaded, "--out", out).exit_code == 0
-    jobs = pd.read_parquet(out / "jobs.parquet")
+    jobs = read_table(out / "jobs.parquet")
     expected = planner.simulate(planner.load_scenario(overloaded), seed=0).jobs
     pd.testing.assert_frame_equal(jobs, expected)
     queued = jobs[jobs["state"] == "queued"]

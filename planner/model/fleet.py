@@ -46,6 +46,7 @@ class Pool:
     throughput: float
     node_free: list[int] = field(default_factory=list)
     node_pod: list[int] = field(default_factory=list)
+    node_cohort: list[int] = field(default_factory=list)
     pods: list[Pod] = field(default_factory=list)
     # partial[f]: nodes with exactly f free GPUs, 0 < f < node_gpus.
     partial: list[set[int]] = field(default_factory=list)
@@ -65,6 +66,7 @@ class Pool:
             self.pods.append(Pod(cohort, nodes, set(nodes)))
             self.node_pod.extend([len(self.pods) - 1] * len(nodes))
         self.node_free.extend([self.node_gpus] * (last - first))
+        self.node_cohort.extend([cohort] * (last - first))
         self.free_gpus += gpus
         self.gpus += gpus
 
@@ -83,7 +85,7 @@ class Pool:
                         partial[left].add(node)
                     self.node_free[node] = left
                     self.free_gpus -= gpus
-                    return Allocation(self, self.pods[self.node_pod[node]].cohort, (node,), gpus)
+                    return Allocation(self, self.node_cohort[node], (node,), gpus)
         need = -(-gpus // size)
         pod = self._best_pod(need)
         if pod is None:

@@ -16,11 +16,11 @@ from planner.scenario.schema import Scheduler
 class Policy(Protocol):
     """What the engine needs of a scheduling policy."""
 
-    def submit(self, job: int) -> None:
-        """Add an arriving job to the queue."""
+    def submit(self, job: int, try_start: Callable[[int], bool]) -> None:
+        """Take an arriving job: start it now if the policy allows, else queue it."""
 
     def dispatch(self, try_start: Callable[[int], bool]) -> None:
-        """Start whatever the policy allows now (called after every arrival and completion)."""
+        """Start whatever the policy allows now (called whenever GPUs are freed or added)."""
 
     def queued(self) -> list[int]:
         """Jobs still waiting, in queue order."""
@@ -32,8 +32,10 @@ class Fifo:
     def __init__(self) -> None:
         self._queue: deque[int] = deque()
 
-    def submit(self, job: int) -> None:
-        self._queue.append(job)
+    def submit(self, job: int, try_start: Callable[[int], bool]) -> None:
+        # An arrival frees no GPUs, so behind a blocked head it cannot start either.
+        if self._queue or not try_start(job):
+            self._queue.append(job)
 
     def dispatch(self, try_start: Callable[[int], bool]) -> None:
         queue = self._queue
