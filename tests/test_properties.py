@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import planner
+from planner.scenario.checks import largest_pod_gpus
 from tests.conftest import batch
 
 MODELS = ("H800", "A800")
@@ -74,20 +75,24 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
             "market": {"prices": {"H800": {"usd_per_gpu_h": 2.0}, "A800": {"usd_per_gpu_h": 1.0}}},
         }
     )
-    largest = min(node * pod_nodes, max(c["gpus"] for c in fleet))
-    sizes = sorted(
-        {
-            s
-            for s in (1, 2, node, 2 * node, node * pod_nodes)
-            if s <= largest and (s <= node or s % node == 0)
-        }
-    )
     n = draw(st.integers(1, 40))
-    rows = sorted(
-        (draw(st.floats(0.0, 180.0)), draw(st.sampled_from(sizes)), draw(st.floats(0.5, 400.0)))
-        for _ in range(n)
-    )
-    tenant_ix = [draw(st.integers(0, 2)) for _ in range(n)]
+    largest_of = [largest_pod_gpus(sc, t)[0] for t in sc.tenants]
+    # The paying tenant may use every model, so at least it can always run something.
+    runnable = [t for t, largest in enumerate(largest_of) if largest > 0]
+    tenant_ix = [draw(st.sampled_from(runnable)) for _ in range(n)]
+    rows = []
+    for t in tenant_ix:
+        largest = largest_of[t]
+        sizes = sorted(
+            {s for s in (1, 2, node, 2 * node, node * pod_nodes) if s <= largest}
+            & {s for s in range(1, largest + 1) if s <= node or s % node == 0}
+        )
+        rows.append(
+            (draw(st.floats(0.0, 180.0)), draw(st.sampled_from(sizes)), draw(st.floats(0.5, 400.0)))
+        )
+    order = sorted(range(n), key=lambda k: rows[k][0])
+    rows = [rows[k] for k in order]
+    tenant_ix = [tenant_ix[k] for k in order]
     return sc, batch(rows, tenant_ix)
 
 

@@ -192,3 +192,13 @@ def test_timeseries_integrates_busy_gpus_per_day() -> None:
     assert day0["gpus_busy"] == pytest.approx(4.0)
     assert day0["utilisation"] == pytest.approx(0.25)
     assert np.all(res.timeseries["gpus_busy"].iloc[1:] == 0.0)
+
+
+def test_a_handed_in_job_that_can_never_fit_is_rejected() -> None:
+    """A job table given to simulate() is checked like a scenario's workload."""
+    with pytest.raises(planner.ScenarioError) as info:
+        planner.simulate(scenario(), jobs=batch([(0.0, 8, 8.0), (1.0, 32, 8.0)]))
+    (problem,) = info.value.problems
+    assert problem.path == "jobs[1].gpus" and "can never fit" in problem.reason
+    with pytest.raises(planner.ScenarioError, match="tenant index"):
+        planner.simulate(scenario(), jobs=batch([(0.0, 8, 8.0)], tenant=3))
