@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from planner.model.engine import Model
 from planner.model.market import PriceCurve
+from planner.model.supply import OrderOutcome
 from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR
 
 FloatArray = NDArray[np.float64]
@@ -448,22 +449,9 @@ def _pct(values: FloatArray, q: float) -> float:
 
 
 def _orders(model: Model) -> pd.DataFrame:
-    columns = [
-        "order",
-        "gpu_model",
-        "region",
-        "gpus",
-        "ordered_h",
-        "due_h",
-        "status",
-        "at_h",
-        "control",
-    ]
-    rows = [
-        [o.name, o.model, o.region, o.gpus, o.ordered_h, o.due_h, o.status, o.at_h, o.control]
-        for o in model.orders
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    columns = [f.name for f in fields(OrderOutcome)]
+    frame = pd.DataFrame([astuple(o) for o in model.orders], columns=columns)
+    return frame.rename(columns={"name": "order", "model": "gpu_model"})
 
 
 def _credit_events(model: Model) -> pd.DataFrame:

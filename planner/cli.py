@@ -295,6 +295,8 @@ def _headline(summary: pd.Series) -> Table:
         ("revenue, cash", _usd(summary.get("revenue_cash_usd"))),
         ("revenue, credit", _usd(summary.get("revenue_credit_usd"))),
         ("revenue, total", _usd(summary.get("revenue_usd"))),
+        ("fleet capex", _usd(summary.get("capex_usd"))),
+        ("capex earned back before obsolescence", _pct(summary.get("capex_monetised_share"))),
     ]
     for label, value in rows:
         table.add_row(label, value)
@@ -441,7 +443,10 @@ def describe(sc: Scenario) -> list[Table | Text]:
         )
         for e in sc.export_controls:
             controls.add_row(
-                str(e.effective), Text(", ".join(e.ban)), Text(", ".join(e.lift)), e.undelivered
+                str(e.effective),
+                Text(", ".join(e.ban)),
+                Text(", ".join(e.lift)),
+                e.undelivered if e.ban else "",
             )
         blocks.append(controls)
 

@@ -153,7 +153,7 @@ def test_frozen_order_delivers_when_the_ban_lifts() -> None:
     )
     res = planner.simulate(sc)
     order = res.orders.iloc[0]
-    assert (order["status"], order["at_h"]) == ("delivered", 120.0)
+    assert (order["status"], order["at_h"], order["frozen_h"]) == ("delivered", 120.0, 24.0)
     cohort = res.cohorts.set_index("cohort").loc["order-H20-0"]
     assert cohort["in_service_from_h"] == 120.0
 

@@ -43,7 +43,8 @@ class OrderOutcome:
     due_h: float
     status: OrderStatus
     at_h: float  # delivery, cancellation or freeze time; NaN while in transit
-    control: str | None  # the export-control event that cancelled or froze it
+    control: str | None  # the export-control event that cancelled or (last) froze it
+    frozen_h: float = math.nan  # when a ban first froze it, even if it was delivered later
 
 
 def plan_supply(sc: Scenario) -> tuple[list[CohortPlan], list[OrderOutcome]]:
@@ -93,14 +94,26 @@ def _order_outcome(sc: Scenario, j: int) -> OrderOutcome:
         key=lambda e: e.effective,
     )
 
-    def result(status: OrderStatus, at_h: float, control: str | None = None) -> OrderOutcome:
-        return OrderOutcome(
-            name, order.model, order.region, order.gpus, ordered_h, due_h, status, at_h, control
-        )
-
     deliver_h = due_h
     frozen_by: str | None = None
-    for k, event in enumerate(events):
+    last_control: str | None = None
+    first_freeze_h = math.nan
+
+    def result(status: OrderStatus, at_h: float, control: str | None = None) -> OrderOutcome:
+        return OrderOutcome(
+            name,
+            order.model,
+            order.region,
+            order.gpus,
+            ordered_h,
+            due_h,
+            status,
+            at_h,
+            control,
+            first_freeze_h,
+        )
+
+    for event in events:
         effective_h = sc.hours_since_start(event.effective)
         label = event.name or f"export_controls[{sc.export_controls.index(event)}]"
         if frozen_by is None and effective_h > deliver_h:
@@ -109,14 +122,15 @@ def _order_outcome(sc: Scenario, j: int) -> OrderOutcome:
             at_h = max(effective_h, ordered_h)
             if event.undelivered == "cancel":
                 return result("cancelled", at_h, label)
-            frozen_by = label
+            frozen_by = last_control = label
             freeze_h = at_h
+            if math.isnan(first_freeze_h):
+                first_freeze_h = at_h
         elif order.model in event.lift and frozen_by is not None:
             frozen_by = None
             deliver_h = max(due_h, effective_h)
-        del k
     if frozen_by is not None:
         return result("frozen", freeze_h, frozen_by)
     if deliver_h >= sc.horizon_h:
-        return result("in_transit", math.nan)
-    return result("delivered", deliver_h)
+        return result("in_transit", math.nan, last_control)
+    return result("delivered", deliver_h, last_control)
