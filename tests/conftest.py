@@ -46,3 +46,11 @@ def batch(rows: list[tuple[float, int, float]], tenant: int | list[int] = 0) -> 
 @pytest.fixture
 def tiny() -> planner.Scenario:
     return scenario()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="rewrite the golden scenario summaries in tests/regression/golden",
+    )
