@@ -395,9 +395,9 @@ def describe(sc: Scenario) -> list[Table | Text]:
             ("GPUs", "right"),
             ("acquired", "left"),
         )
-        for i, c in enumerate(sc.fleet):
+        for name, c in zip(sc.cohort_names(), sc.fleet, strict=True):
             fleet.add_row(
-                Text(c.name or f"fleet.{i}"),
+                Text(name),
                 Text(c.model),
                 Text(c.region),
                 _int(c.gpus),
@@ -422,9 +422,9 @@ def describe(sc: Scenario) -> list[Table | Text]:
             ("ordered", "left"),
             ("due", "left"),
         )
-        for i, o in enumerate(sc.orders):
+        for name, o in zip(sc.order_names(), sc.orders, strict=True):
             orders.add_row(
-                Text(o.name or f"orders.{i}"),
+                Text(name),
                 Text(o.model),
                 Text(o.region),
                 _int(o.gpus),

@@ -49,10 +49,11 @@ class OrderOutcome:
 
 def plan_supply(sc: Scenario) -> tuple[list[CohortPlan], list[OrderOutcome]]:
     """Cohorts that enter service within the horizon, and every order's outcome."""
+    names = sc.cohort_names()
     cohorts = [
         CohortPlan(
             index=i,
-            name=c.name or f"{c.model}-{c.region}-{i}",
+            name=names[i],
             model=c.model,
             region=c.region,
             gpus=c.gpus,
@@ -86,7 +87,7 @@ def plan_supply(sc: Scenario) -> tuple[list[CohortPlan], list[OrderOutcome]]:
 
 def _order_outcome(sc: Scenario, j: int) -> OrderOutcome:
     order = sc.orders[j]
-    name = order.name or f"order-{order.model}-{j}"
+    name = sc.order_names()[j]
     ordered_h = sc.hours_since_start(order.ordered)
     due_h = ordered_h + order.lead_days * HOURS_PER_DAY
     events = sorted(

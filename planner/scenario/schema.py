@@ -296,6 +296,14 @@ class Scenario(Spec):
     def region(self, name: str) -> Region:
         return next(r for r in self.regions if r.name == name)
 
+    def cohort_names(self) -> list[str]:
+        """Each fleet cohort's name, defaulting to MODEL-REGION-INDEX."""
+        return [c.name or f"{c.model}-{c.region}-{i}" for i, c in enumerate(self.fleet)]
+
+    def order_names(self) -> list[str]:
+        """Each order's name, defaulting to order-MODEL-INDEX."""
+        return [o.name or f"order-{o.model}-{j}" for j, o in enumerate(self.orders)]
+
     def node_gpus(self, tenant: Tenant) -> int:
         """Node size used to round a tenant's multi-node jobs up to whole nodes.
 
