@@ -10,55 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-import numpy as np
 import simpy
 
 from planner.catalog import gpu_model
-from planner.errors import Problem, ScenarioError
 from planner.model.billing import Billing
-from planner.model.demand import JobBatch, generate_jobs
+from planner.model.demand import JobBatch, check_jobs, generate_jobs
 from planner.model.fleet import Allocation, Fleet, Pool
 from planner.model.market import Market
 from planner.model.scheduler import make_policy
 from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
 from planner.recording import Recorder
-from planner.scenario.checks import largest_pod_gpus
 from planner.scenario.schema import Scenario
-
-
-def check_jobs(sc: Scenario, jobs: JobBatch) -> None:
-    """Reject a caller's job table with jobs the scenario could never run.
-
-    Generated workloads are checked when the scenario is validated; a job table handed in
-    directly (a benchmark, a trace) gets the same checks here, so no job blocks a queue forever.
-    """
-    problems = []
-    tenants = len(sc.tenants)
-    bad_tenant = np.flatnonzero((jobs.tenant < 0) | (jobs.tenant >= tenants))
-    if len(bad_tenant):
-        problems.append(
-            Problem(f"jobs[{bad_tenant[0]}].tenant", f"is not a tenant index (0..{tenants - 1})")
-        )
-    else:
-        for i, tenant in enumerate(sc.tenants):
-            capacity, _ = largest_pod_gpus(sc, tenant)
-            node = sc.node_gpus(tenant)
-            gpus = jobs.gpus[jobs.tenant == i]
-            held = np.where(gpus > node, -(-gpus // node) * node, gpus)
-            too_big = np.flatnonzero(jobs.tenant == i)[held > capacity]
-            if len(too_big):
-                j = too_big[0]
-                problems.append(
-                    Problem(
-                        f"jobs[{j}].gpus",
-                        f"{int(jobs.gpus[j])} GPUs can never fit: the largest pod tenant "
-                        f"'{tenant.name}' may use holds {capacity} GPUs "
-                        f"({len(too_big)} such job{'s' if len(too_big) > 1 else ''})",
-                    )
-                )
-    if problems:
-        raise ScenarioError("<jobs>", problems)
 
 
 class Wake(simpy.Event):
