@@ -260,7 +260,7 @@ def _in_service_events(
 
 def _day_frame(model: Model) -> pd.DataFrame:
     sc = model.scenario
-    days = math.ceil(sc.horizon_days)
+    days = sc.horizon_days
     return pd.DataFrame(
         {"day": np.arange(days), "date": pd.date_range(sc.start, periods=days, freq="D").date}
     )

@@ -283,7 +283,7 @@ BAD_INPUTS = {
     "missing file": (_missing, "absent.yaml", ["no such file"]),
     "bad YAML": (_bad_yaml, "tiny.yaml", ["bad YAML", "line 3"]),
     "unknown field": (_unknown_field, "tiny.yaml", ["horizon_dayz", "unknown field"]),
-    "wrong type": (_wrong_type, "tiny.yaml", ["horizon_days", "valid number", "'abc'"]),
+    "wrong type": (_wrong_type, "tiny.yaml", ["horizon_days", "valid integer", "'abc'"]),
     "job larger than any pod": (
         _job_larger_than_any_pod,
         "tiny.yaml",

@@ -264,7 +264,7 @@ class Scenario(Spec):
     name: Name = Field(min_length=1)
     description: str = ""
     start: date
-    horizon_days: PositiveFloat
+    horizon_days: PositiveInt = Field(description="whole days simulated from 'start'")
     regions: list[Region] = Field(min_length=1)
     fleet: list[Cohort] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
