@@ -1,9 +1,10 @@
 """Peak-RSS probe, run as a fresh child process by the harness.
 
 `python -m benchmarks.rss_probe ENGINE JOBS GPUS SEED` draws the workload, runs one simulation on
-ENGINE (`naive` or `planner`; `baseline` runs none) and prints one JSON line with the process's
-peak resident set size. Engine modules are imported only when asked for, so the baseline shows
-the cost of the interpreter, numpy and the workload arrays alone.
+ENGINE (`naive_upfront`, `naive_source`, `planner_engine` or `planner_simulate`; `baseline` runs
+none) and prints one JSON line with the process's peak resident set size. Engine modules are
+imported only when asked for, so the baseline shows the cost of the interpreter, numpy and the
+workload arrays alone.
 
 On Linux the peak is read from VmHWM in /proc/self/status: `ru_maxrss` survives fork and exec,
 so in a child of the harness it reports at least the harness's own RSS. `ru_maxrss` is kept
@@ -20,7 +21,7 @@ from typing import Any
 
 from benchmarks.workload import draw_workload
 
-ENGINES = ("baseline", "naive", "planner")
+ENGINES = ("baseline", "naive_upfront", "naive_source", "planner_engine", "planner_simulate")
 
 
 def _vm_hwm_mib() -> float | None:
@@ -50,16 +51,24 @@ def peak_rss() -> dict[str, Any]:
 
 
 def _simulate(engine: str, n_jobs: int, n_gpus: int, seed: int) -> None:
-    """Draw the workload and run it once on `engine`."""
+    """Draw the workload and run it once on `engine`, importing only that engine's modules."""
     workload = draw_workload(n_jobs, n_gpus, seed)
-    if engine == "naive":
-        from benchmarks.naive_simpy import simulate_naive
+    if engine.startswith("naive_"):
+        from benchmarks import naive_simpy
 
-        simulate_naive(workload)
-    elif engine == "planner":
+        run = {
+            "naive_upfront": naive_simpy.simulate_naive_upfront,
+            "naive_source": naive_simpy.simulate_naive_source,
+        }[engine]
+        run(workload)
+    elif engine == "planner_engine":
         from benchmarks import engine_adapter
 
-        engine_adapter.run(engine_adapter.prepare(workload))
+        engine_adapter.run_model(engine_adapter.build_model(workload))
+    elif engine == "planner_simulate":
+        from benchmarks import engine_adapter
+
+        engine_adapter.run_simulate(engine_adapter.prepare(workload))
 
 
 def probe(engine: str, n_jobs: int, n_gpus: int, seed: int) -> dict[str, Any]:

@@ -1,50 +1,58 @@
-"""Benchmark harness: the planner engine against the naive SimPy reference, in the same run.
+"""Benchmark harness: the planner against two naive SimPy references, in the same run.
 
 Run from the repository root:
 
-    python -m benchmarks.run [--quick] [--out benchmarks/results/latest.json]
+    python -m benchmarks.run [--quick] [--reference] [--out benchmarks/results/latest.json]
     python -m benchmarks.run --selfcheck
 
-Per named size it draws the reference workload once, then times the simulation loop of each
-engine in interleaved repeats (naive, planner, naive, planner, ...), reports median jobs per
-wall-second and the planner/naive speed ratio of every interleaved pair, measures peak RSS in
-fresh child processes, and writes everything as JSON together with the machine and the commit.
+Per named size it draws the reference workload once, then times every engine in interleaved
+repeats (naive_upfront, naive_source, planner_engine, planner_simulate, then again), reports
+median jobs per wall-second and, for every interleaved repeat, the speed ratio of each planner
+figure to each naive figure. It measures peak RSS in fresh child processes, times the built-in
+Alibaba scenario, and writes everything as JSON together with the machine and the commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
+import itertools
 import json
 import math
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import simpy
 
-from benchmarks import engine_adapter
-from benchmarks.naive_simpy import build_naive, run_naive, simulate_naive
-from benchmarks.workload import FloatArray, Workload, draw_mmc_workload, draw_workload
+from benchmarks import engine_adapter, naive_simpy
+from benchmarks.machine import REPO_ROOT, git_info, load_average, machine_info
+from benchmarks.report import format_table, write_json
+from benchmarks.selfcheck import selfcheck
+from benchmarks.workload import FloatArray, Workload, draw_workload
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-DEFAULT_OUT = BENCH_DIR / "results" / "latest.json"
-QUICK_OUT = BENCH_DIR / "results" / "quick.json"
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+DEFAULT_OUT = RESULTS_DIR / "latest.json"
+QUICK_OUT = RESULTS_DIR / "quick.json"
 WORKLOAD_SEED = 20240101
 PROBE_TIMEOUT_S = 3600.0
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+NAIVE_ENGINES = ("naive_upfront", "naive_source")
+PLANNER_ENGINES = ("planner_engine", "planner_simulate")
+RSS_ENGINES = ("naive_upfront", "naive_source", "planner_simulate")
+HEADLINE = ("planner_engine", "naive_upfront")
+TARGET_RATIO = 3.0
+TARGET_SIZE = "jobs_1e6_gpus_4096"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +73,56 @@ FULL_SIZES = (
     Size("jobs_1e6_gpus_65536", 1_000_000, 65536, 3, probe_rss=False),
 )
 QUICK_SIZES = (Size("jobs_2e4_gpus_4096", 20_000, 4096, 3, probe_rss=True),)
-ALL_SIZES = {size.name: size for size in (*FULL_SIZES, *QUICK_SIZES)}
+ALL_SIZES = MappingProxyType({size.name: size for size in (*FULL_SIZES, *QUICK_SIZES)})
 
 
 @dataclass(frozen=True, slots=True)
 class Engine:
-    """A simulation engine as the harness sees it: a timed-apart setup and a timed loop."""
+    """An engine as the harness sees it: untimed-apart setup, timed loop, untimed waits."""
 
     name: str
+    description: str
     setup: Callable[[Workload], Any]
-    loop: Callable[[Any], FloatArray]
+    loop: Callable[[Any], Any]
+    waits: Callable[[Any], FloatArray]
 
 
-ENGINES = {
-    "naive": Engine("naive", build_naive, run_naive),
-    "planner": Engine("planner", engine_adapter.prepare, engine_adapter.run),
-}
+ENGINES: Mapping[str, Engine] = MappingProxyType(
+    {
+        "naive_upfront": Engine(
+            "naive_upfront",
+            "SimPy, one process per job, all created before env.run(); each sleeps"
+            " timeout(submit_h), then Container.get/hold/put (perf-reference's naive model);"
+            " loop = process creation + env.run()",
+            naive_simpy.build_naive,
+            naive_simpy.run_naive_upfront,
+            naive_simpy.naive_waits,
+        ),
+        "naive_source": Engine(
+            "naive_source",
+            "SimPy, one process per job, started at its submit time by a source process;"
+            " Container.get/hold/put; loop = env.run()",
+            naive_simpy.build_naive,
+            naive_simpy.run_naive_source,
+            naive_simpy.naive_waits,
+        ),
+        "planner_engine": Engine(
+            "planner_engine",
+            "planner.model.engine.Model(scenario, seed, jobs=batch) built as setup; loop = m.run()",
+            engine_adapter.build_model,
+            engine_adapter.run_model,
+            engine_adapter.model_waits,
+        ),
+        "planner_simulate": Engine(
+            "planner_simulate",
+            "planner.simulate(scenario, seed=seed, jobs=batch) end to end, including every output"
+            " table; setup = scenario validation + JobBatch",
+            engine_adapter.prepare,
+            engine_adapter.run_simulate,
+            engine_adapter.simulate_waits,
+        ),
+    }
+)
 
 
 @dataclass(slots=True)
@@ -92,6 +134,7 @@ class EngineLog:
     mean_wait_h: list[float] = field(default_factory=list)
     p95_wait_h: list[float] = field(default_factory=list)
     unstarted_jobs: list[int] = field(default_factory=list)
+    wait_digest: list[str] = field(default_factory=list)
     error: str | None = None
 
 
@@ -108,11 +151,13 @@ def describe_error(exc: BaseException) -> str:
 
 
 def record_waits(entry: EngineLog, wait_h: FloatArray) -> None:
-    """Append the wait statistics of one run; jobs with a NaN wait count as unstarted."""
+    """Append the wait statistics and digest of one run; NaN waits count as unstarted."""
     started = wait_h[~np.isnan(wait_h)]
     entry.unstarted_jobs.append(int(wait_h.size - started.size))
     entry.mean_wait_h.append(float(started.mean()) if started.size else math.nan)
     entry.p95_wait_h.append(float(np.percentile(started, 95)) if started.size else math.nan)
+    raw = np.ascontiguousarray(wait_h, dtype=np.float64).tobytes()
+    entry.wait_digest.append(hashlib.blake2b(raw, digest_size=16).hexdigest())
 
 
 def timed_run(engine: Engine, workload: Workload, entry: EngineLog) -> float | None:
@@ -122,8 +167,9 @@ def timed_run(engine: Engine, workload: Workload, entry: EngineLog) -> float | N
         started_s = time.perf_counter()
         prepared = engine.setup(workload)
         built_s = time.perf_counter()
-        wait_h = engine.loop(prepared)
+        outcome = engine.loop(prepared)
         finished_s = time.perf_counter()
+        wait_h = engine.waits(outcome)
     except Exception as exc:
         entry.error = describe_error(exc)
         return None
@@ -140,6 +186,11 @@ def spread(values: Sequence[float]) -> dict[str, float | None]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
+def _first(values: Sequence[Any]) -> Any:
+    """Return the first item, or None when empty."""
+    return values[0] if values else None
+
+
 def summarise_engine(entry: EngineLog, n_jobs: int) -> dict[str, Any]:
     """Return the JSON record of one engine at one size."""
     jobs_per_s = [n_jobs / loop_s for loop_s in entry.loop_s]
@@ -152,24 +203,57 @@ def summarise_engine(entry: EngineLog, n_jobs: int) -> dict[str, Any]:
         "loop_s": entry.loop_s,
         "setup_s": entry.setup_s,
         "median_setup_s": spread(entry.setup_s)["median"],
-        "mean_wait_h": entry.mean_wait_h[0] if entry.mean_wait_h else None,
-        "p95_wait_h": entry.p95_wait_h[0] if entry.p95_wait_h else None,
-        "unstarted_jobs": entry.unstarted_jobs[0] if entry.unstarted_jobs else None,
-        "same_waits_every_run": len(set(entry.mean_wait_h)) == 1 if entry.mean_wait_h else None,
+        "mean_wait_h": _first(entry.mean_wait_h),
+        "p95_wait_h": _first(entry.p95_wait_h),
+        "unstarted_jobs": _first(entry.unstarted_jobs),
+        "wait_digest": _first(entry.wait_digest),
+        "same_waits_every_run": len(set(entry.wait_digest)) == 1 if entry.wait_digest else None,
     }
 
 
-def pair_ratios(naive: EngineLog, planner: EngineLog) -> dict[str, Any]:
-    """Return planner/naive speed ratios (naive loop s / planner loop s) of interleaved pairs."""
+def pair_ratio(naive: EngineLog, planner: EngineLog) -> dict[str, Any]:
+    """Return planner/naive speed ratios (naive loop s / planner loop s), one per repeat."""
     per_pair = [n_s / p_s for n_s, p_s in zip(naive.loop_s, planner.loop_s, strict=False)]
     return {"per_pair": per_pair, "pairs": len(per_pair), **spread(per_pair)}
 
 
-def wait_ratio(naive: EngineLog, planner: EngineLog) -> float | None:
-    """Return planner mean wait / naive mean wait, for a reader to see they are close."""
-    if not naive.mean_wait_h or not planner.mean_wait_h or naive.mean_wait_h[0] == 0:
+def all_ratios(logs: Mapping[str, EngineLog]) -> dict[str, Any]:
+    """Return the ratio of every planner figure to every naive figure that was run."""
+    return {
+        f"{planner} / {naive}": pair_ratio(logs[naive], logs[planner])
+        for planner, naive in itertools.product(PLANNER_ENGINES, NAIVE_ENGINES)
+        if planner in logs and naive in logs
+    }
+
+
+def same_waits(logs: Mapping[str, EngineLog], first: str, second: str) -> bool | None:
+    """Return whether two engines gave bit-identical waits (None if either has no run)."""
+    if first not in logs or second not in logs:
         return None
-    return planner.mean_wait_h[0] / naive.mean_wait_h[0]
+    digests = (_first(logs[first].wait_digest), _first(logs[second].wait_digest))
+    return None if None in digests else digests[0] == digests[1]
+
+
+def group_mean_wait(logs: Mapping[str, EngineLog], names: Sequence[str]) -> float | None:
+    """Return the mean wait of the first engine of `names` that has a run."""
+    for name in names:
+        if name in logs and logs[name].mean_wait_h:
+            return logs[name].mean_wait_h[0]
+    return None
+
+
+def wait_comparison(logs: Mapping[str, EngineLog]) -> dict[str, Any]:
+    """Return the same-waits checks and planner mean wait / naive mean wait."""
+    naive = group_mean_wait(logs, NAIVE_ENGINES)
+    planner = group_mean_wait(logs, PLANNER_ENGINES)
+    ratio = planner / naive if naive and planner is not None else None
+    return {
+        "same_waits": {
+            "naive_upfront == naive_source": same_waits(logs, *NAIVE_ENGINES),
+            "planner_engine == planner_simulate": same_waits(logs, *PLANNER_ENGINES),
+        },
+        "mean_wait_planner_over_naive": ratio,
+    }
 
 
 def time_engines(
@@ -206,9 +290,10 @@ def probe_rss(engine: str, size: Size, seed: int) -> dict[str, Any]:
 
 
 def probe_all_rss(size: Size, engines: Sequence[Engine], seed: int) -> dict[str, Any]:
-    """Probe the baseline and every engine at `size`; return the records by name."""
+    """Probe the baseline and every chosen engine of RSS_ENGINES at `size`."""
+    chosen = {engine.name for engine in engines}
     probes: dict[str, Any] = {}
-    for name in ("baseline", *(engine.name for engine in engines)):
+    for name in ("baseline", *(name for name in RSS_ENGINES if name in chosen)):
         probes[name] = probe_rss(name, size, seed)
         log(f"  {size.name} peak RSS {name}: {probes[name]}")
     return probes
@@ -229,14 +314,30 @@ def bench_size(
         "repeats": repeats,
         "workload_draw_s": draw_s,
         "last_submit_h": workload.last_submit_h,
+        "engine_order": [engine.name for engine in engines],
         "engines": {name: summarise_engine(entry, size.n_jobs) for name, entry in logs.items()},
+        "ratios": all_ratios(logs),
+        **wait_comparison(logs),
     }
-    if "naive" in logs and "planner" in logs:
-        record["ratio_planner_over_naive"] = pair_ratios(logs["naive"], logs["planner"])
-        record["mean_wait_planner_over_naive"] = wait_ratio(logs["naive"], logs["planner"])
     if with_rss and size.probe_rss:
         record["peak_rss_mib"] = probe_all_rss(size, engines, seed)
     return record
+
+
+def headline(sizes: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the target verdict: planner_engine / naive_upfront at TARGET_SIZE."""
+    name = " / ".join(HEADLINE)
+    ratio = sizes.get(TARGET_SIZE, {}).get("ratios", {}).get(name, {})
+    median = ratio.get("median")
+    return {
+        "ratio": name,
+        "size": TARGET_SIZE,
+        "target": TARGET_RATIO,
+        "median": median,
+        "min": ratio.get("min"),
+        "max": ratio.get("max"),
+        "met": None if median is None else median >= TARGET_RATIO,
+    }
 
 
 def bench_builtin_scenario() -> dict[str, Any]:
@@ -252,188 +353,6 @@ def bench_builtin_scenario() -> dict[str, Any]:
         return {"status": "error", "error": describe_error(exc)}
 
 
-def dist_version(name: str) -> str | None:
-    """Return the installed version of distribution `name`, or None."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def cpu_model() -> str:
-    """Return the CPU model name from /proc/cpuinfo, or the platform's processor string."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
-def machine_info() -> dict[str, Any]:
-    """Return the machine and library versions the figures were measured with."""
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "platform": platform.platform(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": affinity,
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "numpy": np.__version__,
-        "simpy": simpy.__version__,
-        "pandas": dist_version("pandas"),
-        "planner": dist_version("planner"),
-    }
-
-
-def git(*args: str) -> str | None:
-    """Run a read-only git command in the repository; return its stdout, or None on failure."""
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, env=env, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip()
-
-
-def git_info() -> dict[str, Any]:
-    """Return the commit (or "uncommitted") and whether tracked files differ from it."""
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {"git_commit": "uncommitted", "git_dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": None if status is None else bool(status)}
-
-
-def write_json(path: Path, report: dict[str, Any]) -> None:
-    """Write `report` to `path` atomically, creating the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".tmp")
-    text = json.dumps(json_safe(report), indent=2, allow_nan=False)
-    partial.write_text(text + "\n")
-    partial.replace(path)
-
-
-def json_safe(value: Any) -> Any:
-    """Return `value` with numpy scalars made plain and non-finite floats made None."""
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    """Format a number, or a dash when missing or not finite."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    return format(value, spec)
-
-
-def _short(text: str, width: int = 90) -> str:
-    """Return the first line of `text`, cut to `width` characters."""
-    first = text.splitlines()[0] if text else ""
-    return first if len(first) <= width else first[: width - 1] + "…"
-
-
-def _engine_row(size_name: str, engine: str, record: dict[str, Any], rss: dict[str, Any]) -> str:
-    """Return one table row for one engine at one size."""
-    if record["status"] != "ok" and not record["runs"]:
-        return f"{size_name:<22} {engine:<8} error: {_short(record['error'])}"
-    rss_mib = rss.get(engine, {}).get("peak_rss_mib")
-    return (
-        f"{size_name:<22} {engine:<8} {_fmt(record['median_jobs_per_s'], ',.0f'):>12}"
-        f" {_fmt(statistics.median(record['loop_s']), '.2f'):>9}"
-        f" {_fmt(record['median_setup_s'], '.3f'):>8} {_fmt(record['mean_wait_h'], '.4f'):>11}"
-        f" {_fmt(rss_mib, '.1f'):>9}"
-    )
-
-
-def _size_notes(record: dict[str, Any]) -> list[str]:
-    """Return the ratio and baseline-RSS lines under a size's rows."""
-    notes = []
-    ratio = record.get("ratio_planner_over_naive")
-    if ratio and ratio["pairs"]:
-        notes.append(
-            f"{'':<22} planner/naive speed, per pair: median {ratio['median']:.2f}"
-            f" [{ratio['min']:.2f}-{ratio['max']:.2f}] over {ratio['pairs']} pairs;"
-            f" mean wait ratio {_fmt(record.get('mean_wait_planner_over_naive'), '.3f')}"
-        )
-    baseline = record.get("peak_rss_mib", {}).get("baseline", {}).get("peak_rss_mib")
-    if baseline is not None:
-        notes.append(f"{'':<22} baseline RSS (imports + workload only): {baseline:.1f} MiB")
-    return notes
-
-
-def format_table(report: dict[str, Any]) -> str:
-    """Return a short human-readable table of the report."""
-    header = (
-        f"{'size':<22} {'engine':<8} {'jobs/s':>12} {'loop s':>9} {'setup s':>8}"
-        f" {'mean wait h':>11} {'RSS MiB':>9}"
-    )
-    lines = [header, "-" * len(header)]
-    for size_name, record in report["sizes"].items():
-        rss = record.get("peak_rss_mib", {})
-        for engine, engine_record in record["engines"].items():
-            lines.append(_engine_row(size_name, engine, engine_record, rss))
-        lines.extend(_size_notes(record))
-    lines.append(f"alibaba-2024: {_builtin_line(report.get('builtin_scenario'))}")
-    return "\n".join(lines)
-
-
-def _builtin_line(record: dict[str, Any] | None) -> str:
-    """Return the one-line summary of the built-in scenario run."""
-    if record is None:
-        return "not run"
-    if record["status"] == "ok":
-        return (
-            f"simulate {record['simulate_s']:.2f} s, {record['gpu_years_per_s']:,.0f}"
-            f" GPU-years/s ({record['gpu_years_source']})"
-        )
-    return f"{record['status']}: {_short(record.get('reason') or record.get('error') or '')}"
-
-
-def erlang_c_wait_h(servers: int, load: float, service_mean_h: float = 1.0) -> float:
-    """Return the M/M/c mean wait in queue (Erlang C) at utilisation `load`."""
-    offered = servers * load
-    term = 1.0
-    below_c = 0.0
-    for k in range(servers):
-        below_c += term
-        term *= offered / (k + 1)
-    tail = term / (1.0 - load)
-    p_wait = tail / (below_c + tail)
-    return p_wait * service_mean_h / (servers * (1.0 - load))
-
-
-def selfcheck(seed: int, servers: int = 8, load: float = 0.8, reps: int = 8) -> str:
-    """Compare the naive model's M/M/c mean wait, with a 95% interval, with Erlang C."""
-    from scipy import stats
-
-    n_jobs, warmup = 100_000, 5_000
-    means = []
-    for child in np.random.SeedSequence(seed).spawn(reps):
-        wait_h = simulate_naive(draw_mmc_workload(n_jobs, servers, load, child))
-        means.append(float(wait_h[warmup:].mean()))
-    mean = statistics.fmean(means)
-    half = stats.t.ppf(0.975, reps - 1) * statistics.stdev(means) / math.sqrt(reps)
-    theory = erlang_c_wait_h(servers, load)
-    inside = "inside" if abs(mean - theory) <= half else "OUTSIDE"
-    return (
-        f"M/M/{servers}, rho={load}, {reps} reps x {n_jobs} jobs, first {warmup} dropped:\n"
-        f"  naive SimPy mean wait {mean:.4f} h +/- {half:.4f} (95%)\n"
-        f"  Erlang C              {theory:.4f} h  -> {inside} the interval,"
-        f" relative error {abs(mean - theory) / theory:.1%}"
-    )
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
@@ -441,19 +360,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="2e4 jobs on 4,096 GPUs only")
     parser.add_argument("--out", type=Path, help=f"JSON output (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="also write benchmarks/results/reference-YYYY-MM-DD.json (full suite only)",
+    )
     parser.add_argument("--repeats", type=int, help="interleaved repeats for every size")
     parser.add_argument(
         "--size", action="append", choices=sorted(ALL_SIZES), help="run only this size"
     )
     parser.add_argument(
-        "--engines", default="naive,planner", help="comma-separated, from: naive,planner"
+        "--engines", default=",".join(ENGINES), help=f"comma-separated, from: {','.join(ENGINES)}"
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child runs")
     parser.add_argument("--seed", type=int, default=WORKLOAD_SEED, help="workload seed")
     parser.add_argument(
-        "--selfcheck", action="store_true", help="only compare naive M/M/8 with Erlang C"
+        "--selfcheck", action="store_true", help="only check the naive models, then exit"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.reference and (args.quick or args.size):
+        parser.error("--reference records the full suite: drop --quick and --size")
+    return args
 
 
 def chosen_sizes(args: argparse.Namespace) -> list[Size]:
@@ -472,31 +399,51 @@ def chosen_engines(spec: str) -> list[Engine]:
     return [ENGINES[name] for name in names]
 
 
-def run_benchmarks(args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """Run every chosen size, writing the report after each; return the final report."""
-    engines = chosen_engines(args.engines)
-    report: dict[str, Any] = {
+def report_header(args: argparse.Namespace, engines: Sequence[Engine]) -> dict[str, Any]:
+    """Return the report's fields that are known before anything is timed."""
+    return {
         "schema_version": SCHEMA_VERSION,
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         **git_info(),
         "machine": machine_info(),
         "quick": args.quick,
         "complete": False,
+        "engines": {engine.name: engine.description for engine in engines},
+        "planner_fleet": {
+            "regions": 1,
+            "pod_gpus": "n_gpus (the whole fleet is one pod)",
+            "gpus_per_node": engine_adapter.GPUS_PER_NODE,
+            "reason": engine_adapter.ONE_POD_REASON,
+        },
+        "ratio_definition": "naive loop s / planner loop s of the same interleaved repeat",
         "sizes": {},
     }
+
+
+def run_benchmarks(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Run every chosen size, writing the report after each; return the final report."""
+    engines = chosen_engines(args.engines)
+    report = report_header(args, engines)
     for size in chosen_sizes(args):
         log(f"{size.name}: {size.n_jobs:,} jobs on {size.n_gpus:,} GPUs")
         repeats = args.repeats or size.repeats
         report["sizes"][size.name] = bench_size(
             size, engines, repeats, args.seed, with_rss=not args.no_rss
         )
+        report["headline"] = headline(report["sizes"])
         write_json(out, report)
-    if any(engine.name == "planner" for engine in engines):
+    if any(engine.name in PLANNER_ENGINES for engine in engines):
         log("built-in scenario alibaba-2024")
         report["builtin_scenario"] = bench_builtin_scenario()
+    report["machine"]["load_average_at_end"] = load_average()
     report["complete"] = True
     write_json(out, report)
     return report
+
+
+def reference_path(report: Mapping[str, Any]) -> Path:
+    """Return benchmarks/results/reference-YYYY-MM-DD.json for the report's (UTC) date."""
+    return RESULTS_DIR / f"reference-{report['timestamp'][:10]}.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -510,6 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_benchmarks(args, out)
     print(format_table(report))
     print(f"wrote {out} in {time.perf_counter() - started_s:.0f} s")
+    if args.reference:
+        reference = reference_path(report)
+        write_json(reference, report)
+        print(f"wrote {reference}")
     return 0
 
 

@@ -1,0 +1,154 @@
+"""The benchmark report: JSON writing and the short human-readable table."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Planner and naive mean waits must be of the same order, or the engines ran different queues.
+WAIT_RATIO_SAME_ORDER = (0.1, 10.0)
+SIZE_WIDTH = 22
+ENGINE_WIDTH = 16
+INDENT = " " * (SIZE_WIDTH + 1)
+
+
+def json_safe(value: Any) -> Any:
+    """Return `value` with numpy scalars made plain and non-finite floats made None."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    """Write `report` to `path` atomically, creating the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".tmp")
+    text = json.dumps(json_safe(report), indent=2, allow_nan=False)
+    partial.write_text(text + "\n")
+    partial.replace(path)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    """Format a number, or a dash when missing or not finite."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _short(text: str, width: int = 90) -> str:
+    """Return the first line of `text`, cut to `width` characters."""
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
+
+
+def _yes_no(value: bool | None) -> str:
+    """Return "yes", "NO" or "-" for a check that passed, failed or was not made."""
+    return "-" if value is None else ("yes" if value else "NO")
+
+
+def _engine_row(size_name: str, engine: str, record: dict[str, Any], rss: dict[str, Any]) -> str:
+    """Return one table row for one engine at one size."""
+    label = f"{size_name:<{SIZE_WIDTH}} {engine:<{ENGINE_WIDTH}}"
+    if record["status"] != "ok" and not record["runs"]:
+        return f"{label} error: {_short(record['error'])}"
+    rss_mib = rss.get(engine, {}).get("peak_rss_mib")
+    return (
+        f"{label} {_fmt(record['median_jobs_per_s'], ',.0f'):>10}"
+        f" {_fmt(statistics.median(record['loop_s']), '.2f'):>8}"
+        f" {_fmt(record['median_setup_s'], '.3f'):>8} {_fmt(record['mean_wait_h'], '.4f'):>11}"
+        f" {_fmt(rss_mib, '.1f'):>8} {_fmt(record['unstarted_jobs'], ',d'):>9}"
+    )
+
+
+def _ratio_line(name: str, ratio: dict[str, Any]) -> str:
+    """Return the line of one speed ratio: median and min-max over interleaved pairs."""
+    if not ratio["pairs"]:
+        return f"{INDENT}{name:<33} -"
+    return (
+        f"{INDENT}{name:<33} {ratio['median']:5.2f} x  [{ratio['min']:.2f}-{ratio['max']:.2f}]"
+        f" over {ratio['pairs']} pairs"
+    )
+
+
+def _wait_notes(record: dict[str, Any]) -> list[str]:
+    """Return the same-waits checks and the planner/naive mean wait ratio of a size."""
+    same = record.get("same_waits", {})
+    checks = "; ".join(f"{name}: {_yes_no(value)}" for name, value in same.items())
+    wait_ratio = record.get("mean_wait_planner_over_naive")
+    notes = [f"{INDENT}same waits: {checks}"]
+    notes.append(f"{INDENT}mean wait planner / naive: {_fmt(wait_ratio, '.3f')}")
+    low, high = WAIT_RATIO_SAME_ORDER
+    if wait_ratio is not None and not low <= wait_ratio <= high:
+        notes.append(
+            f"{INDENT}WARNING: mean wait ratio outside {low:g}-{high:g}: the engines simulated"
+            " different queues, so the speed ratios mean nothing"
+        )
+    return notes
+
+
+def _size_notes(record: dict[str, Any]) -> list[str]:
+    """Return the ratio, wait and baseline-RSS lines under a size's rows."""
+    notes = [f"{INDENT}speed ratio (per interleaved pair)  median  [min-max]"]
+    notes += [_ratio_line(name, ratio) for name, ratio in record.get("ratios", {}).items()]
+    notes += _wait_notes(record)
+    baseline = record.get("peak_rss_mib", {}).get("baseline", {}).get("peak_rss_mib")
+    if baseline is not None:
+        notes.append(f"{INDENT}baseline RSS (imports + workload only): {baseline:.1f} MiB")
+    return notes
+
+
+def _headline_line(headline: dict[str, Any] | None) -> str:
+    """Return the one-line verdict on the target."""
+    if headline is None:
+        return "target: not evaluated"
+    what = f"target {headline['ratio']} >= {headline['target']:g} at {headline['size']}"
+    if headline.get("median") is None:
+        return f"{what}: not measured in this run"
+    verdict = "met" if headline["met"] else "NOT met"
+    return (
+        f"{what}: median {headline['median']:.2f} x"
+        f" [{headline['min']:.2f}-{headline['max']:.2f}] -> {verdict}"
+    )
+
+
+def _builtin_line(record: dict[str, Any] | None) -> str:
+    """Return the one-line summary of the built-in scenario run."""
+    if record is None:
+        return "not run"
+    if record["status"] == "ok":
+        walls = ", ".join(f"{wall_s:.2f}" for wall_s in record["simulate_s"])
+        return (
+            f"simulate median {record['median_simulate_s']:.2f} s ({walls}),"
+            f" {record['jobs']:,} jobs, {record['gpu_years']:,.0f} GPU-years,"
+            f" {record['gpu_years_per_s']:,.0f} GPU-years/s"
+        )
+    return f"{record['status']}: {_short(record.get('reason') or record.get('error') or '')}"
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """Return a short human-readable table of the report."""
+    header = (
+        f"{'size':<{SIZE_WIDTH}} {'engine':<{ENGINE_WIDTH}} {'jobs/s':>10} {'loop s':>8}"
+        f" {'setup s':>8} {'mean wait h':>11} {'RSS MiB':>8} {'unstarted':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    for size_name, record in report["sizes"].items():
+        rss = record.get("peak_rss_mib", {})
+        for engine, engine_record in record["engines"].items():
+            lines.append(_engine_row(size_name, engine, engine_record, rss))
+        lines.extend(_size_notes(record))
+        lines.append("")
+    lines.append(_headline_line(report.get("headline")))
+    lines.append(f"alibaba-2024: {_builtin_line(report.get('builtin_scenario'))}")
+    return "\n".join(lines)
