@@ -14,8 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import planner
 from planner.cli import app, parse_sets
