@@ -101,7 +101,8 @@ def test_cohort_becomes_obsolete_when_price_falls_below_opex() -> None:
     d["market"] = {
         "prices": {
             "H800": {"usd_per_gpu_h": 1.0, "annual_decline": 0.5, "opex_usd_per_gpu_h": 0.25}
-        }
+        },
+        "successor_launches": [],
     }
     d["fleet"][0]["acquired"] = "2024-01-01"
     d["fleet"][0]["unit_capex_usd"] = 1000.0

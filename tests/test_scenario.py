@@ -188,3 +188,10 @@ def test_scientific_notation_in_yaml_is_a_number(tmp_path: Path) -> None:
 def test_every_builtin_scenario_validates(name: str) -> None:
     sc = planner.load_scenario(name)
     assert sc.name == name
+
+
+def test_market_events_name_known_models() -> None:
+    d = base_dict()
+    d["market"]["price_cuts"] = [{"date": "2024-01-02", "cut": 0.1, "models": ["H900"]}]
+    (found,) = problems(d)
+    assert found.startswith("market.price_cuts.0.models.0: unknown GPU model 'H900'")

@@ -1,62 +1,131 @@
-"""Price curves and operating costs: what a GPU-hour of each model earns and costs over time."""
+"""Price curves and operating costs: what a GPU-hour of each model earns and costs over time.
+
+A model's list price declines continuously at its annual rate and steps at dated events:
+successor launches and provider price cuts (down), scarcity premiums after an export ban (up,
+then back down when the premium ends). The price given in the scenario is the price at its
+``as_of`` date with every earlier event already in it.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from planner.catalog import gpu_model
-from planner.scenario.schema import HOURS_PER_YEAR, Scenario
+from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR, Scenario
 
 FloatArray = NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
-class PriceCurve:
-    """List price per GPU-hour, declining continuously: ``p(t) = p0 * exp(-rate * (t - t0))``.
+@dataclass(frozen=True)
+class PriceStep:
+    """The price is multiplied by ``factor`` from ``t_h`` on."""
 
-    ``rate_per_h`` is the continuous rate equivalent to the scenario's annual decline.
+    t_h: float
+    factor: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class PriceCurve:
+    """List price per GPU-hour: ``p0 * exp(-rate * (t - t0))`` times the steps in force at t.
+
+    ``steps`` may fall before or after ``t0``; the price at ``t0`` is ``p0`` either way.
     """
 
     usd_per_gpu_h_at_t0: float
     t0_h: float
     rate_per_h: float
+    steps: tuple[PriceStep, ...] = ()
+    _times: FloatArray = field(init=False, repr=False, compare=False)
+    _scale: FloatArray = field(init=False, repr=False, compare=False)
+    _times_list: list[float] = field(init=False, repr=False, compare=False)
+    _scale_list: list[float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ordered = sorted(self.steps, key=lambda s: s.t_h)
+        times = np.array([s.t_h for s in ordered], dtype=np.float64)
+        # Piece j runs from times[j-1] to times[j]; its step multiplier is scale[j].
+        scale = np.cumprod(np.r_[1.0, [s.factor for s in ordered]])
+        scale = scale / scale[np.searchsorted(times, self.t0_h, side="right")]
+        object.__setattr__(self, "_times", times)
+        object.__setattr__(self, "_scale", scale)
+        object.__setattr__(self, "_times_list", times.tolist())
+        object.__setattr__(self, "_scale_list", scale.tolist())
 
     @classmethod
-    def from_annual_decline(cls, usd: float, t0_h: float, annual_decline: float) -> PriceCurve:
-        return cls(usd, t0_h, -math.log1p(-annual_decline) / HOURS_PER_YEAR)
+    def from_annual_decline(
+        cls, usd: float, t0_h: float, annual_decline: float, steps: tuple[PriceStep, ...] = ()
+    ) -> PriceCurve:
+        return cls(usd, t0_h, -math.log1p(-annual_decline) / HOURS_PER_YEAR, steps)
 
     def price(self, t_h: float) -> float:
         """Price per GPU-hour at time ``t_h``."""
-        return self.usd_per_gpu_h_at_t0 * math.exp(-self.rate_per_h * (t_h - self.t0_h))
+        piece = int(np.searchsorted(self._times, t_h, side="right"))
+        base = self.usd_per_gpu_h_at_t0 * math.exp(-self.rate_per_h * (t_h - self.t0_h))
+        return float(self._scale[piece]) * base
 
     def integral(self, a_h: float, b_h: float) -> float:
-        """Revenue of one GPU held from ``a_h`` to ``b_h`` (USD)."""
+        """Revenue of one GPU held from ``a_h`` to ``b_h`` (USD); see :meth:`integral_array`.
+
+        Plain Python on purpose: the event loop calls it once per credit draw.
+        """
         if b_h <= a_h:
             return 0.0
-        if self.rate_per_h == 0.0:
-            return self.usd_per_gpu_h_at_t0 * (b_h - a_h)
-        k = self.rate_per_h
-        return (self.price(a_h) - self.price(b_h)) / k
+        p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
+        times, scale = self._times_list, self._scale_list
+        piece = bisect_right(times, a_h)
+        total, lo = 0.0, a_h
+        while lo < b_h:
+            hi = min(b_h, times[piece]) if piece < len(times) else b_h
+            width = hi - lo
+            length = width if k == 0.0 else -math.expm1(-k * width) / k
+            total += scale[piece] * p0 * math.exp(-k * (lo - t0)) * length
+            lo, piece = hi, piece + 1
+        return total
 
     def integral_array(self, a_h: FloatArray, b_h: FloatArray) -> FloatArray:
-        """:meth:`integral` over arrays of stretches (zero where ``b_h <= a_h``)."""
+        """Revenue of one GPU over each stretch [a_h, b_h) (zero where ``b_h <= a_h``).
+
+        Each stretch is cut at the steps and each piece integrated in closed form as
+        ``p(lo) * (1 - exp(-k * width)) / k``, written with ``expm1`` so it stays exact as the
+        decline rate k goes to zero.
+        """
+        a_h = np.asarray(a_h, dtype=np.float64)
         b_h = np.maximum(a_h, b_h)
         p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
-        if k == 0.0:
-            return p0 * (b_h - a_h)
-        return np.asarray(p0 * (np.exp(-k * (a_h - t0)) - np.exp(-k * (b_h - t0))) / k)
+        starts = np.r_[-np.inf, self._times]
+        ends = np.r_[self._times, np.inf]
+        total = np.zeros(a_h.shape)
+        for start, end, scale in zip(starts, ends, self._scale, strict=True):
+            lo = np.clip(a_h, start, end)
+            width = np.clip(b_h, start, end) - lo
+            if not np.any(width > 0):
+                continue
+            length = width if k == 0.0 else -np.expm1(-k * width) / k
+            total += scale * p0 * np.exp(-k * (lo - t0)) * length
+        return total
 
     def first_below(self, level_usd: float) -> float:
-        """The first time the price falls below ``level_usd`` (``inf`` if it never does)."""
+        """When the price first falls below ``level_usd`` (``inf``: never; ``-inf``: always)."""
         if level_usd <= 0.0:
             return math.inf
-        if self.rate_per_h == 0.0:
-            return math.inf if self.usd_per_gpu_h_at_t0 >= level_usd else -math.inf
-        return self.t0_h + math.log(self.usd_per_gpu_h_at_t0 / level_usd) / self.rate_per_h
+        p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
+        starts = np.r_[-np.inf, self._times]
+        ends = np.r_[self._times, np.inf]
+        for start, end, scale in zip(starts, ends, self._scale, strict=True):
+            if k == 0.0:
+                if p0 * scale < level_usd:
+                    return float(start)
+                continue
+            crossing = t0 + math.log(p0 * scale / level_usd) / k
+            if crossing < end:
+                return float(max(crossing, start))
+        return math.inf
 
 
 class Market:
@@ -78,8 +147,33 @@ class Market:
                 as_of, usd = ref.ref_price_date, ref.ref_usd_per_gpu_h
                 decline = self._sc.market.default_annual_decline
             t0 = self._sc.hours_since_start(as_of)
-            self._curves[model] = PriceCurve.from_annual_decline(usd, t0, decline)
+            self._curves[model] = PriceCurve.from_annual_decline(
+                usd, t0, decline, self.steps(model)
+            )
         return self._curves[model]
+
+    def steps(self, model: str) -> tuple[PriceStep, ...]:
+        """Every dated event that moves ``model``'s price, as multiplicative steps."""
+        sc, m = self._sc, self._sc.market
+        launched = gpu_model(model).launched
+        steps = [
+            PriceStep(sc.hours_since_start(s.date), 1.0 - s.drop, f"launch of {s.name}")
+            for s in m.successor_launches
+            if (model in s.models if s.models is not None else launched < s.date)
+        ]
+        steps += [
+            PriceStep(sc.hours_since_start(c.date), 1.0 - c.cut, c.name or f"cut on {c.date}")
+            for c in m.price_cuts
+            if c.models is None or model in c.models
+        ]
+        for event in sc.export_controls:
+            if event.scarcity_premium > 0 and model in event.ban:
+                begin = sc.hours_since_start(event.effective)
+                end = begin + event.scarcity_days * HOURS_PER_DAY
+                label = f"scarcity after {event.name or event.effective}"
+                steps.append(PriceStep(begin, 1.0 + event.scarcity_premium, label))
+                steps.append(PriceStep(end, 1.0 / (1.0 + event.scarcity_premium), label))
+        return tuple(steps)
 
     def opex_usd_per_gpu_h(self, model: str) -> float:
         """Operating cost per GPU-hour: the scenario's figure, else power plus fixed costs."""

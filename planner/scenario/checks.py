@@ -90,6 +90,13 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
                 yield from model(("export_controls", i, key, j), name)
     for name in sc.market.prices:
         yield from model(("market", "prices", name), name)
+    for field, events in (
+        ("successor_launches", sc.market.successor_launches),
+        ("price_cuts", sc.market.price_cuts),
+    ):
+        for i, event in enumerate(events):
+            for j, name in enumerate(event.models or []):
+                yield from model(("market", field, i, "models", j), name)
     for i, tenant in enumerate(sc.tenants):
         for j, name in enumerate(tenant.models):
             yield from model(("tenants", i, "models", j), name)

@@ -7,9 +7,16 @@ Dates are calendar dates; the model converts them once to hours since ``start``
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from planner.scenario.base import Spec
 from planner.scenario.distributions import Distribution
@@ -80,7 +87,9 @@ class ExportControl(Spec):
     """An export-control event: from ``effective``, deliveries of ``ban`` models stop.
 
     Orders of a banned model not yet delivered are cancelled, or frozen until a later event lists
-    the model in ``lift``.
+    the model in ``lift``. Stock already installed becomes scarcer: its price may carry a
+    ``scarcity_premium`` for ``scarcity_days`` (after the Oct 2023 rule, an 8xH800 server went
+    from 2.3 to over 2.7 M CNY, about +17%: domain.md §2a, Caixin via caihuicloud.com [N]).
     """
 
     name: Name | None = None
@@ -88,6 +97,10 @@ class ExportControl(Spec):
     ban: list[Name] = Field(default_factory=list)
     lift: list[Name] = Field(default_factory=list)
     undelivered: Literal["cancel", "freeze"] = "cancel"
+    scarcity_premium: float = Field(
+        default=0.0, ge=0.0, description="fractional price rise of the banned models"
+    )
+    scarcity_days: PositiveFloat = Field(default=365.0, description="how long the premium lasts")
 
     @model_validator(mode="after")
     def _does_something(self) -> Self:
@@ -111,6 +124,50 @@ class ModelMarket(Spec):
     opex_usd_per_gpu_h: NonNegativeFloat | None = Field(
         default=None, description="default: power at the market's tariff plus fixed opex"
     )
+
+
+class SuccessorLaunch(Spec):
+    """A newer generation ships: older models' prices step down by ``drop`` on ``date``."""
+
+    name: Name
+    date: date
+    drop: float = Field(ge=0.0, lt=1.0)
+    models: list[Name] | None = Field(
+        default=None, description="models repriced; default every model launched before 'date'"
+    )
+
+
+class PriceCut(Spec):
+    """A provider price cut: prices step down by ``cut`` on ``date``."""
+
+    name: Name | None = None
+    date: date
+    cut: float = Field(gt=0.0, lt=1.0)
+    models: list[Name] | None = Field(default=None, description="models cut; default all")
+
+
+def _preset_cuts(value: Any) -> Any:
+    """Let ``price_cuts`` name presets (``alibaba-2024-02``) beside full entries."""
+    from planner.presets import PRICE_CUTS
+
+    if not isinstance(value, list):
+        return value
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            if item not in PRICE_CUTS:
+                known = ", ".join(PRICE_CUTS)
+                raise ValueError(f"unknown price-cut preset '{item}'; presets: {known}")
+            out.append(dict(PRICE_CUTS[item]))
+        else:
+            out.append(item)
+    return out
+
+
+def _default_launches() -> list[SuccessorLaunch]:
+    from planner.presets import SUCCESSOR_LAUNCHES
+
+    return [SuccessorLaunch.model_validate(item) for item in SUCCESSOR_LAUNCHES]
 
 
 class Market(Spec):
@@ -139,6 +196,21 @@ class Market(Spec):
     )
     service_life_years: PositiveFloat = Field(
         default=6.0, description="end of life: a cohort is obsolete by this age at the latest"
+    )
+    successor_launches: list[SuccessorLaunch] = Field(
+        default_factory=_default_launches,
+        description="default: H200 Q2 2024, B200 late 2024, B300 H2 2025, Rubin H2 2026 "
+        "(planner.presets, domain.md §3)",
+    )
+    price_cuts: Annotated[list[PriceCut], BeforeValidator(_preset_cuts)] = Field(
+        default_factory=list, description="entries, or preset names such as 'alibaba-2024-02'"
+    )
+    at_obsolescence: Literal["retire", "floor"] = Field(
+        default="retire",
+        description="an obsolete cohort leaves service, or stays and earns 'floor_usd_per_gpu_h'",
+    )
+    floor_usd_per_gpu_h: NonNegativeFloat = Field(
+        default=0.0, description="price an obsolete cohort earns when kept at a floor"
     )
 
 
