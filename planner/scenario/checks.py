@@ -18,7 +18,14 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from planner.catalog import known_models
 
 if TYPE_CHECKING:
-    from planner.scenario.schema import Cohort, Order, Scenario, Tenant
+    from planner.scenario.schema import (
+        Cohort,
+        Order,
+        PriceCut,
+        Scenario,
+        SuccessorLaunch,
+        Tenant,
+    )
 
 Loc = tuple[str | int, ...]
 Found = tuple[Loc, str]
@@ -90,12 +97,13 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
                 yield from model(("export_controls", i, key, j), name)
     for name in sc.market.prices:
         yield from model(("market", "prices", name), name)
-    for field, events in (
+    repricings: list[tuple[str, Sequence[SuccessorLaunch | PriceCut]]] = [
         ("successor_launches", sc.market.successor_launches),
         ("price_cuts", sc.market.price_cuts),
-    ):
-        for i, event in enumerate(events):
-            for j, name in enumerate(event.models or []):
+    ]
+    for field, repricing in repricings:
+        for i, change in enumerate(repricing):
+            for j, name in enumerate(change.models or []):
                 yield from model(("market", field, i, "models", j), name)
     for i, tenant in enumerate(sc.tenants):
         for j, name in enumerate(tenant.models):
