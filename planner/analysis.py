@@ -15,7 +15,6 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.model.engine import Model
-from planner.model.market import PriceCurve
 from planner.model.supply import OrderOutcome
 from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR
 
@@ -90,6 +89,7 @@ class Segments:
     from_h: FloatArray
     to_h: FloatArray
     gpus: NDArray[np.int64]
+    charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
     revenue_usd: FloatArray
 
 
@@ -114,14 +114,12 @@ def segments(model: Model) -> Segments:
     job, cohort, from_h = s_job, s_cohort, s_h.copy()
     gpus = model.jobs.gpus[job]
     revenue = np.zeros(len(job))
-    charged = np.array([t.tenant_class != "internal" for t in model.scenario.tenants])
-    paying = charged[model.jobs.tenant[job]]
-    cohort_model = np.array([c.model for c in model.cohorts], dtype=object)
-    for gpu in {c.model for c in model.cohorts}:
-        mine = paying & (cohort_model[cohort] == gpu) if len(cohort) else np.zeros(0, bool)
-        curve = model.market.curve(gpu)
-        revenue[mine] = gpus[mine] * curve.integral_array(from_h[mine], to_h[mine])
-    return Segments(job, cohort, from_h, to_h, gpus, revenue)
+    is_charged = np.array([t.tenant_class != "internal" for t in model.scenario.tenants])
+    charged = is_charged[model.jobs.tenant[job]]
+    for c, price in enumerate(model.prices):
+        mine = charged & (cohort == c)
+        revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
+    return Segments(job, cohort, from_h, to_h, gpus, charged, revenue)
 
 
 def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int64]:
@@ -249,9 +247,12 @@ def _in_service_events(
     model: Model, cohorts: Sequence[int] | None = None
 ) -> tuple[FloatArray, FloatArray]:
     rec = model.recorder
-    idx = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
-    times = np.frombuffer(rec.in_service_h).copy()
-    gpus = np.array([model.cohorts[i].gpus for i in idx], dtype=np.float64)
+    into = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
+    out_of = np.frombuffer(rec.retired_cohort, dtype=np.int64)
+    idx = np.concatenate([into, out_of])
+    times = np.concatenate([np.frombuffer(rec.in_service_h), np.frombuffer(rec.retired_h)])
+    sizes = np.array([c.gpus for c in model.cohorts], dtype=np.float64)
+    gpus = np.concatenate([sizes[into], -sizes[out_of]])
     if cohorts is not None:
         keep = np.isin(idx, np.asarray(cohorts, dtype=np.int64))
         return times[keep], gpus[keep]
@@ -325,28 +326,30 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
 
 
 def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
-    sc, rec, market = model.scenario, model.recorder, model.market
+    sc, rec = model.scenario, model.recorder
     horizon = sc.horizon_h
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
+    retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
     book_life_h = sc.market.book_life_years * HOURS_PER_YEAR
-    service_life_h = sc.market.service_life_years * HOURS_PER_YEAR
     rows = []
-    for c in model.cohorts:
-        curve = market.curve(c.model)
-        opex = c.opex_usd_per_gpu_h
-        if opex is None:
-            opex = market.opex_usd_per_gpu_h(c.model)
-        end_of_life = c.in_service_h + service_life_h
-        obsolete = max(c.in_service_h, min(curve.first_below(opex), end_of_life))
+    for c, price in zip(model.cohorts, model.prices, strict=True):
+        obsolete = price.obsolete_at_h
         mine = seg.cohort == c.index
-        a, b, earned = seg.from_h[mine], seg.to_h[mine], seg.revenue_usd[mine]
-        revenue = float(earned.sum())
-        before = float(np.sum(earned * _share_before(curve, a, b, obsolete)))
+        a, b = seg.from_h[mine], seg.to_h[mine]
+        revenue = float(seg.revenue_usd[mine].sum())
+        paying = seg.charged[mine]
+        before = float(
+            np.sum(
+                seg.gpus[mine][paying]
+                * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete))
+            )
+        )
         served_from = in_service.get(c.index, math.nan)
+        served_to = retired.get(c.index, horizon)
         in_service_gpu_h = potential = 0.0
         if not math.isnan(served_from):
-            potential = c.gpus * curve.integral(served_from, min(horizon, obsolete))
-            in_service_gpu_h = c.gpus * max(0.0, horizon - served_from)
+            potential = c.gpus * price.curve.integral(served_from, min(served_to, obsolete))
+            in_service_gpu_h = c.gpus * max(0.0, served_to - served_from)
         busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
         capex = c.gpus * c.unit_capex_usd
         book_left = capex * max(0.0, 1.0 - (obsolete - c.in_service_h) / book_life_h)
@@ -358,9 +361,10 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
                 "gpus": c.gpus,
                 "source": c.source,
                 "capex_usd": capex,
-                "opex_usd_per_gpu_h": opex,
+                "opex_usd_per_gpu_h": price.opex_usd_per_gpu_h,
                 "acquired_h": c.in_service_h,
                 "in_service_from_h": served_from,
+                "retired_at_h": retired.get(c.index, math.nan),
                 "obsolete_at_h": obsolete,
                 "obsolete_within_horizon": obsolete < horizon,
                 "in_service_gpu_h": in_service_gpu_h,
@@ -372,21 +376,11 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
                 "payback": before / capex,
                 "capture": before / potential if potential > 0 else math.nan,
                 "idle_value_usd": potential - before,
-                "opex_usd": in_service_gpu_h * opex,
+                "opex_usd": in_service_gpu_h * price.opex_usd_per_gpu_h,
                 "book_value_at_obsolescence_usd": book_left,
             }
         )
     return pd.DataFrame(rows)
-
-
-def _share_before(curve: PriceCurve, a: FloatArray, b: FloatArray, cut_h: float) -> FloatArray:
-    """Share of each stretch's revenue earned before ``cut_h`` (price-weighted)."""
-    if len(a) == 0:
-        return np.zeros(0)
-    whole = curve.integral_array(a, b)
-    part = curve.integral_array(a, np.minimum(b, cut_h))
-    part = np.where(a >= cut_h, 0.0, part)
-    return np.divide(part, whole, out=np.zeros_like(whole), where=whole > 0)
 
 
 def _tenants(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:

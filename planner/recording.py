@@ -36,6 +36,8 @@ class Recorder:
     credit_usd: array[float] = field(default_factory=lambda: array("d"))
     in_service_cohort: array[int] = field(default_factory=lambda: array("q"))
     in_service_h: array[float] = field(default_factory=lambda: array("d"))
+    retired_cohort: array[int] = field(default_factory=lambda: array("q"))
+    retired_h: array[float] = field(default_factory=lambda: array("d"))
     credit_events: list[CreditEvent] = field(default_factory=list)
 
     def job_started(self, job: int, t_h: float, cohort: int) -> None:
@@ -58,6 +60,10 @@ class Recorder:
     def cohort_in_service(self, cohort: int, t_h: float) -> None:
         self.in_service_cohort.append(cohort)
         self.in_service_h.append(t_h)
+
+    def cohort_retired(self, cohort: int, t_h: float) -> None:
+        self.retired_cohort.append(cohort)
+        self.retired_h.append(t_h)
 
     def credit_event(self, tenant: int, kind: str, t_h: float, amount_usd: float) -> None:
         self.credit_events.append(CreditEvent(tenant, kind, t_h, amount_usd))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from planner.model.market import Market
+from planner.model.market import CohortPrice
 from planner.recording import Recorder
 from planner.scenario.schema import CreditGrant, Scenario
 
@@ -32,9 +32,8 @@ class CreditAccount:
 class Billing:
     """The credit accounts of a run and the rules that follow from them."""
 
-    def __init__(self, sc: Scenario, market: Market, recorder: Recorder) -> None:
+    def __init__(self, sc: Scenario, recorder: Recorder) -> None:
         self._recorder = recorder
-        self._market = market
         self.accounts: dict[int, CreditAccount] = {
             i: CreditAccount(
                 t.credit,
@@ -61,13 +60,13 @@ class Billing:
         account.state = "expired"
 
     def draw(
-        self, job: int, tenant: int, model: str, gpus: int, from_h: float, to_h: float
+        self, job: int, tenant: int, price: CohortPrice, gpus: int, from_h: float, to_h: float
     ) -> None:
-        """Pay for ``gpus`` GPUs of ``model`` over [from_h, to_h) from the tenant's credits."""
+        """Pay for ``gpus`` GPUs priced by ``price`` over [from_h, to_h) from credits."""
         account = self.accounts[tenant]
         if account.state != "active" or to_h <= from_h:
             return
-        cost = gpus * self._market.curve(model).integral(from_h, to_h)
+        cost = gpus * price.integral(from_h, to_h)
         credit = min(cost, account.balance_usd)
         account.balance_usd -= credit
         self._recorder.credit_drawn(job, credit)

@@ -66,7 +66,11 @@ class Model:
         self.orders: list[OrderOutcome]
         self.cohorts, self.orders = plan_supply(sc)
         self.fleet = Fleet()
-        self.billing = Billing(sc, self.market, self.recorder)
+        self.prices = [
+            self.market.cohort_price(c.model, c.in_service_h, c.opex_usd_per_gpu_h)
+            for c in self.cohorts
+        ]
+        self.billing = Billing(sc, self.recorder)
         self.policy = make_policy(sc.scheduler)
         self.running: dict[int, Allocation] = {}
         # How far each running job of a credit tenant has drawn on its credits.
@@ -95,11 +99,17 @@ class Model:
 
     def _wire(self) -> None:
         horizon = self.scenario.horizon_h
-        for cohort in self.cohorts:
+        retiring = self.scenario.market.at_obsolescence == "retire"
+        for cohort, price in zip(self.cohorts, self.prices, strict=True):
+            until = price.obsolete_at_h if retiring else horizon
+            if until <= max(cohort.in_service_h, 0.0):
+                continue  # obsolete before it could serve
             if cohort.in_service_h <= 0.0:
                 self._install(cohort)
             elif cohort.in_service_h < horizon:
                 self._at(cohort.in_service_h, partial(self._install, cohort))
+            if until < horizon:
+                self._at(until, partial(self._retire, cohort))
         for tenant, account in self.billing.accounts.items():
             if account.granted_h < horizon:
                 self._at(account.granted_h, partial(self._credit_change, tenant, "grant"))
@@ -128,6 +138,10 @@ class Model:
         pools = self.fleet.pools
         self._candidates = [[pools[k] for k in keys if k in pools] for keys in self._pool_keys]
         self.policy.dispatch(self._try_start_cb)
+
+    def _retire(self, cohort: CohortPlan) -> None:
+        self.fleet.pools[(cohort.model, cohort.region)].retire(cohort.index)
+        self.recorder.cohort_retired(cohort.index, self.env.now)
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -206,7 +220,12 @@ class Model:
     def _draw(self, job: int, alloc: Allocation, to_h: float) -> None:
         """Pay a credit tenant's running job from its credits up to ``to_h``."""
         self.billing.draw(
-            job, self._tenant[job], alloc.pool.model, self._gpus[job], self.drawn_to_h[job], to_h
+            job,
+            self._tenant[job],
+            self.prices[alloc.cohort],
+            self._gpus[job],
+            self.drawn_to_h[job],
+            to_h,
         )
         self.drawn_to_h[job] = to_h
 

@@ -52,6 +52,8 @@ class Pool:
     partial: list[set[int]] = field(default_factory=list)
     free_gpus: int = 0
     gpus: int = 0
+    # Cohorts out of service: their nodes take no new jobs and are not freed again.
+    retired: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.partial = [set() for _ in range(self.node_gpus)]
@@ -102,7 +104,9 @@ class Pool:
         return Allocation(self, pod.cohort, taken, per_node)
 
     def release(self, alloc: Allocation) -> None:
-        """Return a finished job's GPUs."""
+        """Return a finished job's GPUs (unless their cohort has been retired meanwhile)."""
+        if self.retired and alloc.cohort in self.retired:
+            return
         size = self.node_gpus
         node_free, partial, pods, node_pod = self.node_free, self.partial, self.pods, self.node_pod
         for node in alloc.nodes:
@@ -116,6 +120,29 @@ class Pool:
             else:
                 partial[after].add(node)
         self.free_gpus += alloc.gpus_per_node * len(alloc.nodes)
+
+    def retire(self, cohort: int) -> int:
+        """Take a cohort out of service: its free GPUs at once, its busy ones as their jobs end.
+
+        Returns the GPUs taken out of service.
+        """
+        size = self.node_gpus
+        removed = 0
+        for pod in self.pods:
+            if pod.cohort != cohort:
+                continue
+            for node in pod.nodes:
+                free = self.node_free[node]
+                if free == size:
+                    pod.whole_free.discard(node)
+                elif free:
+                    self.partial[free].discard(node)
+                self.free_gpus -= free
+                self.node_free[node] = 0
+                removed += size
+        self.retired.add(cohort)
+        self.gpus -= removed
+        return removed
 
     def _best_pod(self, need: int) -> Pod | None:
         best: Pod | None = None

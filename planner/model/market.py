@@ -128,12 +128,61 @@ class PriceCurve:
         return math.inf
 
 
+@dataclass(frozen=True)
+class CohortPrice:
+    """What one GPU of a cohort earns per hour: its model's list price, except that a cohort
+    kept in service at a floor earns ``floor_usd_per_gpu_h`` once it is obsolete. (A retired
+    cohort takes no new jobs; the ones still running pay list price until they end.)
+
+    A cohort is obsolete when its list price first falls below its operating cost, or at the
+    end of its service life, whichever comes first.
+    """
+
+    curve: PriceCurve
+    opex_usd_per_gpu_h: float
+    obsolete_at_h: float
+    floor_usd_per_gpu_h: float | None  # None: the cohort is retired when obsolete
+
+    def integral(self, a_h: float, b_h: float) -> float:
+        """Revenue of one GPU of this cohort held from ``a_h`` to ``b_h`` (USD)."""
+        if self.floor_usd_per_gpu_h is None:
+            return self.curve.integral(a_h, b_h)
+        obsolete = self.obsolete_at_h
+        earned = self.curve.integral(a_h, min(b_h, obsolete))
+        if b_h > obsolete:
+            earned += self.floor_usd_per_gpu_h * (b_h - max(a_h, obsolete))
+        return earned
+
+    def integral_array(self, a_h: FloatArray, b_h: FloatArray) -> FloatArray:
+        """:meth:`integral` over arrays of stretches."""
+        if self.floor_usd_per_gpu_h is None:
+            return self.curve.integral_array(a_h, b_h)
+        obsolete = self.obsolete_at_h
+        earned = self.curve.integral_array(a_h, np.minimum(b_h, obsolete))
+        floor = self.floor_usd_per_gpu_h * np.maximum(0.0, b_h - np.maximum(a_h, obsolete))
+        return np.asarray(earned + floor, dtype=np.float64)
+
+
 class Market:
     """Price curve and default operating cost of every GPU model in a scenario."""
 
     def __init__(self, sc: Scenario) -> None:
         self._sc = sc
         self._curves: dict[str, PriceCurve] = {}
+
+    def cohort_price(
+        self, model: str, in_service_h: float, opex_usd_per_gpu_h: float | None
+    ) -> CohortPrice:
+        """Pricing of a cohort of ``model`` in service from ``in_service_h``."""
+        m = self._sc.market
+        curve = self.curve(model)
+        opex = opex_usd_per_gpu_h
+        if opex is None:
+            opex = self.opex_usd_per_gpu_h(model)
+        end_of_life = in_service_h + m.service_life_years * HOURS_PER_YEAR
+        obsolete = max(in_service_h, min(curve.first_below(opex), end_of_life))
+        floor = m.floor_usd_per_gpu_h if m.at_obsolescence == "floor" else None
+        return CohortPrice(curve, opex, obsolete, floor)
 
     def curve(self, model: str) -> PriceCurve:
         """The price curve of ``model``: the scenario's entry, else the catalogue's reference."""
