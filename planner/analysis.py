@@ -68,8 +68,8 @@ def collect(model: Model) -> Tables:
     jobs = _jobs(model, seg)
     return Tables(
         jobs=jobs,
-        timeseries=_timeseries(model, jobs),
-        pool_timeseries=_pool_timeseries(model, jobs),
+        timeseries=_timeseries(model, jobs, seg),
+        pool_timeseries=_pool_timeseries(model, jobs, seg),
         cohorts=_cohorts(model, seg),
         tenants=_tenants(model, jobs),
         orders=_orders(model),
@@ -244,19 +244,40 @@ def _busy_events(jobs: pd.DataFrame, horizon_h: float) -> tuple[FloatArray, Floa
 
 
 def _in_service_events(
-    model: Model, cohorts: Sequence[int] | None = None
+    model: Model, seg: Segments, cohorts: Sequence[int] | None = None
 ) -> tuple[FloatArray, FloatArray]:
+    """Changes in GPUs in service: a cohort enters whole; a retired one leaves as it drains.
+
+    At retirement its free GPUs leave at once; GPUs still running a job leave when it ends.
+    """
     rec = model.recorder
     into = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
-    out_of = np.frombuffer(rec.retired_cohort, dtype=np.int64)
-    idx = np.concatenate([into, out_of])
-    times = np.concatenate([np.frombuffer(rec.in_service_h), np.frombuffer(rec.retired_h)])
     sizes = np.array([c.gpus for c in model.cohorts], dtype=np.float64)
-    gpus = np.concatenate([sizes[into], -sizes[out_of]])
+    times = [np.frombuffer(rec.in_service_h)]
+    deltas = [sizes[into]]
+    owners = [into]
+    for cohort, retired_h in zip(rec.retired_cohort, rec.retired_h, strict=True):
+        draining = (seg.cohort == cohort) & (seg.from_h < retired_h) & (seg.to_h > retired_h)
+        held = seg.gpus[draining].astype(np.float64)
+        times += [np.array([retired_h]), seg.to_h[draining]]
+        deltas += [np.array([-(sizes[cohort] - held.sum())]), -held]
+        owners += [np.array([cohort]), np.full(len(held), cohort)]
+    t, d, who = np.concatenate(times), np.concatenate(deltas), np.concatenate(owners)
     if cohorts is not None:
-        keep = np.isin(idx, np.asarray(cohorts, dtype=np.int64))
-        return times[keep], gpus[keep]
-    return times, gpus
+        keep = np.isin(who, np.asarray(cohorts, dtype=np.int64))
+        return t[keep], d[keep]
+    return t, d
+
+
+def _in_service_gpu_h(model: Model, seg: Segments, cohort: int) -> float:
+    """GPU-hours a cohort was in service up to the horizon."""
+    t, d = _in_service_events(model, seg, [cohort])
+    horizon = model.scenario.horizon_h
+    order = np.argsort(t, kind="stable")
+    t, level = np.minimum(t[order], horizon), np.cumsum(d[order])
+    return float(
+        np.sum(level[:-1] * np.diff(t)) + (level[-1] * (horizon - t[-1]) if len(t) else 0.0)
+    )
 
 
 def _day_frame(model: Model) -> pd.DataFrame:
@@ -267,10 +288,10 @@ def _day_frame(model: Model) -> pd.DataFrame:
     )
 
 
-def _timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame:
     horizon = model.scenario.horizon_h
     frame = _day_frame(model)
-    frame["gpus_in_service"] = daily_mean(*_in_service_events(model), horizon)
+    frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg), horizon)
     frame["gpus_busy"] = daily_mean(*_busy_events(jobs, horizon), horizon)
     frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
@@ -292,7 +313,7 @@ def _timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _pool_timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+def _pool_timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame:
     horizon = model.scenario.horizon_h
     frames = []
     pools = sorted({(c.model, c.region) for c in model.cohorts})
@@ -301,7 +322,7 @@ def _pool_timeseries(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
         frame = _day_frame(model)
         frame.insert(2, "gpu_model", gpu)
         frame.insert(3, "region", region)
-        frame["gpus_in_service"] = daily_mean(*_in_service_events(model, members), horizon)
+        frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg, members), horizon)
         on_pool = jobs[(jobs["gpu_model"] == gpu) & (jobs["region"] == region)]
         frame["gpus_busy"] = daily_mean(*_busy_events(on_pool, horizon), horizon)
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
@@ -349,7 +370,7 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
         in_service_gpu_h = potential = 0.0
         if not math.isnan(served_from):
             potential = c.gpus * price.curve.integral(served_from, min(served_to, obsolete))
-            in_service_gpu_h = c.gpus * max(0.0, served_to - served_from)
+            in_service_gpu_h = _in_service_gpu_h(model, seg, c.index)
         busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
         capex = c.gpus * c.unit_capex_usd
         book_left = capex * max(0.0, 1.0 - (obsolete - c.in_service_h) / book_life_h)

@@ -36,11 +36,12 @@ def test_retired_cohort_takes_no_new_jobs_but_finishes_running_ones() -> None:
     assert res.jobs.loc[0, "revenue_usd"] == pytest.approx(8 * (20 * 1.0 + 20 * 0.2))
     cohort = res.cohorts.iloc[0]
     assert (cohort["obsolete_at_h"], cohort["retired_at_h"]) == (120.0, 120.0)
-    assert cohort["in_service_gpu_h"] == 16 * 120.0
+    # Retiring drains: the 8 idle GPUs leave at hour 120, the job's 8 when it ends at hour 140.
+    assert cohort["in_service_gpu_h"] == pytest.approx(16 * 120.0 + 8 * 20.0)
     # Revenue before obsolescence counts only the first 20 hours of the job.
     assert cohort["revenue_before_obsolescence_usd"] == pytest.approx(8 * 20 * 1.0)
     days = res.timeseries.set_index("day")["gpus_in_service"]
-    assert (days.loc[0], days.loc[5], days.loc[6]) == (16.0, 0.0, 0.0)
+    assert list(days.loc[[0, 5, 6]]) == pytest.approx([16.0, 8 * 20 / 24, 0.0])
 
 
 def test_cohort_kept_at_a_floor_earns_the_floor_after_obsolescence() -> None:

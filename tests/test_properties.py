@@ -72,7 +72,20 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
             "orders": orders,
             "export_controls": controls,
             "tenants": tenants,
-            "market": {"prices": {"H800": {"usd_per_gpu_h": 2.0}, "A800": {"usd_per_gpu_h": 1.0}}},
+            "market": {
+                "prices": {"H800": {"usd_per_gpu_h": 2.0}, "A800": {"usd_per_gpu_h": 1.0}},
+                # A deep cut can push a model below its opex mid-run, so cohorts retire or
+                # drop to a floor while jobs run on them.
+                "price_cuts": [
+                    {
+                        "date": draw(st.sampled_from(["2024-01-03", "2024-01-06"])),
+                        "cut": draw(st.sampled_from([0.1, 0.9])),
+                        "models": [draw(st.sampled_from(MODELS))],
+                    }
+                ],
+                "at_obsolescence": draw(st.sampled_from(["retire", "floor"])),
+                "floor_usd_per_gpu_h": 0.05,
+            },
         }
     )
     n = draw(st.integers(1, 40))
@@ -134,11 +147,14 @@ def test_invariants(world: tuple[planner.Scenario, Any]) -> None:
     assert np.all(np.isnan(starts[first_queued:]))
     assert np.all(np.diff(starts[:first_queued]) >= -1e-9)
 
-    # Capacity: a cohort never holds more GPUs than it has, nor runs a job before it is in service.
+    # Capacity: a cohort never holds more GPUs than it has, nor runs a job before it is in
+    # service or starts one after it retired.
     by_name = cohorts.set_index("cohort")
-    for name, on in started.groupby("cohort"):
+    for name, on in started.groupby("cohort", observed=True):
         cohort = by_name.loc[name]
         assert (on["start_h"] >= cohort["in_service_from_h"] - 1e-9).all()
+        if not np.isnan(cohort["retired_at_h"]):
+            assert (on["start_h"] < cohort["retired_at_h"]).all()
         ends = on["end_h"].fillna(horizon).to_numpy()
         assert (
             concurrent_max(on["start_h"].to_numpy(), ends, on["gpus"].to_numpy(float))
