@@ -11,6 +11,10 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+# Why a job was never submitted: its tenant's credit rule (shrink or leave), a balk at a long
+# expected wait, or the tenant having churned.
+SKIP_REASONS = ("credit_rule", "balked", "churned")
+
 
 @dataclass(frozen=True, slots=True)
 class CreditEvent:
@@ -32,6 +36,7 @@ class Recorder:
     end_job: array[int] = field(default_factory=lambda: array("q"))
     end_h: array[float] = field(default_factory=lambda: array("d"))
     skipped_job: array[int] = field(default_factory=lambda: array("q"))
+    skipped_reason: array[int] = field(default_factory=lambda: array("b"))
     credit_job: array[int] = field(default_factory=lambda: array("q"))
     credit_usd: array[float] = field(default_factory=lambda: array("d"))
     in_service_cohort: array[int] = field(default_factory=lambda: array("q"))
@@ -39,6 +44,7 @@ class Recorder:
     retired_cohort: array[int] = field(default_factory=lambda: array("q"))
     retired_h: array[float] = field(default_factory=lambda: array("d"))
     credit_events: list[CreditEvent] = field(default_factory=list)
+    churned: dict[int, float] = field(default_factory=dict)  # tenant -> when it left
 
     def job_started(self, job: int, t_h: float, cohort: int) -> None:
         self.start_job.append(job)
@@ -49,9 +55,10 @@ class Recorder:
         self.end_job.append(job)
         self.end_h.append(t_h)
 
-    def job_skipped(self, job: int) -> None:
-        """A would-be submission that did not happen (its tenant left or shrank)."""
+    def job_skipped(self, job: int, reason: int) -> None:
+        """A would-be submission that did not happen; ``reason`` is a ``SKIP_REASONS`` index."""
         self.skipped_job.append(job)
+        self.skipped_reason.append(reason)
 
     def credit_drawn(self, job: int, usd: float) -> None:
         self.credit_job.append(job)
@@ -64,6 +71,9 @@ class Recorder:
     def cohort_retired(self, cohort: int, t_h: float) -> None:
         self.retired_cohort.append(cohort)
         self.retired_h.append(t_h)
+
+    def tenant_churned(self, tenant: int, t_h: float) -> None:
+        self.churned[tenant] = t_h
 
     def credit_event(self, tenant: int, kind: str, t_h: float, amount_usd: float) -> None:
         self.credit_events.append(CreditEvent(tenant, kind, t_h, amount_usd))

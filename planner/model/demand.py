@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.errors import Problem, ScenarioError
+from planner.model.market import Market, PriceCurve
 from planner.model.sampling import draw, draw_gpus
 from planner.model.streams import Streams
 from planner.scenario.checks import largest_pod_gpus
@@ -90,13 +91,14 @@ def check_jobs(sc: Scenario, jobs: JobBatch) -> None:
         raise ScenarioError("<jobs>", problems)
 
 
-def generate_jobs(sc: Scenario, streams: Streams) -> JobBatch:
+def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) -> JobBatch:
     """Draw every tenant's workload arrivals and add its planned campaigns."""
+    market = market or Market(sc)
     parts: list[tuple[np.ndarray, ...]] = []
     names: list[str] = []
     for index, tenant in enumerate(sc.tenants):
         if tenant.workload is not None:
-            parts.append(_workload_jobs(sc, index, tenant, streams))
+            parts.append(_workload_jobs(sc, index, tenant, streams, market))
         for planned in tenant.campaigns:
             names.append(planned.name or f"{tenant.name}-campaign-{len(names)}")
             parts.append(
@@ -128,20 +130,66 @@ def generate_jobs(sc: Scenario, streams: Streams) -> JobBatch:
 
 
 def _workload_jobs(
-    sc: Scenario, index: int, tenant: Tenant, streams: Streams
+    sc: Scenario, index: int, tenant: Tenant, streams: Streams, market: Market
 ) -> tuple[np.ndarray, ...]:
     workload = tenant.workload
     assert workload is not None
     begin_h = max(0.0, sc.hours_since_start(workload.active_from or sc.start))
     end_h = min(sc.horizon_h, sc.hours_since_start(workload.active_until or sc.end))
-    submit = poisson_arrivals(
-        workload.arrivals, begin_h, end_h, streams.get(f"arrivals/{tenant.name}")
-    )
+    rng = streams.get(f"arrivals/{tenant.name}")
+    if workload.price_elasticity > 0:
+        curve = market.curve(tenant.models[0])
+        reference = workload.reference_usd_per_gpu_h or curve.price(0.0)
+        submit = elastic_arrivals(
+            workload.arrivals, begin_h, end_h, rng, curve, reference, workload.price_elasticity
+        )
+    else:
+        submit = poisson_arrivals(workload.arrivals, begin_h, end_h, rng)
     n = len(submit)
     gpus = draw_gpus(workload.gpus, streams.get(f"gpus/{tenant.name}"), n, sc.node_gpus(tenant))
     work = draw(workload.work_gpu_h, streams.get(f"work/{tenant.name}"), n)
     keep_u = streams.get(f"thinning/{tenant.name}").random(n)
     return submit, np.full(n, index), gpus, work, np.full(n, NO_CAMPAIGN), keep_u
+
+
+def elastic_arrivals(
+    arrivals: Poisson,
+    begin_h: float,
+    end_h: float,
+    rng: np.random.Generator,
+    curve: PriceCurve,
+    reference_usd_per_gpu_h: float,
+    elasticity: float,
+) -> NDArray[np.float64]:
+    """Arrivals whose rate also scales with price: ``(price / reference) ** -elasticity``.
+
+    Drawn by time change: unit-rate Poisson points are mapped through the inverse of the
+    cumulative rate. The same seed gives the same unit-rate points whatever the prices, so a
+    higher price curve gives a subset of the arrivals, each no earlier: demand responds to
+    price path by path, not only on average. The cumulative rate is integrated on an hourly
+    grid that includes every price step (midpoint rule; the rate is smooth between steps).
+    """
+    if end_h <= begin_h:
+        return np.empty(0)
+    steps = curve.step_times_h
+    grid = np.unique(
+        np.r_[np.arange(begin_h, end_h, 1.0), end_h, steps[(steps > begin_h) & (steps < end_h)]]
+    )
+    mid = (grid[:-1] + grid[1:]) / 2
+    growth = math.log1p(arrivals.annual_growth) / HOURS_PER_YEAR
+    rate = (
+        arrivals.per_day
+        / HOURS_PER_DAY
+        * np.exp(growth * mid)
+        * (curve.price_array(mid) / reference_usd_per_gpu_h) ** -elasticity
+    )
+    cumulative = np.r_[0.0, np.cumsum(rate * np.diff(grid))]
+    total = cumulative[-1]
+    points = np.cumsum(rng.exponential(1.0, int(total + 6 * math.sqrt(total) + 10)))
+    while points[-1] < total:
+        points = np.r_[points, points[-1] + np.cumsum(rng.exponential(1.0, 1000))]
+    points = points[points < total]
+    return np.asarray(np.interp(points, cumulative, grid), dtype=np.float64)
 
 
 def poisson_arrivals(

@@ -20,8 +20,10 @@ from planner.model.market import Market
 from planner.model.scheduler import make_policy
 from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
-from planner.recording import Recorder
+from planner.recording import SKIP_REASONS, Recorder
 from planner.scenario.schema import Scenario
+
+CREDIT_RULE, BALKED, CHURNED = (SKIP_REASONS.index(r) for r in ("credit_rule", "balked", "churned"))
 
 
 class Wake(simpy.Event):
@@ -61,7 +63,7 @@ class Model:
         self.market = Market(sc)
         if jobs is not None:
             check_jobs(sc, jobs)
-        self.jobs = jobs if jobs is not None else generate_jobs(sc, self.streams)
+        self.jobs = jobs if jobs is not None else generate_jobs(sc, self.streams, self.market)
         self.cohorts: list[CohortPlan]
         self.orders: list[OrderOutcome]
         self.cohorts, self.orders = plan_supply(sc)
@@ -81,6 +83,16 @@ class Model:
         self._gpus: list[int] = self.jobs.gpus.tolist()
         self._work: list[float] = self.jobs.work_gpu_h.tolist()
         self._pays_credits = [i in self.billing.accounts for i in range(len(sc.tenants))]
+        patience = [t.patience for t in sc.tenants]
+        self._balk_wait_h = [p.balk_wait_h if p else None for p in patience]
+        self._churn_wait_h = [p.churn_wait_h if p else None for p in patience]
+        self._long_waits = [0] * len(sc.tenants)
+        # Tenants whose arrivals must pass a check before they are submitted.
+        self._screened = self.billing.gated | {
+            i for i, p in enumerate(patience) if p and (p.balk_wait_h or p.churn_wait_h)
+        }
+        self._queued_work_gpu_h = 0.0
+        self._usable_gpus = [0] * len(sc.tenants)
         self._pool_keys = [self._preferences(i) for i in range(len(sc.tenants))]
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
         self._next_arrival = 0
@@ -135,13 +147,18 @@ class Model:
             gpu_model(cohort.model).throughput,
         )
         self.recorder.cohort_in_service(cohort.index, self.env.now)
+        self._refresh_candidates()
+        self.policy.dispatch(self._try_start_cb)
+
+    def _refresh_candidates(self) -> None:
         pools = self.fleet.pools
         self._candidates = [[pools[k] for k in keys if k in pools] for keys in self._pool_keys]
-        self.policy.dispatch(self._try_start_cb)
+        self._usable_gpus = [sum(p.gpus for p in pools) for pools in self._candidates]
 
     def _retire(self, cohort: CohortPlan) -> None:
         self.fleet.pools[(cohort.model, cohort.region)].retire(cohort.index)
         self.recorder.cohort_retired(cohort.index, self.env.now)
+        self._refresh_candidates()
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -170,23 +187,38 @@ class Model:
 
     def _on_arrival(self, _event: Wake) -> None:
         now = self.env.now
-        submit_h, tenant_of, gated = self._submit_h, self._tenant, self.billing.gated
+        submit_h, tenant_of, screened = self._submit_h, self._tenant, self._screened
         submit, try_start = self.policy.submit, self._try_start_cb
         i, n = self._next_arrival, len(submit_h)
         # Every job due by now arrives in this one event: simultaneous submissions are common.
         while i < n and submit_h[i] <= now:
-            if (
-                gated
-                and tenant_of[i] in gated
-                and not self.billing.submits(tenant_of[i], float(self.jobs.keep_u[i]))
-            ):
-                self.recorder.job_skipped(i)
+            refused = (
+                self._refusal(i, tenant_of[i]) if screened and tenant_of[i] in screened else -1
+            )
+            if refused >= 0:
+                self.recorder.job_skipped(i, refused)
             else:
+                self._queued_work_gpu_h += self._work[i]
                 submit(i, try_start)
             i += 1
         self._next_arrival = i
         if i < n:
             Wake(self.env, submit_h[i] - now, -1, self._on_arrival_cb)
+
+    def _refusal(self, job: int, tenant: int) -> int:
+        """Why a screened tenant's job is not submitted (a ``SKIP_REASONS`` index), or -1."""
+        if tenant in self.recorder.churned:
+            return CHURNED
+        if tenant in self.billing.gated and not self.billing.submits(
+            tenant, float(self.jobs.keep_u[job])
+        ):
+            return CREDIT_RULE
+        balk = self._balk_wait_h[tenant]
+        if balk is not None:
+            usable = self._usable_gpus[tenant]
+            if usable == 0 or self._queued_work_gpu_h / usable > balk:
+                return BALKED
+        return -1
 
     def _try_start(self, job: int) -> bool:
         gpus = self._gpus[job]
@@ -200,11 +232,22 @@ class Model:
         env = self.env
         now = env.now
         self.running[job] = alloc
+        self._queued_work_gpu_h -= self._work[job]
         if self._pays_credits[tenant]:
             self.drawn_to_h[job] = now
+        if self._churn_wait_h[tenant] is not None:
+            self._count_long_wait(tenant, now - self._submit_h[job])
         self.recorder.job_started(job, now, alloc.cohort)
         Wake(env, self._work[job] / (gpus * pool.throughput), job, self._on_end_cb)
         return True
+
+    def _count_long_wait(self, tenant: int, wait_h: float) -> None:
+        patience = self.scenario.tenants[tenant].patience
+        assert patience is not None and patience.churn_wait_h is not None
+        if wait_h > patience.churn_wait_h:
+            self._long_waits[tenant] += 1
+            if self._long_waits[tenant] == patience.churn_after:
+                self.recorder.tenant_churned(tenant, self.env.now)
 
     def _on_end(self, event: Wake) -> None:
         job = event.job

@@ -69,6 +69,17 @@ class PriceCurve:
         base = self.usd_per_gpu_h_at_t0 * math.exp(-self.rate_per_h * (t_h - self.t0_h))
         return float(self._scale[piece]) * base
 
+    def price_array(self, t_h: FloatArray) -> FloatArray:
+        """:meth:`price` at each of ``t_h``."""
+        piece = np.searchsorted(self._times, t_h, side="right")
+        base = self.usd_per_gpu_h_at_t0 * np.exp(-self.rate_per_h * (t_h - self.t0_h))
+        return np.asarray(self._scale[piece] * base, dtype=np.float64)
+
+    @property
+    def step_times_h(self) -> FloatArray:
+        """When the price steps."""
+        return self._times.copy()
+
     def integral(self, a_h: float, b_h: float) -> float:
         """Revenue of one GPU held from ``a_h`` to ``b_h`` (USD); see :meth:`integral_array`.
 

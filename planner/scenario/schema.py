@@ -242,12 +242,40 @@ class Workload(Spec):
     )
     active_from: date | None = Field(default=None, description="default: scenario start")
     active_until: date | None = Field(default=None, description="default: the horizon's end")
+    price_elasticity: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="arrivals scale by (price / reference price) ** -elasticity, the price being "
+        "that of the tenant's first model; 0 for demand that ignores price",
+    )
+    reference_usd_per_gpu_h: PositiveFloat | None = Field(
+        default=None, description="price at which demand is 'arrivals'; default: price at start"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.active_from and self.active_until and self.active_from >= self.active_until:
             raise ValueError("active_from must be before active_until")
         return self
+
+
+class Patience(Spec):
+    """How a tenant reacts to queues: it balks at long expected waits and churns after
+    repeated long waits.
+
+    The expected wait a tenant sees at submission is the work queued ahead divided by the GPUs
+    it may use (GPU-hours / GPUs), the figure a queue display would show.
+    """
+
+    balk_wait_h: PositiveFloat | None = Field(
+        default=None, description="a job is not submitted if the expected wait is longer"
+    )
+    churn_wait_h: PositiveFloat | None = Field(
+        default=None, description="a wait longer than this counts towards churn"
+    )
+    churn_after: PositiveInt = Field(
+        default=3, description="the tenant leaves after this many long waits"
+    )
 
 
 class Campaign(Spec):
@@ -311,6 +339,7 @@ class Tenant(Spec):
     workload: Workload | None = None
     campaigns: list[Campaign] = Field(default_factory=list)
     credit: CreditGrant | None = None
+    patience: Patience | None = None
 
     @model_validator(mode="after")
     def _credit_matches_class(self) -> Self:
