@@ -136,3 +136,42 @@ def test_integral_agrees_with_quadrature_and_the_array_form(
     array = curve.integral_array(np.array([a]), np.array([b]))[0]
     assert array == pytest.approx(exact, rel=1e-12, abs=1e-9)
     assert curve.price(t0) == pytest.approx(p0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    launch_day=st.integers(10, 50),
+    earlier_by=st.integers(1, 40),
+    drop=st.floats(0.05, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_an_earlier_successor_launch_never_raises_payback(
+    launch_day: int, earlier_by: int, drop: float, seed: int
+) -> None:
+    """Same seed and demand, launch moved earlier: every cohort's payback falls or stays.
+
+    This holds when demand ignores price, no cohort retires inside the horizon and prices are
+    anchored before both launch dates: then the jobs run exactly as before, each at a price
+    no higher. (With elastic demand, cheaper GPU-hours can sell more of them.)
+    """
+
+    def run(day: int) -> np.ndarray:
+        d = base_dict(horizon_days=60)
+        d["fleet"].append({"model": "A800", "region": "r1", "gpus": 16, "acquired": "2023-06-01"})
+        d["market"] = {
+            "prices": {"H800": {"usd_per_gpu_h": 2.0}, "A800": {"usd_per_gpu_h": 1.0}},
+            "successor_launches": [
+                {"name": "next", "date": str(np.datetime64("2024-01-01") + day), "drop": drop}
+            ],
+        }
+        d["tenants"][0]["models"] = ["H800", "A800"]
+        d["tenants"][0]["workload"] = {
+            "arrivals": {"kind": "poisson", "per_day": 30},
+            "gpus": {"kind": "choice", "values": [1, 8, 16]},
+            "work_gpu_h": {"kind": "exponential", "mean": 20},
+        }
+        res = planner.simulate(planner.Scenario.model_validate(d), seed=seed)
+        return res.cohorts["payback"].to_numpy()
+
+    later, earlier = run(launch_day), run(max(1, launch_day - earlier_by))
+    assert np.all(earlier <= later + 1e-12)
