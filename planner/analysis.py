@@ -1,7 +1,8 @@
 """Collectors: the recorder's raw records → tidy pandas tables of one run.
 
 Time-weighted levels (GPUs busy, queue length) are rebuilt here from job start and end times, so
-the event loop pays nothing for them.
+the event loop pays nothing for them. Money by calendar month (the ``ledger`` and
+``credit_ledger`` tables) comes from each stretch a job held GPUs, cut at month edges.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -16,7 +18,7 @@ from numpy.typing import NDArray
 
 from planner.model.engine import Model
 from planner.model.supply import OrderOutcome
-from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR
+from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR, Scenario
 
 FloatArray = NDArray[np.float64]
 
@@ -60,20 +62,28 @@ class Tables:
     tenants: pd.DataFrame
     orders: pd.DataFrame
     credit_events: pd.DataFrame
+    ledger: pd.DataFrame
+    credit_ledger: pd.DataFrame
 
 
 def collect(model: Model) -> Tables:
     """Build every table from a model that has run."""
     seg = segments(model)
     jobs = _jobs(model, seg)
+    months = calendar_months(model.scenario)
+    pieces = month_pieces(seg, months.edges_h)
+    piece_revenue = piece_revenue_usd(model, seg, pieces.seg, pieces.from_h, pieces.to_h)
+    credit = credit_use(model, seg, pieces)
     return Tables(
         jobs=jobs,
         timeseries=_timeseries(model, jobs, seg),
         pool_timeseries=_pool_timeseries(model, jobs, seg),
         cohorts=_cohorts(model, seg),
-        tenants=_tenants(model, jobs),
+        tenants=_tenants(model, jobs, seg, pieces, credit),
         orders=_orders(model),
         credit_events=_credit_events(model),
+        ledger=_ledger(model, seg, months, pieces, piece_revenue),
+        credit_ledger=_credit_ledger(model, seg, months, pieces, piece_revenue, credit),
     )
 
 
@@ -219,20 +229,29 @@ def daily_mean(times_h: FloatArray, deltas: FloatArray, horizon_h: float) -> Flo
     The last day may be partial; it is averaged over its own length.
     """
     edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+    return np.asarray(level_integral(times_h, deltas, edges) / np.diff(edges), dtype=np.float64)
+
+
+def level_integral(times_h: FloatArray, deltas: FloatArray, edges_h: FloatArray) -> FloatArray:
+    """Integral of a level over each [edges_h[k], edges_h[k+1]) (level-hours, e.g. GPU-hours).
+
+    The level starts at 0 and changes by ``deltas`` at ``times_h``; times are clipped to the
+    edges' span.
+    """
     if len(times_h) == 0:
-        return np.zeros(len(edges) - 1)
+        return np.zeros(len(edges_h) - 1)
     order = np.argsort(times_h, kind="stable")
-    t = np.clip(times_h[order], 0.0, horizon_h)
+    t = np.clip(times_h[order], edges_h[0], edges_h[-1])
     level = np.cumsum(deltas[order])
-    # area[k]: integral of the level from 0 to t[k] (the level before t[0] is 0).
+    # area[k]: integral of the level from the first edge to t[k] (the level before t[0] is 0).
     area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
-    k = np.searchsorted(t, edges, side="right") - 1
+    k = np.searchsorted(t, edges_h, side="right") - 1
     at_edges = np.where(
         k >= 0,
-        area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges - t[np.maximum(k, 0)]),
+        area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges_h - t[np.maximum(k, 0)]),
         0.0,
     )
-    return np.asarray(np.diff(at_edges) / np.diff(edges), dtype=np.float64)
+    return np.asarray(np.diff(at_edges), dtype=np.float64)
 
 
 def _busy_events(jobs: pd.DataFrame, horizon_h: float) -> tuple[FloatArray, FloatArray]:
@@ -347,11 +366,17 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
 
 
 def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
+    """Per cohort: capex, use, revenue against its potential, and its book value.
+
+    ``stranded_book_value_usd`` is, for a cohort obsolete within the horizon, its book value at
+    obsolescence (written off then: see :class:`BookValue`); for one still in service at the
+    horizon, the part of its book value at the horizon that its revenue so far has not earned
+    back: ``min(book value at horizon, max(0, capex - revenue to date))``.
+    """
     sc, rec = model.scenario, model.recorder
     horizon = sc.horizon_h
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
-    book_life_h = sc.market.book_life_years * HOURS_PER_YEAR
     rows = []
     for c, price in zip(model.cohorts, model.prices, strict=True):
         obsolete = price.obsolete_at_h
@@ -359,11 +384,12 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
         paying = seg.charged[mine]
+        gpus = seg.gpus[mine][paying]
         before = float(
-            np.sum(
-                seg.gpus[mine][paying]
-                * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete))
-            )
+            np.sum(gpus * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete)))
+        )
+        after = float(
+            np.sum(gpus * price.integral_array(np.maximum(a[paying], obsolete), b[paying]))
         )
         served_from = in_service.get(c.index, math.nan)
         served_to = retired.get(c.index, horizon)
@@ -372,8 +398,9 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
             potential = c.gpus * price.curve.integral(served_from, min(served_to, obsolete))
             in_service_gpu_h = _in_service_gpu_h(model, seg, c.index)
         busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
-        capex = c.gpus * c.unit_capex_usd
-        book_left = capex * max(0.0, 1.0 - (obsolete - c.in_service_h) / book_life_h)
+        book = book_value(model, c.index)
+        capex = book.capex_usd
+        opex = in_service_gpu_h * price.opex_usd_per_gpu_h
         rows.append(
             {
                 "cohort": c.name,
@@ -393,51 +420,117 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
                 "utilisation": busy_gpu_h / in_service_gpu_h if in_service_gpu_h else math.nan,
                 "revenue_usd": revenue,
                 "revenue_before_obsolescence_usd": before,
+                "revenue_after_obsolescence_usd": after,
                 "potential_revenue_usd": potential,
                 "payback": before / capex,
                 "capture": before / potential if potential > 0 else math.nan,
                 "idle_value_usd": potential - before,
-                "opex_usd": in_service_gpu_h * price.opex_usd_per_gpu_h,
-                "book_value_at_obsolescence_usd": book_left,
+                "opex_usd": opex,
+                "margin_usd": revenue - opex,
+                "book_value_at_obsolescence_usd": book.at_obsolescence_usd,
+                "book_value_at_horizon_usd": float(book.book_value_usd(np.array(horizon))),
+                "stranded_book_value_usd": stranded_book_value_usd(book, horizon, revenue),
             }
         )
     return pd.DataFrame(rows)
 
 
-def _tenants(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class BookValue:
+    """A cohort's book value: ``capex_usd`` written down straight-line from ``acquired_h`` to zero
+    over ``life_h``; whatever is left when it becomes obsolete is written off at that moment.
+
+    Times are hours since the scenario's start; arrays in, arrays out.
+    """
+
+    capex_usd: float
+    acquired_h: float
+    life_h: float
+    obsolete_at_h: float  # never before acquired_h
+
+    def straight_line_usd(self, t_h: FloatArray) -> FloatArray:
+        """Capex less depreciation up to ``t_h``, ignoring obsolescence (capex until acquired)."""
+        left = np.clip(1.0 - (np.asarray(t_h) - self.acquired_h) / self.life_h, 0.0, 1.0)
+        return np.asarray(self.capex_usd * left, dtype=np.float64)
+
+    @property
+    def at_obsolescence_usd(self) -> float:
+        """Book value when the cohort becomes obsolete: what is written off, stranded."""
+        return float(self.straight_line_usd(np.array(self.obsolete_at_h)))
+
+    def book_value_usd(self, t_h: FloatArray) -> FloatArray:
+        """Book value carried at ``t_h``: zero until acquired, straight-line, zero once written
+        off. At the instant of acquisition or write-off the value is the one just before."""
+        t = np.asarray(t_h, dtype=np.float64)
+        carried = (t > self.acquired_h) & (t <= self.obsolete_at_h)
+        return np.where(carried, self.straight_line_usd(t), 0.0)
+
+    def capex_spent_usd(self, from_h: FloatArray, to_h: FloatArray) -> FloatArray:
+        """Capex of an acquisition inside each [from_h, to_h)."""
+        inside = (from_h <= self.acquired_h) & (self.acquired_h < to_h)
+        return np.where(inside, self.capex_usd, 0.0)
+
+    def depreciation_usd(self, from_h: FloatArray, to_h: FloatArray) -> FloatArray:
+        """Straight-line depreciation over each [from_h, to_h), while acquired and not obsolete."""
+        lo = np.clip(from_h, self.acquired_h, self.obsolete_at_h)
+        hi = np.clip(to_h, self.acquired_h, self.obsolete_at_h)
+        return self.straight_line_usd(lo) - self.straight_line_usd(hi)
+
+    def written_off_usd(self, from_h: FloatArray, to_h: FloatArray) -> FloatArray:
+        """Book value written off at obsolescence, if that falls inside each [from_h, to_h)."""
+        inside = (from_h <= self.obsolete_at_h) & (self.obsolete_at_h < to_h)
+        return np.where(inside, self.at_obsolescence_usd, 0.0)
+
+
+def book_value(model: Model, cohort: int) -> BookValue:
+    """The book value of cohort ``cohort`` of ``model``, over the market's book life."""
+    c, price = model.cohorts[cohort], model.prices[cohort]
+    return BookValue(
+        capex_usd=c.gpus * c.unit_capex_usd,
+        acquired_h=c.in_service_h,
+        life_h=model.scenario.market.book_life_years * HOURS_PER_YEAR,
+        obsolete_at_h=price.obsolete_at_h,
+    )
+
+
+def stranded_book_value_usd(book: BookValue, horizon_h: float, revenue_usd: float) -> float:
+    """Book value stranded by obsolescence, or at risk of it at the horizon.
+
+    Obsolete within the horizon: the book value written off at obsolescence. Still in service at
+    the horizon: the part of its book value then that revenue to date has not earned back (zero
+    once revenue covers capex; the whole book value if it earned nothing).
+    """
+    if book.obsolete_at_h < horizon_h:
+        return book.at_obsolescence_usd
+    on_books = float(book.book_value_usd(np.array(horizon_h)))
+    return min(on_books, max(0.0, book.capex_usd - revenue_usd))
+
+
+def _tenants(
+    model: Model, jobs: pd.DataFrame, seg: Segments, pieces: Pieces, credit: CreditUse
+) -> pd.DataFrame:
+    """Per tenant: jobs, waits, revenue, and for a credit tenant its deal (see :func:`_deal`)."""
     sc = model.scenario
-    horizon = sc.horizon_h
-    waits = censored_wait_h(jobs, horizon)
-    events = _credit_events(model)
+    waits = censored_wait_h(jobs, sc.horizon_h)
+    skipped_tenant = model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
+    n = len(sc.tenants)
+    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
+    opex = np.array([p.opex_usd_per_gpu_h for p in model.prices], dtype=np.float64)
+    compute_cost = np.bincount(
+        piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], minlength=n
+    )
     rows = []
     for i, t in enumerate(sc.tenants):
         mine = (jobs["tenant"] == t.name).to_numpy()
         j = jobs[mine]
         w = waits[mine]
-        mine_events = events[events["tenant"] == t.name] if len(events) else events
-        granted = (
-            float(mine_events.loc[mine_events["kind"] == "granted", "amount_usd"].sum())
-            if len(events)
-            else 0.0
-        )
-        forfeited = (
-            float(mine_events.loc[mine_events["kind"] == "expired", "amount_usd"].sum())
-            if len(events)
-            else 0.0
-        )
-        account = model.billing.accounts.get(i)
-        burned = float(j["credit_usd"].sum())
         rows.append(
             {
                 "tenant": t.name,
                 "tenant_class": t.tenant_class,
                 "jobs_submitted": int(mine.sum()),
-                "jobs_skipped": int(
-                    np.sum(
-                        model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
-                        == i
-                    )
-                ),
+                "jobs_skipped": int(np.sum(skipped_tenant == i)),
                 "jobs_finished": int((j["state"] == "finished").sum()),
                 "jobs_running": int((j["state"] == "running").sum()),
                 "jobs_queued": int((j["state"] == "queued").sum()),
@@ -448,15 +541,56 @@ def _tenants(model: Model, jobs: pd.DataFrame) -> pd.DataFrame:
                 "wait_p99_h": _pct(w, 99),
                 "revenue_usd": float(j["revenue_usd"].sum()),
                 "cash_usd": float(j["cash_usd"].sum()),
-                "credits_granted_usd": granted,
-                "credits_burned_usd": burned,
-                "credits_forfeited_usd": forfeited,
-                "credits_left_usd": account.balance_usd if account is not None else 0.0,
-                "credit_state": account.state if account is not None else None,
+                **_deal(
+                    model,
+                    i,
+                    burned_usd=float(j["credit_usd"].sum()),
+                    credit_gpu_h=float(credit_gpu_h[i]),
+                    compute_cost_usd=float(compute_cost[i]),
+                ),
             }
         )
-    del horizon
     return pd.DataFrame(rows)
+
+
+def _deal(
+    model: Model, tenant: int, *, burned_usd: float, credit_gpu_h: float, compute_cost_usd: float
+) -> dict[str, object]:
+    """A tenant's credit deal: its size, what became of the credits, and what they bought.
+
+    ``escrow_revenue_usd`` is the escrow view: the whole grant, recognised when granted (beside
+    ``credits_burned_usd``, recognised as burned). ``credit_gpu_h`` are the GPU-hours paid with
+    credits (see :func:`credit_use`); ``compute_cost_usd`` is their operating cost on the cohorts
+    they ran on. ``effective_usd_per_gpu_h`` is what the start-up paid in equity per GPU-hour it
+    got: credits granted / credit GPU-hours; ``inf`` if credits were granted but never used,
+    NaN if none were granted (within the horizon). While a grant is still valid at the horizon
+    its unused credits count as paid for, so the figure is then an upper bound.
+    """
+    grant = model.scenario.tenants[tenant].credit
+    account = model.billing.accounts.get(tenant)
+    events = [e for e in model.recorder.credit_events if e.tenant == tenant]
+    granted = math.fsum(e.amount_usd for e in events if e.kind == "granted")
+    forfeited = math.fsum(e.amount_usd for e in events if e.kind == "expired")
+    if credit_gpu_h > 0:
+        effective = granted / credit_gpu_h
+    else:
+        effective = math.inf if granted > 0 else math.nan
+    investment = grant.investment_usd if grant is not None else None
+    share = grant.credit_share if grant is not None else None
+    return {
+        "investment_usd": investment if investment is not None else math.nan,
+        "credit_share": share if share is not None else math.nan,
+        "credits_granted_usd": granted,
+        "credits_burned_usd": burned_usd,
+        "credits_forfeited_usd": forfeited,
+        "credits_left_usd": account.balance_usd if account is not None else 0.0,
+        "credit_state": account.state if account is not None else None,
+        "escrow_revenue_usd": granted,
+        "credit_gpu_h": credit_gpu_h,
+        "compute_list_value_usd": burned_usd,
+        "compute_cost_usd": compute_cost_usd,
+        "effective_usd_per_gpu_h": effective,
+    }
 
 
 def _pct(values: FloatArray, q: float) -> float:
@@ -473,3 +607,297 @@ def _credit_events(model: Model) -> pd.DataFrame:
     names = [t.name for t in model.scenario.tenants]
     rows = [[names[e.tenant], e.kind, e.t_h, e.amount_usd] for e in model.recorder.credit_events]
     return pd.DataFrame(rows, columns=["tenant", "kind", "t_h", "amount_usd"])
+
+
+# -- money by calendar month -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Months:
+    """The calendar months a run covers: month k is [edges_h[k], edges_h[k+1]).
+
+    The first runs from the scenario's start, the last to the horizon; either may be partial.
+    """
+
+    first_day: list[date]  # the 1st of each month, even when the run starts later in it
+    edges_h: FloatArray
+
+    def of(self, t_h: FloatArray) -> NDArray[np.int64]:
+        """The month each time falls in (times at the horizon count in the last month)."""
+        k = np.searchsorted(self.edges_h, t_h, side="right") - 1
+        return np.asarray(np.clip(k, 0, len(self.first_day) - 1), dtype=np.int64)
+
+
+def calendar_months(sc: Scenario) -> Months:
+    """The calendar months from ``sc``'s start to its horizon."""
+    days = [sc.start.replace(day=1)]
+    while (after := (days[-1] + timedelta(days=32)).replace(day=1)) < sc.end:
+        days.append(after)
+    inner = [sc.hours_since_start(day) for day in days[1:]]
+    return Months(days, np.array([0.0, *inner, sc.horizon_h], dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Segments cut at month edges: piece i is the part of segment ``seg[i]`` in ``month[i]``."""
+
+    seg: NDArray[np.int64]
+    month: NDArray[np.int64]
+    from_h: FloatArray
+    to_h: FloatArray
+
+
+def month_pieces(seg: Segments, edges_h: FloatArray) -> Pieces:
+    """Cut every segment at the month edges (most lie inside one month and stay whole)."""
+    last_month = len(edges_h) - 2
+    first = np.clip(np.searchsorted(edges_h, seg.from_h, side="right") - 1, 0, last_month)
+    last = np.clip(np.searchsorted(edges_h, seg.to_h, side="left") - 1, 0, last_month)
+    count = np.maximum(last - first + 1, 1)
+    owner = np.repeat(np.arange(len(count), dtype=np.int64), count)
+    rank = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    month = first[owner] + rank
+    from_h = np.maximum(seg.from_h[owner], edges_h[month])
+    to_h = np.maximum(from_h, np.minimum(seg.to_h[owner], edges_h[month + 1]))
+    return Pieces(owner, month, from_h, to_h)
+
+
+def piece_revenue_usd(
+    model: Model, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
+) -> FloatArray:
+    """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
+    (zero for internal tenants)."""
+    revenue = np.zeros(len(owner))
+    cohort, gpus, charged = seg.cohort[owner], seg.gpus[owner], seg.charged[owner]
+    for c, price in enumerate(model.prices):
+        mine = charged & (cohort == c)
+        revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
+    return revenue
+
+
+@dataclass(frozen=True)
+class CreditUse:
+    """The part of each piece paid with credits: its list-price value and its GPU-hours."""
+
+    usd: FloatArray
+    gpu_h: FloatArray
+
+
+def credit_use(model: Model, seg: Segments, pieces: Pieces) -> CreditUse:
+    """Which GPU-hours each job paid with credits, and when.
+
+    A job draws credits at its cohort's price only for its hours inside its tenant's grant window
+    [granted, expires), so those hours are its *eligible* ones. Where its credits cover all of
+    them (every job but the one that exhausts a grant) this is exact: the credit-paid hours are
+    the eligible hours. The job that exhausts a grant pays part of a stretch from credits and the
+    rest in cash, and the model does not say which hours were which; there each eligible piece
+    is counted as paid with credits in the job's ratio of credits drawn to eligible revenue.
+    So per piece: credit = ratio x eligible revenue, credit GPU-hours = ratio x eligible
+    GPU-hours, and summed over a job's pieces the credit is exactly its credits drawn.
+    """
+    rec = model.recorder
+    n_tenants = len(model.scenario.tenants)
+    # Tenants without a grant get an empty window.
+    opens, closes = np.zeros(n_tenants), np.zeros(n_tenants)
+    for tenant, account in model.billing.accounts.items():
+        opens[tenant], closes[tenant] = account.granted_h, account.expires_h
+    job = seg.job[pieces.seg]
+    tenant_of = model.jobs.tenant[job]
+    lo = np.maximum(pieces.from_h, opens[tenant_of])
+    hi = np.maximum(lo, np.minimum(pieces.to_h, closes[tenant_of]))
+    eligible_usd = piece_revenue_usd(model, seg, pieces.seg, lo, hi)
+    eligible_gpu_h = seg.gpus[pieces.seg] * (hi - lo)
+    n_jobs = len(model.jobs)
+    drawn = np.bincount(
+        np.frombuffer(rec.credit_job, dtype=np.int64),
+        np.frombuffer(rec.credit_usd),
+        minlength=n_jobs,
+    )
+    eligible_per_job = np.bincount(job, eligible_usd, minlength=n_jobs)
+    ratio = np.divide(drawn, eligible_per_job, out=np.zeros(n_jobs), where=eligible_per_job > 0)[
+        job
+    ]
+    return CreditUse(usd=ratio * eligible_usd, gpu_h=ratio * eligible_gpu_h)
+
+
+LEDGER_COLUMNS = (
+    "month",
+    "from_h",
+    "to_h",
+    "cohort",
+    "gpu_model",
+    "region",
+    "gpus_in_service",
+    "in_service_gpu_h",
+    "busy_gpu_h",
+    "utilisation",
+    "revenue_usd",
+    "potential_revenue_usd",
+    "opex_usd",
+    "margin_usd",
+    "capex_spent_usd",
+    "depreciation_usd",
+    "written_off_usd",
+    "book_value_usd",
+    "cumulative_revenue_usd",
+    "payback_to_date",
+)
+
+
+def _ledger(
+    model: Model, seg: Segments, months: Months, pieces: Pieces, piece_revenue: FloatArray
+) -> pd.DataFrame:
+    """One row per calendar month and cohort: use, revenue, costs and book value.
+
+    Revenue is earned as GPU-hours are used (each stretch's price integrated over its part in the
+    month), so summed over months it is the cohort's ``revenue_usd``; GPU-hours and opex likewise.
+    Potential revenue counts in-service GPU-hours before obsolescence only, as in ``cohorts``.
+    The book value rolls forward: its value at a month's end is the previous month's plus
+    ``capex_spent_usd`` less ``depreciation_usd`` and ``written_off_usd`` (see :class:`BookValue`).
+    """
+    n_months, n_cohorts = len(months.first_day), len(model.cohorts)
+    key = seg.cohort[pieces.seg] * n_months + pieces.month
+    size = n_cohorts * n_months
+    revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
+    held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
+    busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
+    frames = [_cohort_ledger(model, seg, c, months, revenue[c], busy[c]) for c in range(n_cohorts)]
+    if not frames:
+        return _empty(LEDGER_COLUMNS, labels=("month", "cohort", "gpu_model", "region"))
+    table = pd.concat(frames, ignore_index=True)
+    order = np.argsort(np.tile(np.arange(n_months), n_cohorts), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _cohort_ledger(
+    model: Model,
+    seg: Segments,
+    cohort: int,
+    months: Months,
+    revenue_usd: FloatArray,
+    busy_gpu_h: FloatArray,
+) -> pd.DataFrame:
+    """The ledger rows of one cohort, one per month."""
+    c, price = model.cohorts[cohort], model.prices[cohort]
+    t0, t1 = months.edges_h[:-1], months.edges_h[1:]
+    in_service = level_integral(*_in_service_events(model, seg, [cohort]), months.edges_h)
+    opex = in_service * price.opex_usd_per_gpu_h
+    book = book_value(model, cohort)
+    cumulative = np.cumsum(revenue_usd)
+    return pd.DataFrame(
+        {
+            "month": months.first_day,
+            "from_h": t0,
+            "to_h": t1,
+            "cohort": c.name,
+            "gpu_model": c.model,
+            "region": c.region,
+            "gpus_in_service": in_service / (t1 - t0),
+            "in_service_gpu_h": in_service,
+            "busy_gpu_h": busy_gpu_h,
+            "utilisation": np.divide(
+                busy_gpu_h, in_service, out=np.full(len(t0), np.nan), where=in_service > 0
+            ),
+            "revenue_usd": revenue_usd,
+            "potential_revenue_usd": _potential_revenue_usd(model, cohort, months),
+            "opex_usd": opex,
+            "margin_usd": revenue_usd - opex,
+            "capex_spent_usd": book.capex_spent_usd(t0, t1),
+            "depreciation_usd": book.depreciation_usd(t0, t1),
+            "written_off_usd": book.written_off_usd(t0, t1),
+            "book_value_usd": book.book_value_usd(t1),
+            "cumulative_revenue_usd": cumulative,
+            "payback_to_date": cumulative / book.capex_usd,
+        }
+    )
+
+
+def _potential_revenue_usd(model: Model, cohort: int, months: Months) -> FloatArray:
+    """List price x the cohort's in-service GPU-hours before obsolescence, per month."""
+    rec, price = model.recorder, model.prices[cohort]
+    entered = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
+    if cohort not in entered:
+        return np.zeros(len(months.first_day))
+    retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
+    lo = entered[cohort]
+    hi = max(lo, min(retired.get(cohort, model.scenario.horizon_h), price.obsolete_at_h))
+    a = np.clip(months.edges_h[:-1], lo, hi)
+    b = np.clip(months.edges_h[1:], lo, hi)
+    return model.cohorts[cohort].gpus * price.curve.integral_array(a, b)
+
+
+CREDIT_LEDGER_COLUMNS = (
+    "month",
+    "from_h",
+    "to_h",
+    "tenant",
+    "revenue_usd",
+    "cash_usd",
+    "credits_burned_usd",
+    "credits_granted_usd",
+    "credits_forfeited_usd",
+    "revenue_escrow_view_usd",
+    "credit_gpu_h",
+)
+
+
+def _credit_ledger(
+    model: Model,
+    seg: Segments,
+    months: Months,
+    pieces: Pieces,
+    piece_revenue: FloatArray,
+    credit: CreditUse,
+) -> pd.DataFrame:
+    """One row per calendar month and credit tenant: both accounting views of its deal.
+
+    The burn view recognises credits as they are burned (``credits_burned_usd``, timed by when
+    the GPU-hours they paid for were used: see :func:`credit_use`); the escrow view recognises
+    the whole grant in the month it is granted (``credits_granted_usd``). The tenant's revenue
+    is ``cash_usd + credits_burned_usd`` in the first view and ``revenue_escrow_view_usd =
+    cash_usd + credits_granted_usd`` in the second. Forfeits fall in the month of expiry.
+    """
+    n_months = len(months.first_day)
+    names = [t.name for t in model.scenario.tenants]
+    deals = sorted(model.billing.accounts)
+    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    frames = []
+    for tenant in deals:
+        mine = piece_tenant == tenant
+        revenue = np.bincount(pieces.month[mine], piece_revenue[mine], minlength=n_months)
+        burned = np.bincount(pieces.month[mine], credit.usd[mine], minlength=n_months)
+        gpu_h = np.bincount(pieces.month[mine], credit.gpu_h[mine], minlength=n_months)
+        granted, forfeited = np.zeros(n_months), np.zeros(n_months)
+        for e in model.recorder.credit_events:
+            if e.tenant == tenant and e.kind in ("granted", "expired"):
+                into = granted if e.kind == "granted" else forfeited
+                into[months.of(np.array(e.t_h))] += e.amount_usd
+        cash = revenue - burned
+        frames.append(
+            pd.DataFrame(
+                {
+                    "month": months.first_day,
+                    "from_h": months.edges_h[:-1],
+                    "to_h": months.edges_h[1:],
+                    "tenant": names[tenant],
+                    "revenue_usd": revenue,
+                    "cash_usd": cash,
+                    "credits_burned_usd": burned,
+                    "credits_granted_usd": granted,
+                    "credits_forfeited_usd": forfeited,
+                    "revenue_escrow_view_usd": cash + granted,
+                    "credit_gpu_h": gpu_h,
+                }
+            )
+        )
+    if not frames:
+        return _empty(CREDIT_LEDGER_COLUMNS, labels=("month", "tenant"))
+    table = pd.concat(frames, ignore_index=True)
+    order = np.argsort(np.tile(np.arange(n_months), len(frames)), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _empty(columns: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+    """A table with no rows: ``labels`` columns hold objects (dates, names), the rest floats."""
+    return pd.DataFrame(
+        {name: pd.Series([], dtype=object if name in labels else np.float64) for name in columns}
+    )

@@ -262,7 +262,7 @@ class _LazyProgress:
 
 
 def report(res: RunResult) -> list[Table | Text]:
-    """What ``planner run`` prints: a heading, then headline, wait, credit and cohort tables."""
+    """What ``planner run`` prints: a heading, then headline, wait, deal and cohort tables."""
     sc, summary = res.scenario, res.summary()
     heading = Text(
         f"{sc.name} · seed {res.seed} · {sc.start} to {sc.end} "
@@ -275,12 +275,11 @@ def report(res: RunResult) -> list[Table | Text]:
         _waits(summary),
         Text("jobs still queued count as waiting until the horizon", style="dim"),
     ]
-    deals = _deals(res, summary)
+    deals = _deals(res)
     if deals.row_count:
         tables.append(deals)
-    cohorts = _cohorts(res, summary)
-    if cohorts.row_count:
-        tables.append(cohorts)
+    if len(res.cohorts):
+        tables += [_cohorts(res), _cohort_value(res, summary)]
     return tables
 
 
@@ -293,10 +292,19 @@ def _headline(summary: pd.Series) -> Table:
         ("jobs running at horizon", _int(summary.get("jobs_running_at_horizon"))),
         ("jobs queued at horizon", _int(summary.get("jobs_queued_at_horizon"))),
         ("revenue, cash", _usd(summary.get("revenue_cash_usd"))),
-        ("revenue, credit", _usd(summary.get("revenue_credit_usd"))),
+        ("revenue, credits as burned", _usd(summary.get("revenue_credit_usd"))),
         ("revenue, total", _usd(summary.get("revenue_usd"))),
+        (
+            "revenue, escrow view (credits when granted)",
+            _usd(summary.get("revenue_escrow_view_usd")),
+        ),
+        ("opex", _usd(summary.get("opex_usd"))),
+        ("margin (revenue - opex)", _usd(summary.get("margin_usd"))),
         ("fleet capex", _usd(summary.get("capex_usd"))),
         ("capex earned back before obsolescence", _pct(summary.get("capex_monetised_share"))),
+        ("capture (revenue / potential)", _pct(summary.get("capture"))),
+        ("idle value (potential - revenue)", _usd(summary.get("idle_value_usd"))),
+        ("stranded book value", _usd(summary.get("stranded_book_value_usd"))),
     ]
     for label, value in rows:
         table.add_row(label, value)
@@ -325,51 +333,98 @@ def _waits(summary: pd.Series) -> Table:
     return table
 
 
-def _deals(res: RunResult, summary: pd.Series) -> Table:
+def _deals(res: RunResult) -> Table:
+    """One row per credit deal: what became of the credits and what the start-up paid."""
     table = _table(
         "credit deals",
         ("tenant", "left"),
         ("granted", "right"),
         ("burned", "right"),
-        ("left", "right"),
         ("forfeited", "right"),
+        ("left", "right"),
+        ("escrow", "right"),
+        ("GPU-h", "right"),
+        ("$/GPU-h", "right"),
         ("state", "left"),
     )
-    states = dict(zip(res.tenants["tenant"], res.tenants["credit_state"], strict=True))
-    for tenant in _suffixes(summary, "credits_granted_usd."):
+    deals = res.tenants[res.tenants["tenant_class"] == "credit"]
+    for row in deals.itertuples(index=False):
         table.add_row(
-            Text(tenant),
-            *(
-                _usd(summary.get(f"credits_{key}_usd.{tenant}"))
-                for key in ("granted", "burned", "left", "forfeited")
-            ),
-            _text(states.get(tenant)),
+            Text(str(row.tenant)),
+            _usd(row.credits_granted_usd),
+            _usd(row.credits_burned_usd),
+            _usd(row.credits_forfeited_usd),
+            _usd(row.credits_left_usd),
+            _usd(row.escrow_revenue_usd),
+            _qty(row.credit_gpu_h),
+            _price(row.effective_usd_per_gpu_h),
+            _text(row.credit_state),
         )
+    table.caption = Text(
+        "burned: credits recognised as used; escrow: the whole grant, recognised when granted; "
+        "GPU-h: GPU-hours paid with credits; $/GPU-h: credits granted per such GPU-hour, the "
+        "price paid in equity",
+        style="dim",
+    )
     return table
 
 
-def _cohorts(res: RunResult, summary: pd.Series) -> Table:
+def _cohorts(res: RunResult) -> Table:
+    """One row per cohort: its use and what it earned and cost within the horizon."""
     table = _table(
         "cohorts",
         ("cohort", "left"),
         ("GPUs", "right"),
+        ("utilisation", "right"),
+        ("revenue", "right"),
+        ("opex", "right"),
+        ("margin", "right"),
+        ("book value at end", "right"),
+    )
+    for row in res.cohorts.itertuples(index=False):
+        table.add_row(
+            Text(str(row.cohort)),
+            _int(row.gpus),
+            _pct(row.utilisation),
+            _usd(row.revenue_usd),
+            _usd(row.opex_usd),
+            _usd(row.margin_usd),
+            _usd(row.book_value_at_horizon_usd),
+        )
+    return table
+
+
+def _cohort_value(res: RunResult, summary: pd.Series) -> Table:
+    """One row per cohort: how much of its value it earned before becoming obsolete."""
+    table = _table(
+        "cohort value",
+        ("cohort", "left"),
         ("capex", "right"),
+        ("before obs.", "right"),
         ("payback", "right"),
         ("capture", "right"),
+        ("idle value", "right"),
         ("obsolete on", "left"),
-        ("utilisation", "right"),
+        ("stranded", "right"),
     )
     for row in res.cohorts.itertuples(index=False):
         name = str(row.cohort)
         table.add_row(
             Text(name),
-            _int(row.gpus),
             _usd(row.capex_usd),
-            _pct(summary.get(f"payback.{name}")),
-            _pct(summary.get(f"capture.{name}")),
+            _usd(row.revenue_before_obsolescence_usd),
+            _pct(row.payback),
+            _pct(row.capture),
+            _usd(row.idle_value_usd),
             _text(summary.get(f"obsolete_on.{name}")),
-            _pct(row.utilisation),
+            _usd(row.stranded_book_value_usd),
         )
+    table.caption = Text(
+        "before obs.: revenue before obsolescence; payback = that / capex; capture = that / "
+        "(list price x in-service GPU-hours); stranded: book value written off at obsolescence "
+        "or, if still in service at the end, its book value not yet earned back",
+        style="dim",
+    )
     return table
 
 
@@ -536,16 +591,38 @@ def _num(value: Any) -> str:
     return MISSING if number is None else f"{number:,g}"
 
 
+def _qty(value: Any) -> str:
+    """A large count, abbreviated like money: 1.23M, 45.6K."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(number) >= scale:
+            scaled = number / scale
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"{scaled:,.{digits}f}{suffix}"
+    return f"{number:,.0f}"
+
+
+def _price(value: Any) -> str:
+    """A price per GPU-hour; infinite when credits were granted but none used."""
+    if isinstance(value, float) and math.isinf(value):
+        return "∞"
+    number = _finite(value)
+    return MISSING if number is None else f"${number:,.2f}"
+
+
 def _usd(value: Any) -> str:
     number = _finite(value)
     if number is None:
         return MISSING
+    sign = "-" if number <= -0.5 else ""  # no "-$0" for rounding dust
     for scale, suffix in ((1e9, "B"), (1e6, "M")):
         if abs(number) >= scale:
-            scaled = number / scale
-            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
-            return f"${scaled:,.{digits}f}{suffix}"
-    return f"${number:,.0f}"
+            scaled = abs(number) / scale
+            digits = 0 if scaled >= 100 else 1 if scaled >= 10 else 2
+            return f"{sign}${scaled:,.{digits}f}{suffix}"
+    return f"{sign}${abs(number):,.0f}"
 
 
 def _text(value: Any) -> Text:

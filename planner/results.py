@@ -37,12 +37,13 @@ class RunResult:
 
     @property
     def cohorts(self) -> pd.DataFrame:
-        """Per cohort: capex, revenue, payback, capture, obsolescence and book value."""
+        """Per cohort: capex, revenue, payback, capture, obsolescence, book and stranded value."""
         return self.tables.cohorts
 
     @property
     def tenants(self) -> pd.DataFrame:
-        """Per tenant: jobs, waits, revenue and credit account."""
+        """Per tenant: jobs, waits, revenue, and the credit deal: credits granted, burned,
+        forfeited and left, the escrow view, the GPU-hours paid with credits and their price."""
         return self.tables.tenants
 
     @property
@@ -54,6 +55,18 @@ class RunResult:
     def credit_events(self) -> pd.DataFrame:
         """Grants, exhaustions and expiries of credit accounts."""
         return self.tables.credit_events
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """Per calendar month and cohort: GPU-hours, revenue against potential, opex, margin,
+        capex, depreciation, write-offs, book value and payback to date."""
+        return self.tables.ledger
+
+    @property
+    def credit_ledger(self) -> pd.DataFrame:
+        """Per calendar month and credit deal: credits burned (burn view) and granted (escrow
+        view), forfeits, cash and the GPU-hours paid with credits."""
+        return self.tables.credit_ledger
 
     @cached_property
     def _summary(self) -> pd.Series:

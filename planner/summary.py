@@ -2,6 +2,16 @@
 
 Keys read ``metric`` for fleet totals and ``metric.who`` per tenant class, tenant or cohort, e.g.
 ``wait_p95_h.paying``, ``credits_burned_usd.moonshot``, ``payback.H800-cn-hangzhou-0``.
+
+Money, fleet-wide: ``revenue_usd`` (credits recognised as burned) = ``revenue_cash_usd`` +
+``revenue_credit_usd``; ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
+view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
+``revenue_before_obsolescence_usd``, ``capex_monetised_share`` (revenue before obsolescence /
+capex), ``capture`` (revenue before obsolescence / potential), ``idle_value_usd`` and
+``stranded_book_value_usd`` (see :func:`planner.analysis.stranded_book_value_usd`).
+Per credit deal: ``credits_{granted,burned,left,forfeited}_usd``, ``escrow_revenue_usd``,
+``credit_gpu_h`` and ``effective_usd_per_gpu_h``. Per cohort: ``payback``, ``capture``,
+``stranded_book_value_usd`` and ``obsolete_on``.
 """
 
 from __future__ import annotations
@@ -54,20 +64,53 @@ def summarise(res: RunResult) -> pd.Series:
     out["revenue_usd"] = float(jobs["revenue_usd"].sum())
     out["revenue_cash_usd"] = float(jobs["cash_usd"].sum())
     out["revenue_credit_usd"] = float(jobs["credit_usd"].sum())
-    credit_keys = ("credits_granted_usd", "credits_burned_usd", "credits_left_usd")
-    for rec in tenants[tenants["tenant_class"] == "credit"].to_dict("records"):
-        for key in (*credit_keys, "credits_forfeited_usd"):
+    deals = tenants[tenants["tenant_class"] == "credit"]
+    out["revenue_escrow_view_usd"] = out["revenue_cash_usd"] + float(
+        deals["credits_granted_usd"].sum()
+    )
+    for rec in deals.to_dict("records"):
+        for key in DEAL_KEYS:
             out[f"{key}.{rec['tenant']}"] = float(rec[key])
 
-    out["capex_usd"] = float(cohorts["capex_usd"].sum()) if len(cohorts) else 0.0
-    before = float(cohorts["revenue_before_obsolescence_usd"].sum()) if len(cohorts) else 0.0
-    out["revenue_before_obsolescence_usd"] = before
-    out["capex_monetised_share"] = before / out["capex_usd"] if out["capex_usd"] else math.nan
+    out.update(_fleet_value(cohorts))
     for rec in cohorts.to_dict("records"):
         out[f"payback.{rec['cohort']}"] = float(rec["payback"])
         out[f"capture.{rec['cohort']}"] = float(rec["capture"])
+        out[f"stranded_book_value_usd.{rec['cohort']}"] = float(rec["stranded_book_value_usd"])
         out[f"obsolete_on.{rec['cohort']}"] = _date(res, float(rec["obsolete_at_h"]))
     return pd.Series(out, dtype=object)
+
+
+DEAL_KEYS = (
+    "credits_granted_usd",
+    "credits_burned_usd",
+    "credits_left_usd",
+    "credits_forfeited_usd",
+    "escrow_revenue_usd",
+    "credit_gpu_h",
+    "effective_usd_per_gpu_h",
+)
+
+
+def _fleet_value(cohorts: pd.DataFrame) -> dict[str, float]:
+    """Fleet totals of the cohorts' value: capex against what it earned and could have earned."""
+
+    def total(column: str) -> float:
+        return float(cohorts[column].sum()) if len(cohorts) else 0.0
+
+    capex, before = total("capex_usd"), total("revenue_before_obsolescence_usd")
+    potential = total("potential_revenue_usd")
+    return {
+        "capex_usd": capex,
+        "revenue_before_obsolescence_usd": before,
+        "capex_monetised_share": before / capex if capex else math.nan,
+        "potential_revenue_usd": potential,
+        "capture": before / potential if potential > 0 else math.nan,
+        "idle_value_usd": total("idle_value_usd"),
+        "opex_usd": total("opex_usd"),
+        "margin_usd": total("margin_usd"),
+        "stranded_book_value_usd": total("stranded_book_value_usd"),
+    }
 
 
 def _date(res: RunResult, t_h: float) -> str | None:

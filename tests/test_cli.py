@@ -138,6 +138,39 @@ def test_run_prints_credit_deals_and_cohorts(tiny: Path) -> None:
     assert "H800-r1-0" in result.stdout and "payback" in result.stdout
 
 
+def row_of(stdout: str, title: str, first: str) -> list[str]:
+    """The cells of the row starting with ``first`` in the table titled ``title``."""
+    lines = stdout[stdout.index(f"\n{title}") :].splitlines()
+    return next(line.split() for line in lines if line.split()[:1] == [first])
+
+
+def test_run_prints_a_value_row_per_deal(tiny: Path) -> None:
+    """Granted, burned, forfeited, left, escrow view, GPU-hours on credit, the effective price
+    per GPU-hour paid in equity, and the account's state, as the API gives them."""
+    result = invoke("run", tiny)
+    assert result.exit_code == 0, result.output
+    deal = planner.simulate(planner.load_scenario(tiny), seed=0).tenants.iloc[1]
+    row = row_of(result.stdout, "credit deals", "moonshot")
+    assert row[1] == f"${deal['credits_granted_usd']:,.0f}"
+    assert row[5] == f"${deal['escrow_revenue_usd']:,.0f}"
+    assert row[7] == f"${deal['effective_usd_per_gpu_h']:,.2f}"
+    assert row[8] == deal["credit_state"]
+
+
+def test_run_prints_a_value_row_per_cohort(tiny: Path) -> None:
+    """Capex, revenue before obsolescence, payback, capture, idle value, obsolescence date and
+    stranded book value."""
+    result = invoke("run", tiny)
+    res = planner.simulate(planner.load_scenario(tiny), seed=0)
+    cohort, summary = res.cohorts.iloc[0], res.summary()
+    row = row_of(result.stdout, "cohort value", "H800-r1-0")
+    assert row[3] == f"{cohort['payback']:.1%}"
+    assert row[4] == f"{cohort['capture']:.1%}"
+    assert row[6] == summary["obsolete_on.H800-r1-0"]
+    assert row[7] == f"${cohort['stranded_book_value_usd'] / 1e6:,.2f}M"
+    assert "stranded book value" in result.stdout and "escrow view" in result.stdout
+
+
 def test_set_changes_the_result(tiny: Path, tmp_path: Path) -> None:
     """``--set fleet.0.gpus=128`` doubles the GPU-hours in service; VALUE is typed by YAML."""
     assert invoke("run", tiny, "--out", tmp_path / "a").exit_code == 0

@@ -93,6 +93,15 @@ def test_every_table_reads_back_equal(res: RunResult, tmp_path: Path, name: str)
     pd.testing.assert_frame_equal(read_table(tmp_path / f"{name}.parquet"), res.table(name))
 
 
+def test_a_run_without_deals_writes_an_empty_credit_ledger_that_reads_back_equal(
+    tmp_path: Path,
+) -> None:
+    res = run(tiny(tenants=TINY["tenants"][:1]))
+    assert res.credit_ledger.empty and list(res.credit_ledger["month"]) == []
+    write_run(res, tmp_path)
+    pd.testing.assert_frame_equal(read_table(tmp_path / "credit_ledger.parquet"), res.credit_ledger)
+
+
 def test_jobs_still_queued_at_the_horizon_survive_the_round_trip(tmp_path: Path) -> None:
     """Queued jobs keep their row, with an empty start and no GPU model, after Parquet."""
     overloaded = tiny(

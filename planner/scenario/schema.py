@@ -11,10 +11,14 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BeforeValidator,
+    ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
+    SerializerFunctionWrapHandler,
+    model_serializer,
     model_validator,
 )
 
@@ -306,16 +310,62 @@ class Campaign(Spec):
 class CreditGrant(Spec):
     """Cloud credits given as (part of) an investment, drawn at list price as GPU-hours are used.
 
+    The grant is sized one way: ``amount_usd``, or ``investment_usd`` with ``credit_share``
+    (amount = investment x share; Moonshot: about $800 M, just under half as credits). Either
+    way ``amount_usd`` holds the credits granted; when it is derived it is not written back out,
+    so a dumped scenario validates again and overrides of the investment or share take effect.
+
     Outside [granted, expires) or once spent, the tenant follows ``after``: it pays ``cash``,
     ``shrink``s its new submissions to ``shrink_factor`` of the rate, or ``leave``s.
     Credits left at expiry are forfeited.
     """
 
-    amount_usd: PositiveFloat
+    @staticmethod
+    def _sized_either_way_in_json_schema(schema: dict[str, Any]) -> None:
+        """``amount_usd`` is not required in the JSON Schema: the investment may size the grant."""
+        schema["required"] = [f for f in schema.get("required", []) if f != "amount_usd"]
+
+    model_config = ConfigDict(json_schema_extra=_sized_either_way_in_json_schema)
+
+    amount_usd: PositiveFloat = Field(
+        description="credits granted; give this, or 'investment_usd' and 'credit_share'"
+    )
+    investment_usd: PositiveFloat | None = Field(
+        default=None, description="the whole investment, cash and credits"
+    )
+    credit_share: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="the share of 'investment_usd' paid as credits"
+    )
     granted: date
     expires: date
     after: Literal["cash", "shrink", "leave"] = "cash"
     shrink_factor: float = Field(default=0.5, gt=0.0, lt=1.0)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sized_one_way(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Exactly one sizing; a grant sized by investment gets ``amount_usd`` = its product."""
+        if not isinstance(data, dict):
+            return handler(data)
+        sizing = ("amount_usd", "investment_usd", "credit_share")
+        given = {k for k in sizing if data.get(k) is not None}
+        if "amount_usd" in given and len(given) > 1:
+            raise ValueError(
+                "give either 'amount_usd' or 'investment_usd' with 'credit_share', not both"
+            )
+        if "amount_usd" in given:
+            return handler(data)
+        if not given:
+            raise ValueError("give 'amount_usd', or 'investment_usd' and 'credit_share'")
+        if len(given) == 1:
+            (alone,) = given
+            other = "credit_share" if alone == "investment_usd" else "investment_usd"
+            raise ValueError(f"'{alone}' needs '{other}' (or give 'amount_usd' instead)")
+        # A stand-in amount lets every field validate (errors name their own field); the real
+        # amount is the product of the validated investment and share.
+        grant = handler({**data, "amount_usd": 1.0})
+        assert grant.investment_usd is not None and grant.credit_share is not None
+        return grant.model_copy(update={"amount_usd": grant.investment_usd * grant.credit_share})
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -323,8 +373,27 @@ class CreditGrant(Spec):
             raise ValueError("'expires' must be after 'granted'")
         return self
 
+    @model_serializer(mode="wrap")
+    def _without_derived_amount(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.investment_usd is not None:
+            data.pop("amount_usd", None)
+        return data
 
-TenantClass = Literal["credit", "paying", "internal"]
+
+class Lease(Spec):
+    """Idle capacity leased wholesale (to other clouds) at a floor price.
+
+    The lessee takes ``share`` of the idle GPU-hours of the models and regions it may use. It is
+    preemptible: it gives GPUs back the moment anyone else needs them, so it earns from idle
+    time and never delays another tenant's job.
+    """
+
+    usd_per_gpu_h: PositiveFloat
+    share: float = Field(default=1.0, gt=0.0, le=1.0)
+
+
+TenantClass = Literal["credit", "paying", "internal", "wholesale"]
 
 
 class Tenant(Spec):
@@ -340,6 +409,7 @@ class Tenant(Spec):
     campaigns: list[Campaign] = Field(default_factory=list)
     credit: CreditGrant | None = None
     patience: Patience | None = None
+    lease: Lease | None = Field(default=None, description="for class 'wholesale' only")
 
     @model_validator(mode="after")
     def _credit_matches_class(self) -> Self:
@@ -347,6 +417,10 @@ class Tenant(Spec):
             raise ValueError("a tenant of class 'credit' needs a 'credit' grant")
         if self.tenant_class != "credit" and self.credit is not None:
             raise ValueError(f"a tenant of class '{self.tenant_class}' cannot hold a credit grant")
+        if (self.tenant_class == "wholesale") != (self.lease is not None):
+            raise ValueError("a 'lease' goes with class 'wholesale', and only with it")
+        if self.tenant_class == "wholesale" and (self.workload or self.campaigns):
+            raise ValueError("a wholesale tenant leases idle GPUs; it submits no jobs")
         return self
 
 
