@@ -16,13 +16,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from planner.leasing import LeaseTerm, lease_terms
 from planner.model.engine import Model
 from planner.model.supply import OrderOutcome
+from planner.recording import SKIP_REASONS
 from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR, Scenario
 
 FloatArray = NDArray[np.float64]
 
-CLASSES = ("credit", "paying", "internal")
+CLASSES = ("credit", "paying", "internal", "wholesale")
 STATES = ("queued", "running", "finished")
 PAID_WITH = ("cash", "credit", "mixed", "internal")
 
@@ -74,12 +76,13 @@ def collect(model: Model) -> Tables:
     pieces = month_pieces(seg, months.edges_h)
     piece_revenue = piece_revenue_usd(model, seg, pieces.seg, pieces.from_h, pieces.to_h)
     credit = credit_use(model, seg, pieces)
+    cohorts = _cohorts(model, seg)
     return Tables(
         jobs=jobs,
         timeseries=_timeseries(model, jobs, seg),
         pool_timeseries=_pool_timeseries(model, jobs, seg),
-        cohorts=_cohorts(model, seg),
-        tenants=_tenants(model, jobs, seg, pieces, credit),
+        cohorts=cohorts,
+        tenants=_tenants(model, jobs, seg, pieces, credit, cohorts),
         orders=_orders(model),
         credit_events=_credit_events(model),
         ledger=_ledger(model, seg, months, pieces, piece_revenue),
@@ -377,6 +380,7 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
     horizon = sc.horizon_h
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
+    lease_rate = lease_usd_per_idle_gpu_h(model)
     rows = []
     for c, price in zip(model.cohorts, model.prices, strict=True):
         obsolete = price.obsolete_at_h
@@ -401,6 +405,9 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
         book = book_value(model, c.index)
         capex = book.capex_usd
         opex = in_service_gpu_h * price.opex_usd_per_gpu_h
+        leased_share, usd_per_idle_gpu_h = lease_rate[c.index]
+        idle_gpu_h = max(0.0, in_service_gpu_h - busy_gpu_h)
+        leased_gpu_h, lease = idle_gpu_h * leased_share, idle_gpu_h * usd_per_idle_gpu_h
         rows.append(
             {
                 "cohort": c.name,
@@ -422,14 +429,16 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
                 "revenue_before_obsolescence_usd": before,
                 "revenue_after_obsolescence_usd": after,
                 "potential_revenue_usd": potential,
-                "payback": before / capex,
-                "capture": before / potential if potential > 0 else math.nan,
-                "idle_value_usd": potential - before,
+                "leased_gpu_h": leased_gpu_h,
+                "lease_revenue_usd": lease,
+                "payback": (before + lease) / capex,
+                "capture": (before + lease) / potential if potential > 0 else math.nan,
+                "idle_value_usd": potential - before - lease,
                 "opex_usd": opex,
-                "margin_usd": revenue - opex,
+                "margin_usd": revenue + lease - opex,
                 "book_value_at_obsolescence_usd": book.at_obsolescence_usd,
                 "book_value_at_horizon_usd": float(book.book_value_usd(np.array(horizon))),
-                "stranded_book_value_usd": stranded_book_value_usd(book, horizon, revenue),
+                "stranded_book_value_usd": stranded_book_value_usd(book, horizon, revenue + lease),
             }
         )
     return pd.DataFrame(rows)
@@ -493,6 +502,19 @@ def book_value(model: Model, cohort: int) -> BookValue:
     )
 
 
+def lease_usd_per_idle_gpu_h(model: Model) -> list[tuple[float, float]]:
+    """Per cohort: share of its idle GPU-hours leased out, and lease revenue per idle GPU-hour."""
+    rates = [(0.0, 0.0) for _ in model.cohorts]
+    for term in model_lease_terms(model):
+        share, usd = rates[term.cohort]
+        rates[term.cohort] = (share + term.share, usd + term.share * term.usd_per_gpu_h)
+    return rates
+
+
+def model_lease_terms(model: Model) -> list[LeaseTerm]:
+    return lease_terms(model.scenario, [(c.model, c.region) for c in model.cohorts])
+
+
 def stranded_book_value_usd(book: BookValue, horizon_h: float, revenue_usd: float) -> float:
     """Book value stranded by obsolescence, or at risk of it at the horizon.
 
@@ -507,12 +529,34 @@ def stranded_book_value_usd(book: BookValue, horizon_h: float, revenue_usd: floa
 
 
 def _tenants(
-    model: Model, jobs: pd.DataFrame, seg: Segments, pieces: Pieces, credit: CreditUse
+    model: Model,
+    jobs: pd.DataFrame,
+    seg: Segments,
+    pieces: Pieces,
+    credit: CreditUse,
+    cohorts: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Per tenant: jobs, waits, revenue, and for a credit tenant its deal (see :func:`_deal`)."""
+    """Per tenant: jobs, waits, revenue, leases, and for a credit tenant its deal (:func:`_deal`).
+
+    ``jobs_skipped`` counts would-be submissions that never happened, of which ``jobs_balked``
+    balked at a long expected wait; ``churned_at_h`` is when a tenant left after long waits.
+    ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue).
+    """
     sc = model.scenario
     waits = censored_wait_h(jobs, sc.horizon_h)
     skipped_tenant = model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
+    balked = np.frombuffer(model.recorder.skipped_reason, dtype=np.int8) == SKIP_REASONS.index(
+        "balked"
+    )
+    idle_gpu_h = np.zeros(0)
+    if not cohorts.empty:
+        idle = cohorts["in_service_gpu_h"] - cohorts["busy_gpu_h"]
+        idle_gpu_h = idle.clip(lower=0.0).to_numpy()
+    leased_gpu_h = np.zeros(len(sc.tenants))
+    lease_usd = np.zeros(len(sc.tenants))
+    for term in model_lease_terms(model):
+        leased_gpu_h[term.tenant] += idle_gpu_h[term.cohort] * term.share
+        lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
     n = len(sc.tenants)
     piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
     credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
@@ -531,6 +575,8 @@ def _tenants(
                 "tenant_class": t.tenant_class,
                 "jobs_submitted": int(mine.sum()),
                 "jobs_skipped": int(np.sum(skipped_tenant == i)),
+                "jobs_balked": int(np.sum(balked & (skipped_tenant == i))),
+                "churned_at_h": model.recorder.churned.get(i, math.nan),
                 "jobs_finished": int((j["state"] == "finished").sum()),
                 "jobs_running": int((j["state"] == "running").sum()),
                 "jobs_queued": int((j["state"] == "queued").sum()),
@@ -541,6 +587,8 @@ def _tenants(
                 "wait_p99_h": _pct(w, 99),
                 "revenue_usd": float(j["revenue_usd"].sum()),
                 "cash_usd": float(j["cash_usd"].sum()),
+                "leased_gpu_h": float(leased_gpu_h[i]),
+                "lease_revenue_usd": float(lease_usd[i]),
                 **_deal(
                     model,
                     i,
@@ -733,6 +781,8 @@ LEDGER_COLUMNS = (
     "revenue_usd",
     "potential_revenue_usd",
     "opex_usd",
+    "leased_gpu_h",
+    "lease_revenue_usd",
     "margin_usd",
     "capex_spent_usd",
     "depreciation_usd",
@@ -782,7 +832,10 @@ def _cohort_ledger(
     in_service = level_integral(*_in_service_events(model, seg, [cohort]), months.edges_h)
     opex = in_service * price.opex_usd_per_gpu_h
     book = book_value(model, cohort)
-    cumulative = np.cumsum(revenue_usd)
+    leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(model)[cohort]
+    idle_gpu_h = np.maximum(0.0, in_service - busy_gpu_h)
+    lease = idle_gpu_h * usd_per_idle_gpu_h
+    cumulative = np.cumsum(revenue_usd + lease)
     return pd.DataFrame(
         {
             "month": months.first_day,
@@ -800,7 +853,9 @@ def _cohort_ledger(
             "revenue_usd": revenue_usd,
             "potential_revenue_usd": _potential_revenue_usd(model, cohort, months),
             "opex_usd": opex,
-            "margin_usd": revenue_usd - opex,
+            "leased_gpu_h": idle_gpu_h * leased_share,
+            "lease_revenue_usd": lease,
+            "margin_usd": revenue_usd + lease - opex,
             "capex_spent_usd": book.capex_spent_usd(t0, t1),
             "depreciation_usd": book.depreciation_usd(t0, t1),
             "written_off_usd": book.written_off_usd(t0, t1),

@@ -6,8 +6,9 @@ Keys read ``metric`` for fleet totals and ``metric.who`` per tenant class, tenan
 Money, fleet-wide: ``revenue_usd`` (credits recognised as burned) = ``revenue_cash_usd`` +
 ``revenue_credit_usd``; ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
-``revenue_before_obsolescence_usd``, ``capex_monetised_share`` (revenue before obsolescence /
-capex), ``capture`` (revenue before obsolescence / potential), ``idle_value_usd`` and
+``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
+``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex), ``capture``
+(the same over potential revenue), ``idle_value_usd`` and
 ``stranded_book_value_usd`` (see :func:`planner.analysis.stranded_book_value_usd`).
 Per credit deal: ``credits_{granted,burned,left,forfeited}_usd``, ``escrow_revenue_usd``,
 ``credit_gpu_h`` and ``effective_usd_per_gpu_h``. Per cohort: ``payback``, ``capture``,
@@ -29,7 +30,7 @@ from planner.scenario.schema import HOURS_PER_DAY
 if TYPE_CHECKING:
     from planner.results import RunResult
 
-CLASSES = ("credit", "paying", "internal")
+CLASSES = ("credit", "paying", "internal")  # wholesale lessees submit no jobs
 
 
 def summarise(res: RunResult) -> pd.Series:
@@ -99,13 +100,14 @@ def _fleet_value(cohorts: pd.DataFrame) -> dict[str, float]:
         return float(cohorts[column].sum()) if len(cohorts) else 0.0
 
     capex, before = total("capex_usd"), total("revenue_before_obsolescence_usd")
-    potential = total("potential_revenue_usd")
+    lease, potential = total("lease_revenue_usd"), total("potential_revenue_usd")
     return {
         "capex_usd": capex,
         "revenue_before_obsolescence_usd": before,
-        "capex_monetised_share": before / capex if capex else math.nan,
+        "revenue_lease_usd": lease,
+        "capex_monetised_share": (before + lease) / capex if capex else math.nan,
         "potential_revenue_usd": potential,
-        "capture": before / potential if potential > 0 else math.nan,
+        "capture": (before + lease) / potential if potential > 0 else math.nan,
         "idle_value_usd": total("idle_value_usd"),
         "opex_usd": total("opex_usd"),
         "margin_usd": total("margin_usd"),

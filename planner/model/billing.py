@@ -53,11 +53,12 @@ class Billing:
         self._recorder.credit_event(tenant, "granted", t_h, account.grant.amount_usd)
 
     def expire(self, tenant: int, t_h: float) -> None:
-        """End the grant; whatever is left is forfeited."""
+        """End the grant; whatever is left is forfeited. A grant already spent stays 'spent'."""
         account = self.accounts[tenant]
         self._recorder.credit_event(tenant, "expired", t_h, account.balance_usd)
         account.balance_usd = 0.0
-        account.state = "expired"
+        if account.state != "spent":
+            account.state = "expired"
 
     def draw(
         self, job: int, tenant: int, price: CohortPrice, gpus: int, from_h: float, to_h: float
