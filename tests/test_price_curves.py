@@ -95,6 +95,39 @@ def test_default_launches_are_the_four_successors() -> None:
     ]
 
 
+def test_a_launch_can_speed_up_the_decline() -> None:
+    """Flat at $2.00 until a launch on day 10 that drops it 10% and sets a 50%/yr decline."""
+    d = base_dict(
+        horizon_days=400,
+        market=flat_market(
+            successor_launches=[
+                {"name": "B200", "date": "2024-01-11", "drop": 0.1, "annual_decline_after": 0.5}
+            ]
+        ),
+    )
+    curve = Market(planner.Scenario.model_validate(d)).curve("H800")
+    assert curve.price(9 * DAY) == pytest.approx(2.0)
+    assert curve.price(10 * DAY) == pytest.approx(1.8)
+    assert curve.price(10 * DAY + 8766) == pytest.approx(0.9)
+
+
+def test_an_earlier_launch_with_a_faster_decline_brings_obsolescence_forward() -> None:
+    def obsolete_at(launch: str) -> float:
+        d = base_dict(
+            horizon_days=60,
+            market=flat_market(
+                successor_launches=[
+                    {"name": "B200", "date": launch, "drop": 0.2, "annual_decline_after": 0.5}
+                ]
+            ),
+        )
+        return float(
+            planner.simulate(planner.Scenario.model_validate(d)).cohorts.loc[0, "obsolete_at_h"]
+        )
+
+    assert obsolete_at("2024-01-20") < obsolete_at("2024-02-20")
+
+
 def test_first_below_finds_a_crossing_caused_by_a_step() -> None:
     """$1.00 flat, opex $0.90: it is the 20% cut at hour 100 that makes the cohort obsolete."""
     curve = PriceCurve(1.0, 0.0, 0.0, (PriceStep(100.0, 0.8),))

@@ -23,18 +23,23 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class PriceStep:
-    """The price is multiplied by ``factor`` from ``t_h`` on."""
+    """From ``t_h`` on, the price is multiplied by ``factor`` and, if ``rate_per_h`` is given,
+    declines at that continuous rate instead."""
 
     t_h: float
     factor: float
     label: str = ""
+    rate_per_h: float | None = None
 
 
 @dataclass(frozen=True)
 class PriceCurve:
-    """List price per GPU-hour: ``p0 * exp(-rate * (t - t0))`` times the steps in force at t.
+    """List price per GPU-hour: exponential decline between dated steps.
 
-    ``steps`` may fall before or after ``t0``; the price at ``t0`` is ``p0`` either way.
+    At ``t0`` the price is ``p0`` and declines at ``rate_per_h``; a step multiplies the price and
+    may change the rate from its time on. ``steps`` may fall before or after ``t0``: the curve is
+    built outwards from ``t0``, so the price at ``t0`` is ``p0`` either way. Piece j (between
+    steps) has price ``q[j] * exp(-k[j] * (t - anchor[j]))``.
     """
 
     usd_per_gpu_h_at_t0: float
@@ -42,38 +47,55 @@ class PriceCurve:
     rate_per_h: float
     steps: tuple[PriceStep, ...] = ()
     _times: FloatArray = field(init=False, repr=False, compare=False)
-    _scale: FloatArray = field(init=False, repr=False, compare=False)
+    _q: FloatArray = field(init=False, repr=False, compare=False)
+    _anchor: FloatArray = field(init=False, repr=False, compare=False)
+    _k: FloatArray = field(init=False, repr=False, compare=False)
+    _pieces: list[tuple[float, float, float, float, float]] = field(
+        init=False, repr=False, compare=False
+    )
     _times_list: list[float] = field(init=False, repr=False, compare=False)
-    _scale_list: list[float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.steps, key=lambda s: s.t_h)
-        times = np.array([s.t_h for s in ordered], dtype=np.float64)
-        # Piece j runs from times[j-1] to times[j]; its step multiplier is scale[j].
-        scale = np.cumprod(np.r_[1.0, [s.factor for s in ordered]])
-        scale = scale / scale[np.searchsorted(times, self.t0_h, side="right")]
-        object.__setattr__(self, "_times", times)
-        object.__setattr__(self, "_scale", scale)
-        object.__setattr__(self, "_times_list", times.tolist())
-        object.__setattr__(self, "_scale_list", scale.tolist())
+        times = [s.t_h for s in ordered]
+        n = len(ordered) + 1
+        k = [self.rate_per_h] * n
+        for j, step in enumerate(ordered):
+            k[j + 1] = step.rate_per_h if step.rate_per_h is not None else k[j]
+        q, anchor = [0.0] * n, [0.0] * n
+        home = bisect_right(times, self.t0_h)
+        q[home], anchor[home] = self.usd_per_gpu_h_at_t0, self.t0_h
+        for j in range(home + 1, n):  # forwards: each piece starts where the last one ended
+            start = times[j - 1]
+            q[j] = q[j - 1] * math.exp(-k[j - 1] * (start - anchor[j - 1])) * ordered[j - 1].factor
+            anchor[j] = start
+        for j in range(home - 1, -1, -1):  # backwards: undo the step that ends this piece
+            end = times[j]
+            q[j] = q[j + 1] * math.exp(-k[j + 1] * (end - anchor[j + 1])) / ordered[j].factor
+            anchor[j] = end
+        starts, ends = [-math.inf, *times], [*times, math.inf]
+        object.__setattr__(self, "_times", np.array(times, dtype=np.float64))
+        object.__setattr__(self, "_times_list", times)
+        object.__setattr__(self, "_q", np.array(q))
+        object.__setattr__(self, "_anchor", np.array(anchor))
+        object.__setattr__(self, "_k", np.array(k))
+        object.__setattr__(self, "_pieces", list(zip(starts, ends, q, anchor, k, strict=True)))
 
     @classmethod
     def from_annual_decline(
         cls, usd: float, t0_h: float, annual_decline: float, steps: tuple[PriceStep, ...] = ()
     ) -> PriceCurve:
-        return cls(usd, t0_h, -math.log1p(-annual_decline) / HOURS_PER_YEAR, steps)
+        return cls(usd, t0_h, continuous_rate_per_h(annual_decline), steps)
 
     def price(self, t_h: float) -> float:
         """Price per GPU-hour at time ``t_h``."""
-        piece = int(np.searchsorted(self._times, t_h, side="right"))
-        base = self.usd_per_gpu_h_at_t0 * math.exp(-self.rate_per_h * (t_h - self.t0_h))
-        return float(self._scale[piece]) * base
+        _, _, q, anchor, k = self._pieces[bisect_right(self._times_list, t_h)]
+        return q * math.exp(-k * (t_h - anchor))
 
     def price_array(self, t_h: FloatArray) -> FloatArray:
         """:meth:`price` at each of ``t_h``."""
-        piece = np.searchsorted(self._times, t_h, side="right")
-        base = self.usd_per_gpu_h_at_t0 * np.exp(-self.rate_per_h * (t_h - self.t0_h))
-        return np.asarray(self._scale[piece] * base, dtype=np.float64)
+        j = np.searchsorted(self._times, t_h, side="right")
+        return np.asarray(self._q[j] * np.exp(-self._k[j] * (t_h - self._anchor[j])))
 
     @property
     def step_times_h(self) -> FloatArray:
@@ -87,16 +109,14 @@ class PriceCurve:
         """
         if b_h <= a_h:
             return 0.0
-        p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
-        times, scale = self._times_list, self._scale_list
-        piece = bisect_right(times, a_h)
-        total, lo = 0.0, a_h
-        while lo < b_h:
-            hi = min(b_h, times[piece]) if piece < len(times) else b_h
+        total = 0.0
+        for start, end, q, anchor, k in self._pieces[bisect_right(self._times_list, a_h) :]:
+            if start >= b_h:
+                break
+            lo, hi = max(a_h, start), min(b_h, end)
             width = hi - lo
             length = width if k == 0.0 else -math.expm1(-k * width) / k
-            total += scale[piece] * p0 * math.exp(-k * (lo - t0)) * length
-            lo, piece = hi, piece + 1
+            total += q * math.exp(-k * (lo - anchor)) * length
         return total
 
     def integral_array(self, a_h: FloatArray, b_h: FloatArray) -> FloatArray:
@@ -108,35 +128,34 @@ class PriceCurve:
         """
         a_h = np.asarray(a_h, dtype=np.float64)
         b_h = np.maximum(a_h, b_h)
-        p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
-        starts = np.r_[-np.inf, self._times]
-        ends = np.r_[self._times, np.inf]
         total = np.zeros(a_h.shape)
-        for start, end, scale in zip(starts, ends, self._scale, strict=True):
+        for start, end, q, anchor, k in self._pieces:
             lo = np.clip(a_h, start, end)
             width = np.clip(b_h, start, end) - lo
             if not np.any(width > 0):
                 continue
             length = width if k == 0.0 else -np.expm1(-k * width) / k
-            total += scale * p0 * np.exp(-k * (lo - t0)) * length
+            total += q * np.exp(-k * (lo - anchor)) * length
         return total
 
     def first_below(self, level_usd: float) -> float:
         """When the price first falls below ``level_usd`` (``inf``: never; ``-inf``: always)."""
         if level_usd <= 0.0:
             return math.inf
-        p0, t0, k = self.usd_per_gpu_h_at_t0, self.t0_h, self.rate_per_h
-        starts = np.r_[-np.inf, self._times]
-        ends = np.r_[self._times, np.inf]
-        for start, end, scale in zip(starts, ends, self._scale, strict=True):
+        for start, end, q, anchor, k in self._pieces:
             if k == 0.0:
-                if p0 * scale < level_usd:
-                    return float(start)
+                if q < level_usd:
+                    return start
                 continue
-            crossing = t0 + math.log(p0 * scale / level_usd) / k
+            crossing = anchor + math.log(q / level_usd) / k
             if crossing < end:
-                return float(max(crossing, start))
+                return max(crossing, start)
         return math.inf
+
+
+def continuous_rate_per_h(annual_decline: float) -> float:
+    """The continuous rate at which a price falls by ``annual_decline`` a year."""
+    return -math.log1p(-annual_decline) / HOURS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -217,7 +236,14 @@ class Market:
         sc, m = self._sc, self._sc.market
         launched = gpu_model(model).launched
         steps = [
-            PriceStep(sc.hours_since_start(s.date), 1.0 - s.drop, f"launch of {s.name}")
+            PriceStep(
+                sc.hours_since_start(s.date),
+                1.0 - s.drop,
+                f"launch of {s.name}",
+                None
+                if s.annual_decline_after is None
+                else continuous_rate_per_h(s.annual_decline_after),
+            )
             for s in m.successor_launches
             if (model in s.models if s.models is not None else launched < s.date)
         ]

@@ -139,6 +139,13 @@ class SuccessorLaunch(Spec):
     models: list[Name] | None = Field(
         default=None, description="models repriced; default every model launched before 'date'"
     )
+    annual_decline_after: float | None = Field(
+        default=None,
+        ge=0.0,
+        lt=1.0,
+        description="from 'date' on, the repriced models decline at this rate a year instead "
+        "(domain.md §8: -35%/yr after a successor ships); default: unchanged",
+    )
 
 
 class PriceCut(Spec):
