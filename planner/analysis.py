@@ -66,6 +66,8 @@ class Tables:
     credit_events: pd.DataFrame
     ledger: pd.DataFrame
     credit_ledger: pd.DataFrame
+    failures: pd.DataFrame
+    runs: pd.DataFrame
 
 
 def collect(model: Model) -> Tables:
@@ -87,6 +89,8 @@ def collect(model: Model) -> Tables:
         credit_events=_credit_events(model),
         ledger=_ledger(model, seg, months, pieces, piece_revenue),
         credit_ledger=_credit_ledger(model, seg, months, pieces, piece_revenue, credit),
+        failures=_failures(model),
+        runs=_runs(model, seg),
     )
 
 
@@ -104,6 +108,7 @@ class Segments:
     gpus: NDArray[np.int64]
     charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
     revenue_usd: FloatArray
+    interrupted: NDArray[np.bool_]  # the run ended because a node failed
 
 
 def segments(model: Model) -> Segments:
@@ -124,6 +129,9 @@ def segments(model: Model) -> Segments:
     found = where < len(e_key)
     found[found] = e_key[where[found]] == s_key[found]
     to_h[s_order[found]] = e_h[e_order[where[found]]]
+    interrupted = np.zeros(len(s_job), dtype=bool)
+    flags = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
+    interrupted[s_order[found]] = flags[e_order[where[found]]]
     job, cohort, from_h = s_job, s_cohort, s_h.copy()
     gpus = model.jobs.gpus[job]
     revenue = np.zeros(len(job))
@@ -132,7 +140,7 @@ def segments(model: Model) -> Segments:
     for c, price in enumerate(model.prices):
         mine = charged & (cohort == c)
         revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    return Segments(job, cohort, from_h, to_h, gpus, charged, revenue)
+    return Segments(job, cohort, from_h, to_h, gpus, charged, revenue, interrupted)
 
 
 def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int64]:
@@ -155,8 +163,15 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     # reverse time order leaves each job's earliest start in place.
     order = np.argsort(seg.from_h, kind="stable")[::-1]
     start[seg.job[order]] = seg.from_h[order]
+    # A job's cohort is where its last run was (segments are in start order).
     cohort[seg.job] = seg.cohort
-    end[np.frombuffer(rec.end_job, dtype=np.int64)] = np.frombuffer(rec.end_h)
+    end_job = np.frombuffer(rec.end_job, dtype=np.int64)
+    interrupted = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
+    end[end_job[~interrupted]] = np.frombuffer(rec.end_h)[~interrupted]
+    restarts = np.bincount(end_job[interrupted], minlength=n)
+    lost_gpu_h = np.bincount(
+        np.frombuffer(rec.lost_job, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
+    )
 
     revenue = np.bincount(seg.job, seg.revenue_usd, minlength=n)
     held_h = np.bincount(seg.job, seg.to_h - seg.from_h, minlength=n)
@@ -194,8 +209,8 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
             "state": _labels(state, STATES),
             "work_gpu_h": batch.work_gpu_h,
             "gpu_h": batch.gpus * held_h,
-            "restarts": np.zeros(n, dtype=np.int64),
-            "lost_gpu_h": np.zeros(n),
+            "restarts": restarts,
+            "lost_gpu_h": lost_gpu_h,
             "revenue_usd": revenue,
             "credit_usd": credit,
             "cash_usd": cash,
@@ -211,6 +226,9 @@ def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
     Categoricals keep a million-row table small: one small integer per row, not a string.
     Repeated names (say two cohorts both called "spare") share one category.
     """
+    if not len(codes):
+        # An empty column gets no labels: Parquet keeps none for it, so it reads back the same.
+        return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
     unique = list(dict.fromkeys(names))
     remap = np.array([unique.index(name) for name in names] + [-1], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))
@@ -302,6 +320,61 @@ def _in_service_gpu_h(model: Model, seg: Segments, cohort: int) -> float:
     )
 
 
+def _runs(model: Model, seg: Segments) -> pd.DataFrame:
+    """One row per run of a job: a stretch on one cohort, ended by completion, by a node
+    failure (``interrupted``), or by the horizon (``to_h`` is then the horizon)."""
+    cohorts = model.cohorts
+    order = np.lexsort((seg.from_h, seg.job))
+    job = seg.job[order]
+    first = np.r_[0, np.flatnonzero(np.diff(job)) + 1] if len(job) else np.zeros(0, np.int64)
+    run = np.arange(len(job)) - np.repeat(first, np.diff(np.r_[first, len(job)]))
+    cohort = seg.cohort[order]
+    return pd.DataFrame(
+        {
+            "job_id": job,
+            "run": run,
+            "cohort": _labels(cohort, [c.name for c in cohorts]),
+            "gpu_model": _labels(cohort, [c.model for c in cohorts]),
+            "region": _labels(cohort, [c.region for c in cohorts]),
+            "gpus": seg.gpus[order],
+            "from_h": seg.from_h[order],
+            "to_h": seg.to_h[order],
+            "interrupted": seg.interrupted[order],
+            "revenue_usd": seg.revenue_usd[order],
+        }
+    )
+
+
+def _failures(model: Model) -> pd.DataFrame:
+    """One row per node failure: when, on which cohort, and whether a spare replaced it."""
+    rec = model.recorder
+    cohort = np.frombuffer(rec.failure_cohort, dtype=np.int64)
+    cohorts = model.cohorts
+    return pd.DataFrame(
+        {
+            "t_h": np.frombuffer(rec.failure_h).copy(),
+            "cohort": _labels(cohort, [c.name for c in cohorts]),
+            "gpu_model": _labels(cohort, [c.model for c in cohorts]),
+            "region": _labels(cohort, [c.region for c in cohorts]),
+            "gpus": np.frombuffer(rec.failure_gpus, dtype=np.int64).copy(),
+            "spare_used": np.frombuffer(rec.failure_spare, dtype=np.int8).astype(bool),
+        }
+    )
+
+
+def _down_events(model: Model) -> tuple[FloatArray, FloatArray]:
+    """GPUs on failed nodes under repair: up at each failure, down at each repair."""
+    rec = model.recorder
+    times = np.concatenate([np.frombuffer(rec.failure_h), np.frombuffer(rec.repair_h)])
+    gpus = np.concatenate(
+        [
+            np.frombuffer(rec.failure_gpus, dtype=np.int64),
+            -np.frombuffer(rec.repair_gpus, dtype=np.int64),
+        ]
+    ).astype(np.float64)
+    return times, gpus
+
+
 def _day_frame(model: Model) -> pd.DataFrame:
     sc = model.scenario
     days = sc.horizon_days
@@ -325,6 +398,7 @@ def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame
     )
     queued_gpus = jobs["gpus"].to_numpy(dtype=np.float64)
     started_gpus = jobs.loc[jobs["start_h"].notna(), "gpus"].to_numpy(dtype=np.float64)
+    frame["gpus_down"] = daily_mean(*_down_events(model), horizon)
     frame["gpus_queued"] = daily_mean(
         np.concatenate([submit, started]), np.concatenate([queued_gpus, -started_gpus]), horizon
     )

@@ -35,6 +35,17 @@ class Recorder:
     start_cohort: array[int] = field(default_factory=lambda: array("q"))
     end_job: array[int] = field(default_factory=lambda: array("q"))
     end_h: array[float] = field(default_factory=lambda: array("d"))
+    # 1 where a run ended because a node failed (the job went back to the queue), else 0.
+    end_interrupted: array[int] = field(default_factory=lambda: array("b"))
+    lost_job: array[int] = field(default_factory=lambda: array("q"))
+    lost_gpu_h: array[float] = field(default_factory=lambda: array("d"))
+    failure_h: array[float] = field(default_factory=lambda: array("d"))
+    failure_cohort: array[int] = field(default_factory=lambda: array("q"))
+    failure_gpus: array[int] = field(default_factory=lambda: array("q"))
+    failure_spare: array[int] = field(default_factory=lambda: array("b"))
+    repair_h: array[float] = field(default_factory=lambda: array("d"))
+    repair_cohort: array[int] = field(default_factory=lambda: array("q"))
+    repair_gpus: array[int] = field(default_factory=lambda: array("q"))
     skipped_job: array[int] = field(default_factory=lambda: array("q"))
     skipped_reason: array[int] = field(default_factory=lambda: array("b"))
     credit_job: array[int] = field(default_factory=lambda: array("q"))
@@ -54,6 +65,29 @@ class Recorder:
     def job_ended(self, job: int, t_h: float) -> None:
         self.end_job.append(job)
         self.end_h.append(t_h)
+        self.end_interrupted.append(0)
+
+    def job_interrupted(self, job: int, t_h: float) -> None:
+        """A run cut short by a node failure; the job goes back to the queue."""
+        self.end_job.append(job)
+        self.end_h.append(t_h)
+        self.end_interrupted.append(1)
+
+    def work_lost(self, job: int, gpu_h: float) -> None:
+        """GPU time that bought no kept progress: restart overhead, work since a checkpoint."""
+        self.lost_job.append(job)
+        self.lost_gpu_h.append(gpu_h)
+
+    def node_failed(self, t_h: float, cohort: int, gpus: int, spare_used: bool) -> None:
+        self.failure_h.append(t_h)
+        self.failure_cohort.append(cohort)
+        self.failure_gpus.append(gpus)
+        self.failure_spare.append(int(spare_used))
+
+    def node_repaired(self, t_h: float, cohort: int, gpus: int) -> None:
+        self.repair_h.append(t_h)
+        self.repair_cohort.append(cohort)
+        self.repair_gpus.append(gpus)
 
     def job_skipped(self, job: int, reason: int) -> None:
         """A would-be submission that did not happen; ``reason`` is a ``SKIP_REASONS`` index."""

@@ -63,6 +63,16 @@ class RunResult:
         return self.tables.ledger
 
     @property
+    def runs(self) -> pd.DataFrame:
+        """Per run of a job (it runs again after a node failure): cohort, GPUs, from and to."""
+        return self.tables.runs
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Per node failure: time, cohort, GPUs and whether a spare replaced the node."""
+        return self.tables.failures
+
+    @property
     def credit_ledger(self) -> pd.DataFrame:
         """Per calendar month and credit deal: credits burned (burn view) and granted (escrow
         view), forfeits, cash and the GPU-hours paid with credits."""

@@ -51,6 +51,13 @@ def summarise(res: RunResult) -> pd.Series:
     out["gpu_h_in_service"] = in_service
     out["gpu_h_busy"] = busy
     out["utilisation"] = busy / in_service if in_service else math.nan
+    if sc.failures is not None:
+        lost = float(jobs["lost_gpu_h"].sum())
+        out["node_failures"] = len(res.failures)
+        out["restarts"] = int(jobs["restarts"].sum())
+        out["lost_gpu_h"] = lost
+        # Goodput: GPU-hours that bought kept progress, over all GPU-hours jobs held.
+        out["goodput"] = 1.0 - lost / busy if busy else math.nan
 
     waits = censored_wait_h(jobs, sc.horizon_h)
     classes = jobs["tenant_class"].to_numpy()

@@ -15,6 +15,7 @@ import simpy
 from planner.catalog import gpu_model
 from planner.model.billing import Billing
 from planner.model.demand import JobBatch, check_jobs, generate_jobs
+from planner.model.failures import NodeFailures, saved_progress_h
 from planner.model.fleet import Allocation, Fleet, Pool
 from planner.model.market import Market
 from planner.model.scheduler import make_policy
@@ -93,6 +94,24 @@ class Model:
         }
         self._queued_work_gpu_h = 0.0
         self._usable_gpus = [0] * len(sc.tenants)
+        self.failures: NodeFailures | None = None
+        if sc.failures is not None:
+            node_gpus = {r.name: r.gpus_per_node for r in sc.regions}
+            self.failures = NodeFailures(
+                self.env,
+                sc.failures,
+                self.streams,
+                sum(c.gpus // node_gpus[c.region] for c in self.cohorts),
+                self._node_failed,
+                self._node_repaired,
+            )
+        # Kept only when nodes can fail: which jobs sit on each node, each running job's wake
+        # and run start, its restarts, and failed nodes whose place a spare took.
+        self._on_node: dict[tuple[int, int], set[int]] = {}
+        self._wakes: dict[int, Wake] = {}
+        self._run_start_h: dict[int, float] = {}
+        self._restarts: dict[int, int] = {}
+        self._spare_took: set[tuple[int, int]] = set()
         self._pool_keys = [self._preferences(i) for i in range(len(sc.tenants))]
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
         self._next_arrival = 0
@@ -129,6 +148,8 @@ class Model:
                 self._at(account.expires_h, partial(self._credit_change, tenant, "expire"))
         if len(self.jobs):
             self._next_arrival_at(self._submit_h[0])
+        if self.failures is not None:
+            self.failures.start()
 
     def _at(self, t_h: float, action: Callable[[], None]) -> None:
         """Run ``action`` at time ``t_h`` (or now, if that has passed)."""
@@ -137,7 +158,7 @@ class Model:
 
     def _install(self, cohort: CohortPlan) -> None:
         region = self.scenario.region(cohort.region)
-        self.fleet.install(
+        pool = self.fleet.install(
             cohort.index,
             cohort.model,
             cohort.region,
@@ -147,6 +168,10 @@ class Model:
             gpu_model(cohort.model).throughput,
         )
         self.recorder.cohort_in_service(cohort.index, self.env.now)
+        if self.failures is not None:
+            nodes = [n for pod in pool.pods if pod.cohort == cohort.index for n in pod.nodes]
+            self.failures.add_nodes(pool, range(nodes[0], nodes[-1] + 1))
+            pool.hold_spares(cohort.index, self.failures.spec.spare_fraction)
         self._refresh_candidates()
         self.policy.dispatch(self._try_start_cb)
 
@@ -235,10 +260,19 @@ class Model:
         self._queued_work_gpu_h -= self._work[job]
         if self._pays_credits[tenant]:
             self.drawn_to_h[job] = now
-        if self._churn_wait_h[tenant] is not None:
+        if self._churn_wait_h[tenant] is not None and job not in self._restarts:
             self._count_long_wait(tenant, now - self._submit_h[job])
         self.recorder.job_started(job, now, alloc.cohort)
-        Wake(env, self._work[job] / (gpus * pool.throughput), job, self._on_end_cb)
+        duration = self._work[job] / (gpus * pool.throughput)
+        if self.failures is None:
+            Wake(env, duration, job, self._on_end_cb)
+            return True
+        if job in self._restarts:
+            duration += self.failures.spec.restart_min / 60.0
+        self._wakes[job] = Wake(env, duration, job, self._on_end_cb)
+        self._run_start_h[job] = now
+        for node in alloc.nodes:
+            self._on_node.setdefault((id(pool), node), set()).add(job)
         return True
 
     def _count_long_wait(self, tenant: int, wait_h: float) -> None:
@@ -251,13 +285,71 @@ class Model:
 
     def _on_end(self, event: Wake) -> None:
         job = event.job
+        if job < 0:
+            return  # the run was interrupted by a node failure
         now = self.env.now
         alloc = self.running.pop(job)
+        if self.failures is not None:
+            self._forget_run(job, alloc)
+            if job in self._restarts:  # this last run began by restoring a checkpoint
+                self.recorder.work_lost(
+                    job, self.failures.spec.restart_min / 60.0 * self._gpus[job]
+                )
         alloc.pool.release(alloc)
         if job in self.drawn_to_h:
             self._draw(job, alloc, now)
             del self.drawn_to_h[job]
         self.recorder.job_ended(job, now)
+        self.policy.dispatch(self._try_start_cb)
+
+    def _forget_run(self, job: int, alloc: Allocation) -> None:
+        del self._wakes[job]
+        del self._run_start_h[job]
+        for node in alloc.nodes:
+            here = self._on_node.get((id(alloc.pool), node))
+            if here is not None:  # a failed node's set is already gone
+                here.discard(job)
+
+    def _node_failed(self, pool: Pool, node: int) -> None:
+        assert self.failures is not None
+        jobs = sorted(self._on_node.pop((id(pool), node), set()))
+        spare_used = pool.fail(node)
+        if spare_used:
+            self._spare_took.add((id(pool), node))
+        self.recorder.node_failed(self.env.now, pool.node_cohort[node], pool.node_gpus, spare_used)
+        # Interrupted jobs go back to the head of the queue in their original order.
+        for job in reversed(jobs):
+            self._interrupt(job)
+        self.policy.dispatch(self._try_start_cb)
+
+    def _interrupt(self, job: int) -> None:
+        """Stop a job whose node failed: keep its checkpointed work, requeue it at the head."""
+        assert self.failures is not None
+        now = self.env.now
+        alloc = self.running.pop(job)
+        self._wakes[job].job = -1
+        run_h = now - self._run_start_h[job]
+        self._forget_run(job, alloc)
+        alloc.pool.release(alloc)
+        if job in self.drawn_to_h:
+            self._draw(job, alloc, now)
+            del self.drawn_to_h[job]
+        gpus, throughput = self._gpus[job], alloc.pool.throughput
+        overhead_h = self.failures.spec.restart_min / 60.0 if job in self._restarts else 0.0
+        interval_h = self.failures.checkpoint_interval_h(len(alloc.nodes))
+        saved_h = saved_progress_h(run_h, overhead_h, interval_h)
+        self._work[job] = max(self._work[job] - saved_h * gpus * throughput, 1e-9)
+        self._restarts[job] = self._restarts.get(job, 0) + 1
+        self.recorder.job_interrupted(job, now)
+        self.recorder.work_lost(job, (run_h - saved_h) * gpus)
+        self._queued_work_gpu_h += self._work[job]
+        self.policy.requeue(job)
+
+    def _node_repaired(self, pool: Pool, node: int) -> None:
+        back_to_spares = (id(pool), node) in self._spare_took
+        self._spare_took.discard((id(pool), node))
+        pool.repair(node, back_to_spares)
+        self.recorder.node_repaired(self.env.now, pool.node_cohort[node], pool.node_gpus)
         self.policy.dispatch(self._try_start_cb)
 
     def _draw(self, job: int, alloc: Allocation, to_h: float) -> None:

@@ -54,6 +54,9 @@ class Pool:
     gpus: int = 0
     # Cohorts out of service: their nodes take no new jobs and are not freed again.
     retired: set[int] = field(default_factory=set)
+    # Failed nodes under repair, and healthy nodes held back to replace failed ones.
+    down: set[int] = field(default_factory=set)
+    spares: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.partial = [set() for _ in range(self.node_gpus)]
@@ -104,12 +107,16 @@ class Pool:
         return Allocation(self, pod.cohort, taken, per_node)
 
     def release(self, alloc: Allocation) -> None:
-        """Return a finished job's GPUs (unless their cohort has been retired meanwhile)."""
+        """Return a finished job's GPUs (unless their cohort has been retired meanwhile, or a
+        node has failed: a failed node's GPUs come back when it is repaired)."""
         if self.retired and alloc.cohort in self.retired:
             return
         size = self.node_gpus
         node_free, partial, pods, node_pod = self.node_free, self.partial, self.pods, self.node_pod
         for node in alloc.nodes:
+            if self.down and node in self.down:
+                continue
+            self.free_gpus += alloc.gpus_per_node
             before = node_free[node]
             after = before + alloc.gpus_per_node
             if before > 0:
@@ -119,7 +126,51 @@ class Pool:
                 pods[node_pod[node]].whole_free.add(node)
             else:
                 partial[after].add(node)
-        self.free_gpus += alloc.gpus_per_node * len(alloc.nodes)
+
+    def _unfree(self, node: int) -> None:
+        """Take a node's free GPUs out of the free sets (it stays allocated to its jobs)."""
+        free = self.node_free[node]
+        if free == self.node_gpus:
+            self.pods[self.node_pod[node]].whole_free.discard(node)
+        elif free:
+            self.partial[free].discard(node)
+        self.free_gpus -= free
+        self.node_free[node] = 0
+
+    def _free_whole(self, node: int) -> None:
+        self.node_free[node] = self.node_gpus
+        self.pods[self.node_pod[node]].whole_free.add(node)
+        self.free_gpus += self.node_gpus
+
+    def hold_spares(self, cohort: int, fraction: float) -> None:
+        """Hold back ``fraction`` of a newly installed cohort's nodes as spares."""
+        nodes = [n for pod in self.pods if pod.cohort == cohort for n in pod.nodes]
+        for node in nodes[: int(len(nodes) * fraction)]:
+            self._unfree(node)
+            self.spares.append(node)
+
+    def fail(self, node: int) -> bool:
+        """A node fails: it goes down, and a spare (if any) takes its place at once.
+
+        Returns whether a spare was brought in. The jobs on the node must be interrupted by
+        the caller; their GPUs on other nodes come back through :meth:`release`.
+        """
+        self._unfree(node)
+        self.down.add(node)
+        if not self.spares:
+            return False
+        self._free_whole(self.spares.pop())
+        return True
+
+    def repair(self, node: int, back_to_spares: bool) -> None:
+        """A repaired node returns: to the spares it replaced, or to service."""
+        self.down.discard(node)
+        if self.node_cohort[node] in self.retired:
+            return
+        if back_to_spares:
+            self.spares.append(node)
+        else:
+            self._free_whole(node)
 
     def retire(self, cohort: int) -> int:
         """Take a cohort out of service: its free GPUs at once, its busy ones as their jobs end.
@@ -141,6 +192,7 @@ class Pool:
                 self.node_free[node] = 0
                 removed += size
         self.retired.add(cohort)
+        self.spares = [n for n in self.spares if self.node_cohort[n] != cohort]
         self.gpus -= removed
         return removed
 

@@ -22,6 +22,9 @@ class Policy(Protocol):
     def dispatch(self, try_start: Callable[[int], bool]) -> None:
         """Start whatever the policy allows now (called whenever GPUs are freed or added)."""
 
+    def requeue(self, job: int) -> None:
+        """Put back an interrupted job, ahead of every job that has not started yet."""
+
     def queued(self) -> list[int]:
         """Jobs still waiting, in queue order."""
 
@@ -41,6 +44,9 @@ class Fifo:
         queue = self._queue
         while queue and try_start(queue[0]):
             queue.popleft()
+
+    def requeue(self, job: int) -> None:
+        self._queue.appendleft(job)
 
     def queued(self) -> list[int]:
         return list(self._queue)

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from planner.scenario.base import Spec
-from planner.scenario.distributions import Distribution
+from planner.scenario.distributions import Distribution, Exponential
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
@@ -431,6 +431,50 @@ class Tenant(Spec):
         return self
 
 
+class FixedCheckpoint(Spec):
+    """Checkpoint every ``interval_min`` minutes of progress (15-30 min is common at scale:
+    domain.md §5c)."""
+
+    kind: Literal["fixed"] = "fixed"
+    interval_min: PositiveFloat = 30.0
+
+
+class YoungDalyCheckpoint(Spec):
+    """Checkpoint at the Young/Daly optimum, sqrt(2 x write time x the job's MTBF), where the
+    job's MTBF falls with the nodes it holds (domain.md §5c)."""
+
+    kind: Literal["young_daly"] = "young_daly"
+    write_min: PositiveFloat = Field(default=2.0, description="time to write one checkpoint")
+
+
+Checkpoint = Annotated[FixedCheckpoint | YoungDalyCheckpoint, Field(discriminator="kind")]
+
+
+class Failures(Spec):
+    """Node failures under load: each node fails at a constant rate and goes to repair.
+
+    A job on a failed node loses the work since its last checkpoint, pays a restart overhead
+    and goes back to the head of the queue. Spare nodes, held back from scheduling, replace a
+    failed node at once; the repaired node becomes a spare.
+    """
+
+    node_per_1000_node_days: NonNegativeFloat = Field(
+        default=5.0,
+        description="domain.md §5a/§8: 3.8 (Llama 3), 6.5 (Meta RSC-1), ~16 (OPT on cloud A100)",
+    )
+    repair_days: Distribution = Field(
+        default_factory=lambda: Exponential.model_validate({"mean": 3.0}),
+        description="domain.md §5c/§8: 3 days; 1 with on-site spares, up to 14 business days RMA",
+    )
+    checkpoint: Checkpoint = Field(default_factory=FixedCheckpoint)
+    restart_min: NonNegativeFloat = Field(
+        default=10.0, description="domain.md §5c/§8: 2.5 (FlashRecovery) to 120 (manual)"
+    )
+    spare_fraction: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="domain.md §5c: 5% (Delta), ~10% (OPT)"
+    )
+
+
 class FifoScheduler(Spec):
     """Strict first-in-first-out: while the head job cannot start, no job starts."""
 
@@ -454,6 +498,7 @@ class Scenario(Spec):
     market: Market = Field(default_factory=Market)
     tenants: list[Tenant] = Field(min_length=1)
     scheduler: Scheduler = Field(default_factory=FifoScheduler)
+    failures: Failures | None = Field(default=None, description="off unless given")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,0 +1,103 @@
+"""Node failures: when nodes fail, which one, and how long repair takes.
+
+Every node in service fails at the same constant rate. Rather than one timer per node, failures
+are drawn as a single Poisson stream at the rate of every node the scenario will ever have,
+each landing on a node picked uniformly; a pick that lands on a node not (yet) in service, or
+already down, is discarded. By Poisson thinning each node in service then fails at exactly its
+rate, and the event count stays proportional to failures, not to nodes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import simpy
+
+from planner.model.fleet import Pool
+from planner.model.sampling import draw
+from planner.model.streams import Streams
+from planner.scenario.schema import HOURS_PER_DAY, Failures, FixedCheckpoint
+
+Node = tuple[Pool, int]
+
+
+class NodeFailures:
+    """Draws node failures and repairs; the engine decides what they do to jobs."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        spec: Failures,
+        streams: Streams,
+        max_nodes: int,
+        on_failure: Callable[[Pool, int], None],
+        on_repair: Callable[[Pool, int], None],
+    ) -> None:
+        self.env = env
+        self.spec = spec
+        self.rate_per_node_h = spec.node_per_1000_node_days / 1000.0 / HOURS_PER_DAY
+        self.nodes: list[Node] = []
+        self._max_nodes = max(1, max_nodes)
+        self._when = streams.get("failures/when")
+        self._which = streams.get("failures/which")
+        self._repair = streams.get("failures/repair")
+        self._on_failure = on_failure
+        self._on_repair = on_repair
+
+    def add_nodes(self, pool: Pool, nodes: range) -> None:
+        """Nodes entering service become subject to failure."""
+        self.nodes.extend((pool, n) for n in nodes)
+
+    def start(self) -> None:
+        if self.rate_per_node_h > 0:
+            self._next()
+
+    def _next(self) -> None:
+        gap_h = self._when.exponential(1.0 / (self.rate_per_node_h * self._max_nodes))
+        self.env.timeout(gap_h).callbacks.append(lambda _e: self._strike())
+
+    def _strike(self) -> None:
+        self._next()
+        pick = int(self._which.integers(self._max_nodes))
+        if pick < len(self.nodes):
+            self._fail(*self.nodes[pick])
+
+    def inject(self, t_h: float, cohort: int, node: int = 0) -> None:
+        """Make the ``node``-th node of ``cohort`` fail at ``t_h`` (a deliberate what-if)."""
+
+        def strike(_event: simpy.Event) -> None:
+            mine = [(pool, n) for pool, n in self.nodes if pool.node_cohort[n] == cohort]
+            self._fail(*mine[node])
+
+        self.env.timeout(max(0.0, t_h - self.env.now)).callbacks.append(strike)
+
+    def _fail(self, pool: Pool, node: int) -> None:
+        if node in pool.down or pool.node_cohort[node] in pool.retired or node in pool.spares:
+            return
+        self._on_failure(pool, node)
+        repair_h = float(draw(self.spec.repair_days, self._repair, 1)[0]) * HOURS_PER_DAY
+        self.env.timeout(repair_h).callbacks.append(lambda _e: self._on_repair(pool, node))
+
+    def checkpoint_interval_h(self, nodes: int) -> float:
+        """Hours of progress between checkpoints for a job holding ``nodes`` nodes."""
+        spec = self.spec.checkpoint
+        if isinstance(spec, FixedCheckpoint):
+            return spec.interval_min / 60.0
+        rate = self.rate_per_node_h * nodes
+        if rate <= 0:
+            return math.inf
+        return math.sqrt(2.0 * (spec.write_min / 60.0) / rate)
+
+
+def saved_progress_h(run_h: float, overhead_h: float, interval_h: float) -> float:
+    """Hours of progress kept at an interruption ``run_h`` after a (re)start.
+
+    The first ``overhead_h`` restore the last checkpoint and make no progress; after that,
+    progress is saved every ``interval_h``, and whatever came after the last save is lost.
+    """
+    progress_h = max(0.0, run_h - overhead_h)
+    if math.isinf(interval_h):
+        return 0.0
+    return float(np.floor(progress_h / interval_h + 1e-12) * interval_h)
