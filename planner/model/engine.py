@@ -22,7 +22,7 @@ from planner.model.scheduler import make_policy
 from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
 from planner.recording import SKIP_REASONS, Recorder
-from planner.scenario.schema import Scenario
+from planner.scenario.schema import RegionBar, Scenario
 
 CREDIT_RULE, BALKED, CHURNED = (SKIP_REASONS.index(r) for r in ("credit_rule", "balked", "churned"))
 
@@ -67,7 +67,7 @@ class Model:
         self.jobs = jobs if jobs is not None else generate_jobs(sc, self.streams, self.market)
         self.cohorts: list[CohortPlan]
         self.orders: list[OrderOutcome]
-        self.cohorts, self.orders = plan_supply(sc)
+        self.cohorts, self.orders = plan_supply(sc, self.streams)
         self.fleet = Fleet()
         self.prices = [
             self.market.cohort_price(c.model, c.in_service_h, c.opex_usd_per_gpu_h)
@@ -146,6 +146,9 @@ class Model:
                 self._at(account.granted_h, partial(self._credit_change, tenant, "grant"))
             if account.granted_h < account.expires_h < horizon:
                 self._at(account.expires_h, partial(self._credit_change, tenant, "expire"))
+        for event in self.scenario.export_controls:
+            for bar in event.restrict:
+                self._at(self.scenario.hours_since_start(event.effective), partial(self._bar, bar))
         if len(self.jobs):
             self._next_arrival_at(self._submit_h[0])
         if self.failures is not None:
@@ -179,6 +182,14 @@ class Model:
         pools = self.fleet.pools
         self._candidates = [[pools[k] for k in keys if k in pools] for keys in self._pool_keys]
         self._usable_gpus = [sum(p.gpus for p in pools) for pools in self._candidates]
+
+    def _bar(self, bar: RegionBar) -> None:
+        """From now on the barred tenants start no job in the barred regions."""
+        names = [t.name for t in self.scenario.tenants]
+        for tenant in bar.tenants:
+            i = names.index(tenant)
+            self._pool_keys[i] = [(m, r) for m, r in self._pool_keys[i] if r not in bar.regions]
+        self._refresh_candidates()
 
     def _retire(self, cohort: CohortPlan) -> None:
         self.fleet.pools[(cohort.model, cohort.region)].retire(cohort.index)

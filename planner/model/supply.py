@@ -7,13 +7,15 @@ is computed here as a plain function and the engine only replays it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from planner.catalog import gpu_model
-from planner.scenario.schema import HOURS_PER_DAY, Scenario
+from planner.model.sampling import draw
+from planner.model.streams import Streams
+from planner.scenario.schema import HOURS_PER_DAY, ExportControl, Licence, Scenario
 
-OrderStatus = Literal["delivered", "cancelled", "frozen", "in_transit"]
+OrderStatus = Literal["delivered", "cancelled", "frozen", "denied", "in_transit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +45,20 @@ class OrderOutcome:
     due_h: float
     status: OrderStatus
     at_h: float  # delivery, cancellation or freeze time; NaN while in transit
-    control: str | None  # the export-control event that cancelled or (last) froze it
+    control: str | None  # the export-control event that cancelled, froze or licensed it
     frozen_h: float = math.nan  # when a ban first froze it, even if it was delivered later
+    licence_delay_h: float = math.nan  # how long its export licence held it up
 
 
-def plan_supply(sc: Scenario) -> tuple[list[CohortPlan], list[OrderOutcome]]:
-    """Cohorts that enter service within the horizon, and every order's outcome."""
+def plan_supply(
+    sc: Scenario, streams: Streams | None = None
+) -> tuple[list[CohortPlan], list[OrderOutcome]]:
+    """Cohorts that enter service within the horizon, and every order's outcome.
+
+    Licence decisions are random (``streams``, one named stream per order); everything else
+    about supply follows from dated events.
+    """
+    streams = streams or Streams(0)
     names = sc.cohort_names()
     cohorts = [
         CohortPlan(
@@ -66,7 +76,7 @@ def plan_supply(sc: Scenario) -> tuple[list[CohortPlan], list[OrderOutcome]]:
     ]
     outcomes = []
     for j, order in enumerate(sc.orders):
-        outcome = _order_outcome(sc, j)
+        outcome = _licensed(sc, j, _order_outcome(sc, j), streams)
         outcomes.append(outcome)
         if outcome.status == "delivered":
             cohorts.append(
@@ -83,6 +93,45 @@ def plan_supply(sc: Scenario) -> tuple[list[CohortPlan], list[OrderOutcome]]:
                 )
             )
     return cohorts, outcomes
+
+
+def _licensed(sc: Scenario, j: int, outcome: OrderOutcome, streams: Streams) -> OrderOutcome:
+    """Apply an export-licence requirement in force when the order would be delivered."""
+    if outcome.status != "delivered":
+        return outcome
+    requirement = _licence_in_force(sc, outcome.model, outcome.at_h)
+    if requirement is None:
+        return outcome
+    event, licence = requirement
+    rng = streams.get(f"licence/{outcome.name}")
+    denied = rng.random() < licence.deny_probability
+    delay_h = float(draw(licence.delay_days, rng, 1)[0]) * HOURS_PER_DAY
+    label = event.name or f"export_controls[{sc.export_controls.index(event)}]"
+    if denied:
+        decided_h = max(sc.hours_since_start(event.effective), outcome.ordered_h)
+        return replace(outcome, status="denied", at_h=decided_h, control=label)
+    deliver_h = outcome.at_h + delay_h
+    status: OrderStatus = "delivered" if deliver_h < sc.horizon_h else "in_transit"
+    return replace(
+        outcome,
+        status=status,
+        at_h=deliver_h if status == "delivered" else math.nan,
+        control=label,
+        licence_delay_h=delay_h,
+    )
+
+
+def _licence_in_force(sc: Scenario, model: str, t_h: float) -> tuple[ExportControl, Licence] | None:
+    """The licence requirement on ``model`` in force at ``t_h``, if any (a lift ends it)."""
+    found: tuple[ExportControl, Licence] | None = None
+    for event in sorted(sc.export_controls, key=lambda e: e.effective):
+        if sc.hours_since_start(event.effective) > t_h:
+            break
+        if event.licence is not None and model in event.licence.models:
+            found = (event, event.licence)
+        elif model in event.lift:
+            found = None
+    return found
 
 
 def _order_outcome(sc: Scenario, j: int) -> OrderOutcome:

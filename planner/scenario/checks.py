@@ -91,10 +91,22 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
         for i, item in enumerate(items):
             yield from model((field, i, "model"), item.model)
             yield from region((field, i, "region"), item.region)
+    tenants = {t.name for t in sc.tenants}
     for i, event in enumerate(sc.export_controls):
         for key, names in (("ban", event.ban), ("lift", event.lift)):
             for j, name in enumerate(names):
                 yield from model(("export_controls", i, key, j), name)
+        for j, name in enumerate(event.licence.models if event.licence else []):
+            yield from model(("export_controls", i, "licence", "models", j), name)
+        for k, bar in enumerate(event.restrict):
+            for j, name in enumerate(bar.regions):
+                yield from region(("export_controls", i, "restrict", k, "regions", j), name)
+            for j, name in enumerate(bar.tenants):
+                if name not in tenants:
+                    yield (
+                        ("export_controls", i, "restrict", k, "tenants", j),
+                        f"unknown tenant '{name}'",
+                    )
     for name in sc.market.prices:
         yield from model(("market", "prices", name), name)
     repricings: list[tuple[str, Sequence[SuccessorLaunch | PriceCut]]] = [

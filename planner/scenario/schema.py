@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from planner.scenario.base import Spec
-from planner.scenario.distributions import Distribution, Exponential
+from planner.scenario.distributions import Constant, Distribution, Exponential
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
@@ -87,6 +87,29 @@ class Order(Spec):
         return self.ordered + timedelta(days=self.lead_days)
 
 
+class Licence(Spec):
+    """From the event on, each undelivered order of ``models`` needs an export licence: it is
+    denied with ``deny_probability`` (never delivered), else granted after ``delay_days``
+    (delivery waits for it). A later event that lists a model in ``lift`` ends the requirement
+    for orders due after it. The H20 episode: licences required from 9 Apr 2025, sales resumed
+    with licences in Jul 2025 (domain.md §3).
+    """
+
+    models: list[Name] = Field(min_length=1)
+    delay_days: Distribution = Field(
+        default_factory=lambda: Constant.model_validate({"value": 90.0}),
+        description="assumption: a quarter, about the Apr-Jul 2025 H20 pause (domain.md §3)",
+    )
+    deny_probability: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class RegionBar(Spec):
+    """``tenants`` may start no job in ``regions`` (jobs already running finish)."""
+
+    tenants: list[Name] = Field(min_length=1)
+    regions: list[Name] = Field(min_length=1)
+
+
 class ExportControl(Spec):
     """An export-control event: from ``effective``, deliveries of ``ban`` models stop.
 
@@ -101,6 +124,12 @@ class ExportControl(Spec):
     ban: list[Name] = Field(default_factory=list)
     lift: list[Name] = Field(default_factory=list)
     undelivered: Literal["cancel", "freeze"] = "cancel"
+    licence: Licence | None = Field(
+        default=None, description="deliveries of these models need a licence from 'effective'"
+    )
+    restrict: list[RegionBar] = Field(
+        default_factory=list, description="tenants barred from regions from 'effective'"
+    )
     scarcity_premium: float = Field(
         default=0.0, ge=0.0, description="fractional price rise of the banned models"
     )
@@ -108,8 +137,10 @@ class ExportControl(Spec):
 
     @model_validator(mode="after")
     def _does_something(self) -> Self:
-        if not self.ban and not self.lift:
-            raise ValueError("an export-control event needs a 'ban' or a 'lift' list")
+        if not (self.ban or self.lift or self.licence or self.restrict):
+            raise ValueError(
+                "an export-control event needs a 'ban', 'lift', 'licence' or 'restrict'"
+            )
         return self
 
 
