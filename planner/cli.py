@@ -306,6 +306,13 @@ def _headline(summary: pd.Series) -> Table:
         ("idle value (potential - revenue)", _usd(summary.get("idle_value_usd"))),
         ("stranded book value", _usd(summary.get("stranded_book_value_usd"))),
     ]
+    if "goodput" in summary:
+        rows += [
+            ("node failures", _int(summary.get("node_failures"))),
+            ("job restarts", _int(summary.get("restarts"))),
+            ("GPU-hours lost to failures", _int(summary.get("lost_gpu_h"))),
+            ("goodput (kept / held GPU-hours)", _pct(summary.get("goodput"))),
+        ]
     for label, value in rows:
         table.add_row(label, value)
     return table
@@ -484,7 +491,7 @@ def describe(sc: Scenario) -> list[Table | Text]:
                 Text(o.region),
                 _int(o.gpus),
                 str(o.ordered),
-                str(o.due),
+                str(o.expected_due),
             )
         blocks.append(orders)
 

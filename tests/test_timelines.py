@@ -202,3 +202,47 @@ def test_a_handed_in_job_that_can_never_fit_is_rejected() -> None:
     assert problem.path == "jobs[1].gpus" and "can never fit" in problem.reason
     with pytest.raises(planner.ScenarioError, match="tenant index"):
         planner.simulate(scenario(), jobs=batch([(0.0, 8, 8.0)], tenant=3))
+
+
+def test_an_order_in_tranches_delivers_each_as_its_own_cohort() -> None:
+    """32 GPUs in two tranches: 16 on day 3, 16 thirty days later; a ban on day 20 cancels
+    the second tranche only."""
+    sc = scenario(
+        horizon_days=60,
+        orders=[
+            {
+                "model": "H800",
+                "region": "r1",
+                "gpus": 32,
+                "ordered": "2024-01-01",
+                "lead_days": 3,
+                "tranches": 2,
+                "tranche_every_days": 30,
+            }
+        ],
+        export_controls=[{"effective": "2024-01-21", "ban": ["H800"]}],
+    )
+    orders = planner.simulate(sc).orders
+    assert list(orders["order"]) == ["order-H800-0-t1", "order-H800-0-t2"]
+    assert list(orders["status"]) == ["delivered", "cancelled"]
+    assert list(orders["gpus"]) == [16, 16]
+    assert orders.loc[0, "at_h"] == 72.0
+
+
+def test_a_lead_time_can_be_drawn_per_order() -> None:
+    sc = scenario(
+        horizon_days=60,
+        orders=[
+            {
+                "model": "H800",
+                "region": "r1",
+                "gpus": 16,
+                "ordered": "2024-01-01",
+                "lead_days": {"kind": "uniform", "low": 5, "high": 25},
+            }
+        ],
+    )
+    due = [planner.simulate(sc, seed=s).orders.loc[0, "due_h"] for s in range(5)]
+    assert all(5 * 24 <= d <= 25 * 24 for d in due)
+    assert len(set(due)) == 5
+    assert planner.simulate(sc, seed=3).orders.loc[0, "due_h"] == due[3]

@@ -76,26 +76,43 @@ def plan_supply(
     ]
     outcomes = []
     for j, order in enumerate(sc.orders):
-        outcome = _licensed(sc, j, _order_outcome(sc, j), streams)
-        outcomes.append(outcome)
-        if outcome.status == "delivered":
-            cohorts.append(
-                CohortPlan(
-                    index=len(cohorts),
-                    name=outcome.name,
-                    model=order.model,
-                    region=order.region,
-                    gpus=order.gpus,
-                    in_service_h=outcome.at_h,
-                    unit_capex_usd=order.unit_capex_usd or gpu_model(order.model).ref_capex_usd,
-                    opex_usd_per_gpu_h=order.opex_usd_per_gpu_h,
-                    source="order",
+        for outcome in _order_outcomes(sc, j, streams):
+            outcomes.append(outcome)
+            if outcome.status == "delivered":
+                cohorts.append(
+                    CohortPlan(
+                        index=len(cohorts),
+                        name=outcome.name,
+                        model=order.model,
+                        region=order.region,
+                        gpus=outcome.gpus,
+                        in_service_h=outcome.at_h,
+                        unit_capex_usd=order.unit_capex_usd or gpu_model(order.model).ref_capex_usd,
+                        opex_usd_per_gpu_h=order.opex_usd_per_gpu_h,
+                        source="order",
+                    )
                 )
-            )
     return cohorts, outcomes
 
 
-def _licensed(sc: Scenario, j: int, outcome: OrderOutcome, streams: Streams) -> OrderOutcome:
+def _order_outcomes(sc: Scenario, j: int, streams: Streams) -> list[OrderOutcome]:
+    """One outcome per tranche of order ``j``; each tranche meets the controls on its own."""
+    order, name = sc.orders[j], sc.order_names()[j]
+    ordered_h = sc.hours_since_start(order.ordered)
+    if isinstance(order.lead_days, float | int):
+        lead_days = float(order.lead_days)
+    else:
+        lead_days = float(draw(order.lead_days, streams.get(f"lead/{name}"), 1)[0])
+    outcomes = []
+    for k in range(order.tranches):
+        tranche = name if order.tranches == 1 else f"{name}-t{k + 1}"
+        due_h = ordered_h + (lead_days + k * order.tranche_every_days) * HOURS_PER_DAY
+        outcome = _order_outcome(sc, j, tranche, order.gpus // order.tranches, due_h)
+        outcomes.append(_licensed(sc, outcome, streams))
+    return outcomes
+
+
+def _licensed(sc: Scenario, outcome: OrderOutcome, streams: Streams) -> OrderOutcome:
     """Apply an export-licence requirement in force when the order would be delivered."""
     if outcome.status != "delivered":
         return outcome
@@ -134,11 +151,10 @@ def _licence_in_force(sc: Scenario, model: str, t_h: float) -> tuple[ExportContr
     return found
 
 
-def _order_outcome(sc: Scenario, j: int) -> OrderOutcome:
+def _order_outcome(sc: Scenario, j: int, name: str, gpus: int, due_h: float) -> OrderOutcome:
+    """What bans and lifts do to one delivery of ``gpus`` GPUs of order ``j`` due at ``due_h``."""
     order = sc.orders[j]
-    name = sc.order_names()[j]
     ordered_h = sc.hours_since_start(order.ordered)
-    due_h = ordered_h + order.lead_days * HOURS_PER_DAY
     events = sorted(
         (e for e in sc.export_controls if order.model in e.ban or order.model in e.lift),
         key=lambda e: e.effective,
@@ -154,7 +170,7 @@ def _order_outcome(sc: Scenario, j: int) -> OrderOutcome:
             name,
             order.model,
             order.region,
-            order.gpus,
+            gpus,
             ordered_h,
             due_h,
             status,

@@ -129,11 +129,12 @@ def _whole_nodes(sc: Scenario) -> Iterator[Found]:
     for field, items in _installations(sc):
         for i, item in enumerate(items):
             size = node_size.get(item.region)
-            if size and item.gpus % size:
+            parts = getattr(item, "tranches", 1)
+            if size and item.gpus % (size * parts):
+                what = f"{parts} tranches of whole" if parts > 1 else "a whole number of"
                 yield (
                     (field, i, "gpus"),
-                    f"{item.gpus} GPUs is not a whole number of {size}-GPU nodes "
-                    f"in region '{item.region}'",
+                    f"{item.gpus} GPUs is not {what} {size}-GPU nodes in region '{item.region}'",
                 )
 
 
@@ -172,7 +173,9 @@ def largest_pod_gpus(sc: Scenario, tenant: Tenant) -> tuple[int, list[str]]:
         if allowed_regions is not None and item.region not in allowed_regions:
             continue
         pools.append(f"{item.model} in {item.region}")
-        best = max(best, min(sc.region(item.region).pod_gpus, item.gpus))
+        # Each tranche of an order arrives as a cohort of its own, in pods of its own.
+        delivered = item.gpus // getattr(item, "tranches", 1)
+        best = max(best, min(sc.region(item.region).pod_gpus, delivered))
     return best, sorted(set(pools))
 
 

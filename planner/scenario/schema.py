@@ -78,13 +78,21 @@ class Order(Spec):
     region: Name
     gpus: PositiveInt
     ordered: date
-    lead_days: NonNegativeFloat = 90.0
+    lead_days: NonNegativeFloat | Distribution = Field(
+        default=90.0, description="days from order to (first) delivery: a number or a distribution"
+    )
+    tranches: PositiveInt = Field(default=1, description="delivered in this many equal parts")
+    tranche_every_days: NonNegativeFloat = Field(
+        default=30.0, description="days between one tranche and the next"
+    )
     unit_capex_usd: PositiveFloat | None = None
     opex_usd_per_gpu_h: NonNegativeFloat | None = None
 
     @property
-    def due(self) -> date:
-        return self.ordered + timedelta(days=self.lead_days)
+    def expected_due(self) -> date:
+        """When the first tranche is due at the mean lead time."""
+        lead = self.lead_days if isinstance(self.lead_days, float | int) else self.lead_days.mean()
+        return self.ordered + timedelta(days=lead)
 
 
 class Licence(Spec):
