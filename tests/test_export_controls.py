@@ -88,3 +88,82 @@ def test_restrictions_name_known_tenants_and_regions() -> None:
         "export_controls.0.restrict.0.regions.0",
         "export_controls.0.restrict.0.tenants.0",
     ]
+
+
+def grey_dict(orders: list[dict], **market: object) -> dict[str, object]:
+    """H800s banned from day 1, with a grey market for them open from day 2."""
+    d = base_dict(horizon_days=150)
+    d["orders"] = orders
+    d["export_controls"] = [
+        {"name": "ban", "effective": "2024-01-02", "ban": ["H800"]},
+        {
+            "name": "grey",
+            "effective": "2024-01-03",
+            "grey_market": {
+                "models": ["H800"],
+                "premium": 0.5,
+                "extra_lead_days": 20,
+                "cap_gpus_per_quarter": 16,
+                **market,
+            },
+        },
+    ]
+    return d
+
+
+def grey(orders: list[dict], **market: object) -> planner.Scenario:
+    return planner.Scenario.model_validate(grey_dict(orders, **market))
+
+
+def h800_order(channel: str, gpus: int = 16, ordered: str = "2024-01-05") -> dict:
+    return {
+        "model": "H800",
+        "region": "r1",
+        "gpus": gpus,
+        "ordered": ordered,
+        "lead_days": 10,
+        "unit_capex_usd": 40000,
+        "channel": channel,
+    }
+
+
+def test_a_grey_order_gets_through_a_ban_late_and_dear() -> None:
+    res = planner.simulate(grey([h800_order("official"), h800_order("grey")]))
+    official, grey_order = res.orders.iloc[0], res.orders.iloc[1]
+    assert official["status"] == "cancelled"
+    assert (grey_order["status"], grey_order["at_h"]) == ("delivered", (4 + 10 + 20) * 24.0)
+    cohort = res.cohorts.set_index("cohort").loc[grey_order["order"]]
+    assert cohort["capex_usd"] == 16 * 40000 * 1.5
+
+
+def test_grey_volume_beyond_the_quarterly_cap_is_refused() -> None:
+    orders = [
+        h800_order("grey"),
+        h800_order("grey", ordered="2024-02-01"),
+        h800_order("grey", ordered="2024-04-02"),
+    ]
+    statuses = list(planner.simulate(grey(orders)).orders["status"])
+    assert statuses == ["delivered", "capped", "delivered"]
+
+
+def test_a_grey_order_needs_an_open_grey_market() -> None:
+    d = grey_dict([h800_order("grey", ordered="2024-01-02")])
+    with pytest.raises(planner.ScenarioError, match="no grey market"):
+        planner.scenario.validate(d)
+
+
+def test_a_region_refuses_deliveries_past_its_gpu_or_power_cap() -> None:
+    """r1 holds 24 GPUs: the 16-GPU fleet plus one 8-GPU order fit; a second does not. A power
+    cap of 0.02 MW (about 14 H800s at 1.4 kW each, PUE and servers included) refuses both."""
+    d = base_dict(horizon_days=30)
+    d["orders"] = [
+        {"model": "H800", "region": "r1", "gpus": 8, "ordered": "2024-01-01", "lead_days": d_}
+        for d_ in (2, 4)
+    ]
+    d["regions"][0]["max_gpus"] = 24
+    statuses = list(planner.simulate(planner.Scenario.model_validate(d)).orders["status"])
+    assert statuses == ["delivered", "over_cap"]
+    del d["regions"][0]["max_gpus"]
+    d["regions"][0]["max_power_mw"] = 0.03  # the fleet alone draws 16 x 1.365 kW = 0.022 MW
+    statuses = list(planner.simulate(planner.Scenario.model_validate(d)).orders["status"])
+    assert statuses == ["over_cap", "over_cap"]

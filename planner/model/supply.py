@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Literal
 
 from planner.catalog import gpu_model
 from planner.model.sampling import draw
 from planner.model.streams import Streams
-from planner.scenario.schema import HOURS_PER_DAY, ExportControl, Licence, Scenario
+from planner.scenario.schema import (
+    HOURS_PER_DAY,
+    ExportControl,
+    GreyMarket,
+    Licence,
+    Order,
+    Scenario,
+)
 
-OrderStatus = Literal["delivered", "cancelled", "frozen", "denied", "in_transit"]
+OrderStatus = Literal[
+    "delivered", "cancelled", "frozen", "denied", "capped", "over_cap", "in_transit"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,42 +84,156 @@ def plan_supply(
         )
         for i, c in enumerate(sc.fleet)
     ]
-    outcomes = []
-    for j, order in enumerate(sc.orders):
-        for outcome in _order_outcomes(sc, j, streams):
-            outcomes.append(outcome)
-            if outcome.status == "delivered":
-                cohorts.append(
-                    CohortPlan(
-                        index=len(cohorts),
-                        name=outcome.name,
-                        model=order.model,
-                        region=order.region,
-                        gpus=outcome.gpus,
-                        in_service_h=outcome.at_h,
-                        unit_capex_usd=order.unit_capex_usd or gpu_model(order.model).ref_capex_usd,
-                        opex_usd_per_gpu_h=order.opex_usd_per_gpu_h,
-                        source="order",
-                    )
-                )
+    outcomes = [o for j in range(len(sc.orders)) for o in _order_outcomes(sc, j, streams)]
+    outcomes = _within_region_caps(sc, cohorts, outcomes)
+    order_of = {o: j for j in range(len(sc.orders)) for o in _tranche_names(sc, j)}
+    for outcome in outcomes:
+        if outcome.status != "delivered":
+            continue
+        order = sc.orders[order_of[outcome.name]]
+        unit_capex = order.unit_capex_usd or gpu_model(order.model).ref_capex_usd
+        market = _grey_market_for(sc, order) if order.channel == "grey" else None
+        cohorts.append(
+            CohortPlan(
+                index=len(cohorts),
+                name=outcome.name,
+                model=order.model,
+                region=order.region,
+                gpus=outcome.gpus,
+                in_service_h=outcome.at_h,
+                unit_capex_usd=unit_capex * (1.0 + (market.premium if market else 0.0)),
+                opex_usd_per_gpu_h=order.opex_usd_per_gpu_h,
+                source="order",
+            )
+        )
     return cohorts, outcomes
 
 
+def _tranche_names(sc: Scenario, j: int) -> list[str]:
+    order, name = sc.orders[j], sc.order_names()[j]
+    return [name] if order.tranches == 1 else [f"{name}-t{k + 1}" for k in range(order.tranches)]
+
+
 def _order_outcomes(sc: Scenario, j: int, streams: Streams) -> list[OrderOutcome]:
-    """One outcome per tranche of order ``j``; each tranche meets the controls on its own."""
+    """One outcome per tranche of order ``j``; each tranche meets the controls on its own.
+
+    A grey-market order is not stopped by bans or licences, but waits longer and counts
+    against its market's quarterly volume cap (orders are served in scenario order).
+    """
     order, name = sc.orders[j], sc.order_names()[j]
     ordered_h = sc.hours_since_start(order.ordered)
     if isinstance(order.lead_days, float | int):
         lead_days = float(order.lead_days)
     else:
         lead_days = float(draw(order.lead_days, streams.get(f"lead/{name}"), 1)[0])
+    market = _grey_market_for(sc, order) if order.channel == "grey" else None
+    if market is not None:
+        lead_days += market.extra_lead_days
+        if _grey_quarter_gpus(sc, j) + order.gpus > market.cap_gpus_per_quarter:
+            return [
+                OrderOutcome(
+                    t,
+                    order.model,
+                    order.region,
+                    order.gpus // order.tranches,
+                    ordered_h,
+                    math.nan,
+                    "capped",
+                    ordered_h,
+                    "grey market cap",
+                )
+                for t in _tranche_names(sc, j)
+            ]
     outcomes = []
-    for k in range(order.tranches):
-        tranche = name if order.tranches == 1 else f"{name}-t{k + 1}"
+    for k, tranche in enumerate(_tranche_names(sc, j)):
         due_h = ordered_h + (lead_days + k * order.tranche_every_days) * HOURS_PER_DAY
-        outcome = _order_outcome(sc, j, tranche, order.gpus // order.tranches, due_h)
-        outcomes.append(_licensed(sc, outcome, streams))
+        gpus = order.gpus // order.tranches
+        if market is not None:
+            status: OrderStatus = "delivered" if due_h < sc.horizon_h else "in_transit"
+            at_h = due_h if status == "delivered" else math.nan
+            outcomes.append(
+                OrderOutcome(
+                    tranche,
+                    order.model,
+                    order.region,
+                    gpus,
+                    ordered_h,
+                    due_h,
+                    status,
+                    at_h,
+                    "grey market",
+                )
+            )
+        else:
+            outcome = _order_outcome(sc, j, tranche, gpus, due_h)
+            outcomes.append(_licensed(sc, outcome, streams))
     return outcomes
+
+
+def _grey_market_for(sc: Scenario, order: Order) -> GreyMarket | None:
+    """The grey market open for the order's model when it was ordered (the latest opened)."""
+    found = None
+    for event in sorted(sc.export_controls, key=lambda e: e.effective):
+        if event.effective > order.ordered:
+            break
+        if event.grey_market is not None and order.model in event.grey_market.models:
+            found = event.grey_market
+    return found
+
+
+def _quarter(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3
+
+
+def _grey_quarter_gpus(sc: Scenario, j: int) -> int:
+    """Grey GPUs of the same model ordered earlier (in scenario order) in order j's quarter."""
+    order = sc.orders[j]
+    return sum(
+        o.gpus
+        for o in sc.orders[:j]
+        if o.channel == "grey"
+        and o.model == order.model
+        and _quarter(o.ordered) == _quarter(order.ordered)
+    )
+
+
+def _within_region_caps(
+    sc: Scenario, installed: list[CohortPlan], outcomes: list[OrderOutcome]
+) -> list[OrderOutcome]:
+    """Refuse deliveries that would take a region past its GPU or power cap.
+
+    Deliveries are considered in time order, on top of the starting fleet. Retirements are
+    not credited back: a cap is on what a site was built to hold.
+    """
+    gpus = {r.name: 0 for r in sc.regions}
+    power_mw = {r.name: 0.0 for r in sc.regions}
+    for c in installed:
+        gpus[c.region] += c.gpus
+        power_mw[c.region] += _power_mw(sc, c.model, c.gpus)
+    result = list(outcomes)
+    order = sorted(
+        (i for i, o in enumerate(outcomes) if o.status == "delivered"),
+        key=lambda i: outcomes[i].at_h,
+    )
+    for i in order:
+        o = outcomes[i]
+        region = sc.region(o.region)
+        more_mw = _power_mw(sc, o.model, o.gpus)
+        over_gpus = region.max_gpus is not None and gpus[o.region] + o.gpus > region.max_gpus
+        over_power = (
+            region.max_power_mw is not None and power_mw[o.region] + more_mw > region.max_power_mw
+        )
+        if over_gpus or over_power:
+            result[i] = replace(o, status="over_cap", control=f"cap of region {o.region}")
+            continue
+        gpus[o.region] += o.gpus
+        power_mw[o.region] += more_mw
+    return result
+
+
+def _power_mw(sc: Scenario, model: str, gpus: int) -> float:
+    m = sc.market
+    return gpus * gpu_model(model).tdp_w * m.server_power_factor * m.pue / 1e6
 
 
 def _licensed(sc: Scenario, outcome: OrderOutcome, streams: Streams) -> OrderOutcome:

@@ -50,6 +50,7 @@ def _problems(sc: Scenario) -> Iterator[Found]:
     yield from _unique_names(sc)
     yield from _known_references(sc)
     yield from _whole_nodes(sc)
+    yield from _grey_orders_have_a_market(sc)
     yield from _dates_in_horizon(sc)
     for i, tenant in enumerate(sc.tenants):
         yield from _jobs_fit(sc, i, tenant)
@@ -98,6 +99,8 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
                 yield from model(("export_controls", i, key, j), name)
         for j, name in enumerate(event.licence.models if event.licence else []):
             yield from model(("export_controls", i, "licence", "models", j), name)
+        for j, name in enumerate(event.grey_market.models if event.grey_market else []):
+            yield from model(("export_controls", i, "grey_market", "models", j), name)
         for k, bar in enumerate(event.restrict):
             for j, name in enumerate(bar.regions):
                 yield from region(("export_controls", i, "restrict", k, "regions", j), name)
@@ -122,6 +125,25 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
             yield from model(("tenants", i, "models", j), name)
         for j, name in enumerate(tenant.regions or []):
             yield from region(("tenants", i, "regions", j), name)
+
+
+def _grey_orders_have_a_market(sc: Scenario) -> Iterator[Found]:
+    for i, order in enumerate(sc.orders):
+        if order.channel != "grey":
+            continue
+        open_markets = [
+            e
+            for e in sc.export_controls
+            if e.grey_market is not None
+            and order.model in e.grey_market.models
+            and e.effective <= order.ordered
+        ]
+        if not open_markets:
+            yield (
+                ("orders", i, "channel"),
+                f"no grey market for {order.model} is open on {order.ordered}: add an "
+                "export-control event with a 'grey_market' listing it",
+            )
 
 
 def _whole_nodes(sc: Scenario) -> Iterator[Found]:

@@ -43,6 +43,14 @@ class Region(Spec):
     gpus_per_node: PositiveInt = Field(
         default=8, description="GPUs per server; 8 per HGX baseboard (domain.md §1, §7)"
     )
+    max_gpus: PositiveInt | None = Field(
+        default=None, description="GPUs the region can hold; deliveries beyond it are refused"
+    )
+    max_power_mw: PositiveFloat | None = Field(
+        default=None,
+        description="facility power for GPU servers (TDP x server factor x PUE); deliveries "
+        "beyond it are refused",
+    )
 
     @model_validator(mode="after")
     def _pod_holds_whole_nodes(self) -> Self:
@@ -81,6 +89,11 @@ class Order(Spec):
     lead_days: NonNegativeFloat | Distribution = Field(
         default=90.0, description="days from order to (first) delivery: a number or a distribution"
     )
+    channel: Literal["official", "grey"] = Field(
+        default="official",
+        description="'grey': bought through third parties while a grey market is open; not "
+        "stopped by bans, but dearer, slower and capped in volume",
+    )
     tranches: PositiveInt = Field(default=1, description="delivered in this many equal parts")
     tranche_every_days: NonNegativeFloat = Field(
         default=30.0, description="days between one tranche and the next"
@@ -111,6 +124,21 @@ class Licence(Spec):
     deny_probability: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class GreyMarket(Spec):
+    """Banned models still reach the country through third parties, at a premium, more slowly
+    and in limited volume (domain.md §2a: A800 grey-market premium "surged over 50%" in Aug 2023,
+    Nikkei; single H800 cards via middlemen at 350-400 k CNY in Oct 2023, Caixin)."""
+
+    models: list[Name] = Field(min_length=1)
+    premium: float = Field(default=0.5, ge=0.0, description="on the unit capex")
+    extra_lead_days: NonNegativeFloat = Field(
+        default=60.0, description="assumption: two months longer than an official order"
+    )
+    cap_gpus_per_quarter: PositiveInt = Field(
+        default=1024, description="assumption: grey GPUs obtainable per calendar quarter"
+    )
+
+
 class RegionBar(Spec):
     """``tenants`` may start no job in ``regions`` (jobs already running finish)."""
 
@@ -138,6 +166,9 @@ class ExportControl(Spec):
     restrict: list[RegionBar] = Field(
         default_factory=list, description="tenants barred from regions from 'effective'"
     )
+    grey_market: GreyMarket | None = Field(
+        default=None, description="a grey market for banned models opens from 'effective'"
+    )
     scarcity_premium: float = Field(
         default=0.0, ge=0.0, description="fractional price rise of the banned models"
     )
@@ -145,9 +176,10 @@ class ExportControl(Spec):
 
     @model_validator(mode="after")
     def _does_something(self) -> Self:
-        if not (self.ban or self.lift or self.licence or self.restrict):
+        if not (self.ban or self.lift or self.licence or self.restrict or self.grey_market):
             raise ValueError(
-                "an export-control event needs a 'ban', 'lift', 'licence' or 'restrict'"
+                "an export-control event needs a 'ban', 'lift', 'licence', 'restrict' or "
+                "'grey_market'"
             )
         return self
 
