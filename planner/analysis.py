@@ -358,6 +358,7 @@ def _failures(model: Model) -> pd.DataFrame:
             "region": _labels(cohort, [c.region for c in cohorts]),
             "gpus": np.frombuffer(rec.failure_gpus, dtype=np.int64).copy(),
             "spare_used": np.frombuffer(rec.failure_spare, dtype=np.int8).astype(bool),
+            "cause": pd.Series(rec.failure_cause, dtype="str"),
         }
     )
 
@@ -455,6 +456,11 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
     lease_rate = lease_usd_per_idle_gpu_h(model)
+    n = len(model.cohorts)
+    failures_on = np.bincount(np.frombuffer(rec.failure_cohort, dtype=np.int64), minlength=n)
+    lost_on = np.bincount(
+        np.frombuffer(rec.lost_cohort, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
+    )
     rows = []
     for c, price in zip(model.cohorts, model.prices, strict=True):
         obsolete = price.obsolete_at_h
@@ -499,6 +505,9 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
                 "in_service_gpu_h": in_service_gpu_h,
                 "busy_gpu_h": busy_gpu_h,
                 "utilisation": busy_gpu_h / in_service_gpu_h if in_service_gpu_h else math.nan,
+                "node_failures": int(failures_on[c.index]),
+                "lost_gpu_h": float(lost_on[c.index]),
+                "goodput": 1.0 - lost_on[c.index] / busy_gpu_h if busy_gpu_h else math.nan,
                 "revenue_usd": revenue,
                 "revenue_before_obsolescence_usd": before,
                 "revenue_after_obsolescence_usd": after,
@@ -655,6 +664,13 @@ def _tenants(
                 "jobs_running": int((j["state"] == "running").sum()),
                 "jobs_queued": int((j["state"] == "queued").sum()),
                 "gpu_h": float(j["gpu_h"].sum()),
+                "restarts": int(j["restarts"].sum()),
+                "lost_gpu_h": float(j["lost_gpu_h"].sum()),
+                "goodput": (
+                    1.0 - float(j["lost_gpu_h"].sum()) / float(j["gpu_h"].sum())
+                    if float(j["gpu_h"].sum()) > 0
+                    else math.nan
+                ),
                 "wait_mean_h": float(w.mean()) if len(w) else math.nan,
                 "wait_p50_h": _pct(w, 50),
                 "wait_p95_h": _pct(w, 95),

@@ -37,3 +37,69 @@ PRICE_CUTS: MappingProxyType[str, dict[str, Any]] = MappingProxyType(
         "alibaba-2024-02": {"name": "alibaba-2024-02", "date": "2024-02-29", "cut": 0.20},
     }
 )
+
+# US export-control events (domain.md §3), usable by name in a scenario's export_controls.
+EXPORT_CONTROLS: MappingProxyType[str, dict[str, Any]] = MappingProxyType(
+    {
+        # domain.md §3: BIS interim final rule of 2022-10-07 (afslaw.com; wsgr.com [S]); A100 and
+        # H100 exports to China need a licence (Nvidia filing, 2022-08-26 [P]), read as a ban.
+        "bis-2022-10": {
+            "name": "bis-2022-10",
+            "effective": "2022-10-07",
+            "ban": ["A100", "H100"],
+            "undelivered": "cancel",
+        },
+        # domain.md §3: the 2023-10-17 update covers A100/A800/H100/H800; the USG told Nvidia it
+        # applied immediately (8-K of 2023-10-24; theregister.com [P/N]). The premium on stock
+        # already in China: an 8xH800 server went 2.3 -> >2.7 M CNY (+17%, Caixin [N]); its
+        # duration is an assumption (until H20 volume shipments, Q2 2024).
+        "bis-2023-10": {
+            "name": "bis-2023-10",
+            "effective": "2023-10-23",
+            "ban": ["A100", "A800", "H100", "H800"],
+            "undelivered": "cancel",
+            "scarcity_premium": 0.17,
+            "scarcity_days": 161,
+        },
+        # domain.md §3: licences required for H20 "indefinitely" from 2025-04-09 (CNBC via
+        # nbcsandiego [N]): deliveries stop; orders wait.
+        "h20-2025-04": {
+            "name": "h20-2025-04",
+            "effective": "2025-04-09",
+            "ban": ["H20"],
+            "undelivered": "freeze",
+        },
+        # domain.md §3: sales resume with licences from 2025-07-15 (realnewshub.com [S]). Licence
+        # processing time and denial odds are assumptions: a month, one order in ten refused.
+        "h20-2025-07": {
+            "name": "h20-2025-07",
+            "effective": "2025-07-15",
+            "lift": ["H20"],
+            "licence": {
+                "models": ["H20"],
+                "delay_days": {"kind": "constant", "value": 30},
+                "deny_probability": 0.1,
+            },
+        },
+    }
+)
+
+# Causes of the 419 unexpected interruptions in the Llama 3 405B run (domain.md §5b: the Llama 3
+# Herd of Models table, via glennklockwood.com [P/S]), as shares of failures.
+LLAMA3_FAILURE_CAUSES: MappingProxyType[str, float] = MappingProxyType(
+    {
+        "faulty GPU": 148,
+        "GPU HBM3 memory": 72,
+        "software bug": 54,
+        "network switch/cable": 35,
+        "host maintenance": 32,
+        "GPU SRAM": 19,
+        "GPU system processor": 17,
+        "NIC": 7,
+        "NCCL watchdog": 7,
+        "silent data corruption": 6,
+        "GPU thermal": 6,
+        # SSD, PSU, chassis, IO board, dependency, CPU, system memory: 3+3+2+2+2+2+2.
+        "other hardware": 16,
+    }
+)

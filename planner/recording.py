@@ -38,11 +38,13 @@ class Recorder:
     # 1 where a run ended because a node failed (the job went back to the queue), else 0.
     end_interrupted: array[int] = field(default_factory=lambda: array("b"))
     lost_job: array[int] = field(default_factory=lambda: array("q"))
+    lost_cohort: array[int] = field(default_factory=lambda: array("q"))
     lost_gpu_h: array[float] = field(default_factory=lambda: array("d"))
     failure_h: array[float] = field(default_factory=lambda: array("d"))
     failure_cohort: array[int] = field(default_factory=lambda: array("q"))
     failure_gpus: array[int] = field(default_factory=lambda: array("q"))
     failure_spare: array[int] = field(default_factory=lambda: array("b"))
+    failure_cause: list[str] = field(default_factory=list)  # few: one per failure
     repair_h: array[float] = field(default_factory=lambda: array("d"))
     repair_cohort: array[int] = field(default_factory=lambda: array("q"))
     repair_gpus: array[int] = field(default_factory=lambda: array("q"))
@@ -73,12 +75,14 @@ class Recorder:
         self.end_h.append(t_h)
         self.end_interrupted.append(1)
 
-    def work_lost(self, job: int, gpu_h: float) -> None:
+    def work_lost(self, job: int, cohort: int, gpu_h: float) -> None:
         """GPU time that bought no kept progress: restart overhead, work since a checkpoint."""
         self.lost_job.append(job)
+        self.lost_cohort.append(cohort)
         self.lost_gpu_h.append(gpu_h)
 
-    def node_failed(self, t_h: float, cohort: int, gpus: int, spare_used: bool) -> None:
+    def node_failed(self, t_h: float, cohort: int, gpus: int, spare_used: bool, cause: str) -> None:
+        self.failure_cause.append(cause)
         self.failure_h.append(t_h)
         self.failure_cohort.append(cohort)
         self.failure_gpus.append(gpus)

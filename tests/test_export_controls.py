@@ -167,3 +167,25 @@ def test_a_region_refuses_deliveries_past_its_gpu_or_power_cap() -> None:
     d["regions"][0]["max_power_mw"] = 0.03  # the fleet alone draws 16 x 1.365 kW = 0.022 MW
     statuses = list(planner.simulate(planner.Scenario.model_validate(d)).orders["status"])
     assert statuses == ["over_cap", "over_cap"]
+
+
+def test_the_h20_presets_replay_the_2025_licence_episode() -> None:
+    """An H20 order due on 30 Apr 2025 is frozen from 9 Apr, released on 15 Jul when sales
+    resume, then waits 30 days for its licence (or is one of the one-in-ten refused)."""
+    d = base_dict(horizon_days=365)
+    d["start"] = "2025-01-01"
+    d["fleet"][0]["acquired"] = "2024-06-01"
+    d["orders"] = [
+        {"model": "H20", "region": "r1", "gpus": 16, "ordered": "2025-03-01", "lead_days": 60}
+    ]
+    d["export_controls"] = ["h20-2025-04", "h20-2025-07"]
+    sc = planner.Scenario.model_validate(d)
+    lift_h = sc.hours_since_start(sc.export_controls[1].effective)
+    outcomes = [planner.simulate(sc, seed=s).orders.iloc[0] for s in range(20)]
+    delivered = [o for o in outcomes if o["status"] == "delivered"]
+    assert {o["status"] for o in outcomes} <= {"delivered", "denied"}
+    assert all(o["at_h"] == lift_h + 30 * 24 for o in delivered)
+    assert all(
+        o["frozen_h"] == sc.hours_since_start(sc.export_controls[0].effective) for o in delivered
+    )
+    assert len(delivered) >= 14  # 10% denial: 14 or more of 20 delivered with probability > 99%

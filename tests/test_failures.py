@@ -112,3 +112,29 @@ def test_lost_work_per_failure_is_half_an_interval_plus_the_restart() -> None:
     assert interval.contains(0.5 + RESTART_H), interval
     assert not interval.contains(0.5 * 0.5 + RESTART_H)
     assert math.isfinite(interval.mean) and len(per_failure) == 12
+
+
+def test_failures_draw_their_causes_from_the_llama3_table() -> None:
+    """About 30% of Llama 3's interruptions were faulty GPUs, the largest cause."""
+    sc = failing(
+        gpus=1024,
+        rate=50.0,
+        horizon_days=200,
+        causes="llama3",
+        repair_days={"kind": "constant", "value": 1e-3},
+    )
+    causes = planner.simulate(sc, seed=5).failures["cause"].value_counts(normalize=True)
+    assert set(causes.index) <= set(planner.presets.LLAMA3_FAILURE_CAUSES)
+    assert causes.index[0] == "faulty GPU"
+    assert causes["faulty GPU"] == pytest.approx(148 / 419, abs=0.05)
+
+
+def test_lost_gpu_hours_add_up_across_jobs_tenants_and_cohorts() -> None:
+    sc = failing(gpus=64, rate=200.0, horizon_days=40)
+    jobs = batch([(0.0, 8, 8 * 200.0), (0.0, 32, 32 * 100.0), (5.0, 16, 16 * 50.0)])
+    res = planner.simulate(sc, seed=2, jobs=jobs)
+    lost = res.jobs["lost_gpu_h"].sum()
+    assert lost > 0
+    assert res.tenants["lost_gpu_h"].sum() == pytest.approx(lost)
+    assert res.cohorts["lost_gpu_h"].sum() == pytest.approx(lost)
+    assert res.cohorts["node_failures"].sum() == len(res.failures)

@@ -303,9 +303,8 @@ class Model:
         if self.failures is not None:
             self._forget_run(job, alloc)
             if job in self._restarts:  # this last run began by restoring a checkpoint
-                self.recorder.work_lost(
-                    job, self.failures.spec.restart_min / 60.0 * self._gpus[job]
-                )
+                restart_gpu_h = self.failures.spec.restart_min / 60.0 * self._gpus[job]
+                self.recorder.work_lost(job, alloc.cohort, restart_gpu_h)
         alloc.pool.release(alloc)
         if job in self.drawn_to_h:
             self._draw(job, alloc, now)
@@ -321,13 +320,15 @@ class Model:
             if here is not None:  # a failed node's set is already gone
                 here.discard(job)
 
-    def _node_failed(self, pool: Pool, node: int) -> None:
+    def _node_failed(self, pool: Pool, node: int, cause: str) -> None:
         assert self.failures is not None
         jobs = sorted(self._on_node.pop((id(pool), node), set()))
         spare_used = pool.fail(node)
         if spare_used:
             self._spare_took.add((id(pool), node))
-        self.recorder.node_failed(self.env.now, pool.node_cohort[node], pool.node_gpus, spare_used)
+        self.recorder.node_failed(
+            self.env.now, pool.node_cohort[node], pool.node_gpus, spare_used, cause
+        )
         # Interrupted jobs go back to the head of the queue in their original order.
         for job in reversed(jobs):
             self._interrupt(job)
@@ -352,7 +353,7 @@ class Model:
         self._work[job] = max(self._work[job] - saved_h * gpus * throughput, 1e-9)
         self._restarts[job] = self._restarts.get(job, 0) + 1
         self.recorder.job_interrupted(job, now)
-        self.recorder.work_lost(job, (run_h - saved_h) * gpus)
+        self.recorder.work_lost(job, alloc.cohort, (run_h - saved_h) * gpus)
         self._queued_work_gpu_h += self._work[job]
         self.policy.requeue(job)
 

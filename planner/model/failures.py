@@ -32,7 +32,7 @@ class NodeFailures:
         spec: Failures,
         streams: Streams,
         max_nodes: int,
-        on_failure: Callable[[Pool, int], None],
+        on_failure: Callable[[Pool, int, str], None],
         on_repair: Callable[[Pool, int], None],
     ) -> None:
         self.env = env
@@ -43,6 +43,11 @@ class NodeFailures:
         self._when = streams.get("failures/when")
         self._which = streams.get("failures/which")
         self._repair = streams.get("failures/repair")
+        self._cause = streams.get("failures/cause")
+        causes = spec.causes or {"node failure": 1.0}
+        self._cause_names = list(causes)
+        total = sum(causes.values())
+        self._cause_p = [w / total for w in causes.values()]
         self._on_failure = on_failure
         self._on_repair = on_repair
 
@@ -76,7 +81,8 @@ class NodeFailures:
     def _fail(self, pool: Pool, node: int) -> None:
         if node in pool.down or pool.node_cohort[node] in pool.retired or node in pool.spares:
             return
-        self._on_failure(pool, node)
+        cause = self._cause_names[int(self._cause.choice(len(self._cause_p), p=self._cause_p))]
+        self._on_failure(pool, node, cause)
         repair_h = float(draw(self.spec.repair_days, self._repair, 1)[0]) * HOURS_PER_DAY
         self.env.timeout(repair_h).callbacks.append(lambda _e: self._on_repair(pool, node))
 

@@ -6,6 +6,7 @@ Dates are calendar dates; the model converts them once to hours since ``start``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal, Self
 
@@ -228,22 +229,33 @@ class PriceCut(Spec):
     models: list[Name] | None = Field(default=None, description="models cut; default all")
 
 
-def _preset_cuts(value: Any) -> Any:
-    """Let ``price_cuts`` name presets (``alibaba-2024-02``) beside full entries."""
-    from planner.presets import PRICE_CUTS
-
+def _expand_presets(value: Any, presets: Mapping[str, dict[str, Any]], what: str) -> Any:
+    """Replace preset names in a list by the sourced entries they stand for."""
     if not isinstance(value, list):
         return value
     out = []
     for item in value:
         if isinstance(item, str):
-            if item not in PRICE_CUTS:
-                known = ", ".join(PRICE_CUTS)
-                raise ValueError(f"unknown price-cut preset '{item}'; presets: {known}")
-            out.append(dict(PRICE_CUTS[item]))
+            if item not in presets:
+                raise ValueError(f"unknown {what} preset '{item}'; presets: {', '.join(presets)}")
+            out.append(dict(presets[item]))
         else:
             out.append(item)
     return out
+
+
+def _preset_cuts(value: Any) -> Any:
+    """Let ``price_cuts`` name presets (``alibaba-2024-02``) beside full entries."""
+    from planner.presets import PRICE_CUTS
+
+    return _expand_presets(value, PRICE_CUTS, "price-cut")
+
+
+def _preset_controls(value: Any) -> Any:
+    """Let ``export_controls`` name presets (``bis-2023-10``) beside full entries."""
+    from planner.presets import EXPORT_CONTROLS
+
+    return _expand_presets(value, EXPORT_CONTROLS, "export-control")
 
 
 def _default_launches() -> list[SuccessorLaunch]:
@@ -502,6 +514,16 @@ class Tenant(Spec):
         return self
 
 
+def _preset_causes(value: Any) -> Any:
+    from planner.presets import LLAMA3_FAILURE_CAUSES
+
+    if value == "llama3":
+        return dict(LLAMA3_FAILURE_CAUSES)
+    if isinstance(value, str):
+        raise ValueError(f"unknown failure-cause preset '{value}'; presets: llama3")
+    return value
+
+
 class FixedCheckpoint(Spec):
     """Checkpoint every ``interval_min`` minutes of progress (15-30 min is common at scale:
     domain.md §5c)."""
@@ -544,6 +566,11 @@ class Failures(Spec):
     spare_fraction: float = Field(
         default=0.0, ge=0.0, le=0.5, description="domain.md §5c: 5% (Delta), ~10% (OPT)"
     )
+    causes: Annotated[dict[Name, PositiveFloat] | None, BeforeValidator(_preset_causes)] = Field(
+        default=None,
+        description="relative weights of failure causes, each failure drawing one; the preset "
+        "'llama3' is the Llama 3 405B table (domain.md §5b)",
+    )
 
 
 class FifoScheduler(Spec):
@@ -565,7 +592,10 @@ class Scenario(Spec):
     regions: list[Region] = Field(min_length=1)
     fleet: list[Cohort] = Field(default_factory=list)
     orders: list[Order] = Field(default_factory=list)
-    export_controls: list[ExportControl] = Field(default_factory=list)
+    export_controls: Annotated[list[ExportControl], BeforeValidator(_preset_controls)] = Field(
+        default_factory=list,
+        description="entries, or preset names: bis-2022-10, bis-2023-10, h20-2025-04, h20-2025-07",
+    )
     market: Market = Field(default_factory=Market)
     tenants: list[Tenant] = Field(min_length=1)
     scheduler: Scheduler = Field(default_factory=FifoScheduler)
