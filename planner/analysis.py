@@ -82,7 +82,7 @@ def collect(model: Model) -> Tables:
     return Tables(
         jobs=jobs,
         timeseries=_timeseries(model, jobs, seg),
-        pool_timeseries=_pool_timeseries(model, jobs, seg),
+        pool_timeseries=_pool_timeseries(model, seg),
         cohorts=cohorts,
         tenants=_tenants(model, jobs, seg, pieces, credit, cohorts),
         orders=_orders(model),
@@ -275,12 +275,14 @@ def level_integral(times_h: FloatArray, deltas: FloatArray, edges_h: FloatArray)
     return np.asarray(np.diff(at_edges), dtype=np.float64)
 
 
-def _busy_events(jobs: pd.DataFrame, horizon_h: float) -> tuple[FloatArray, FloatArray]:
-    started = jobs[jobs["start_h"].notna()]
-    starts = started["start_h"].to_numpy()
-    ends = started["end_h"].fillna(horizon_h).to_numpy()
-    gpus = started["gpus"].to_numpy(dtype=np.float64)
-    return np.concatenate([starts, ends]), np.concatenate([gpus, -gpus])
+def _busy_events(
+    seg: Segments, mine: NDArray[np.bool_] | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """GPUs taken at each run's start and given back at its end (a job interrupted by a
+    failure holds nothing while it waits to restart)."""
+    keep = slice(None) if mine is None else mine
+    gpus = seg.gpus[keep].astype(np.float64)
+    return np.concatenate([seg.from_h[keep], seg.to_h[keep]]), np.concatenate([gpus, -gpus])
 
 
 def _in_service_events(
@@ -388,7 +390,7 @@ def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame
     horizon = model.scenario.horizon_h
     frame = _day_frame(model)
     frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg), horizon)
-    frame["gpus_busy"] = daily_mean(*_busy_events(jobs, horizon), horizon)
+    frame["gpus_busy"] = daily_mean(*_busy_events(seg), horizon)
     frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
     started = jobs["start_h"].dropna().to_numpy()
@@ -410,7 +412,7 @@ def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame
     return frame
 
 
-def _pool_timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame:
+def _pool_timeseries(model: Model, seg: Segments) -> pd.DataFrame:
     horizon = model.scenario.horizon_h
     frames = []
     pools = sorted({(c.model, c.region) for c in model.cohorts})
@@ -420,8 +422,8 @@ def _pool_timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.Data
         frame.insert(2, "gpu_model", gpu)
         frame.insert(3, "region", region)
         frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg, members), horizon)
-        on_pool = jobs[(jobs["gpu_model"] == gpu) & (jobs["region"] == region)]
-        frame["gpus_busy"] = daily_mean(*_busy_events(on_pool, horizon), horizon)
+        on_pool = np.isin(seg.cohort, members)
+        frame["gpus_busy"] = daily_mean(*_busy_events(seg, on_pool), horizon)
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
         frames.append(frame)
     if not frames:
