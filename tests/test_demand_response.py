@@ -82,3 +82,16 @@ def test_a_tenant_churns_after_repeated_long_waits() -> None:
     assert list(res.jobs["job_id"]) == [0, 1, 2]
     assert list(res.jobs["wait_h"]) == [0.0, 10.0, 20.0]
     assert res.tenants.loc[0, "jobs_skipped"] == 1
+
+
+def test_expected_wait_counts_capacity_in_reference_gpus() -> None:
+    """On 16 A800s (each 0.32 of an H800), 40 H800-GPU-hours queued is an expected wait of
+    40 / (16 x 0.32) = 7.9 h, not 40 / 16 = 2.5 h: a tenant balking at 5 h balks."""
+    d = base_dict()
+    d["fleet"][0]["model"] = "A800"
+    d["tenants"][0]["models"] = ["A800"]
+    d["tenants"][0]["patience"] = {"balk_wait_h": 5.0}
+    jobs = batch([(0.0, 16, 160.0), (1.0, 16, 40.0), (2.0, 1, 1.0)])
+    res = planner.simulate(planner.Scenario.model_validate(d), jobs=jobs)
+    assert list(res.jobs["job_id"]) == [0, 1]
+    assert res.tenants.loc[0, "jobs_balked"] == 1

@@ -93,7 +93,7 @@ class Model:
             i for i, p in enumerate(patience) if p and (p.balk_wait_h or p.churn_wait_h)
         }
         self._queued_work_gpu_h = 0.0
-        self._usable_gpus = [0] * len(sc.tenants)
+        self._usable_gpus = [0.0] * len(sc.tenants)
         self.failures: NodeFailures | None = None
         if sc.failures is not None:
             node_gpus = {r.name: r.gpus_per_node for r in sc.regions}
@@ -181,7 +181,10 @@ class Model:
     def _refresh_candidates(self) -> None:
         pools = self.fleet.pools
         self._candidates = [[pools[k] for k in keys if k in pools] for keys in self._pool_keys]
-        self._usable_gpus = [sum(p.gpus for p in pools) for pools in self._candidates]
+        # Queued work is in reference (H800) GPU-hours, so capacity is counted the same way.
+        self._usable_gpus = [
+            sum(p.gpus * p.throughput for p in pools) for pools in self._candidates
+        ]
 
     def _bar(self, bar: RegionBar) -> None:
         """From now on the barred tenants start no job in the barred regions."""

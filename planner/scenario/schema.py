@@ -357,8 +357,8 @@ class Patience(Spec):
     """How a tenant reacts to queues: it balks at long expected waits and churns after
     repeated long waits.
 
-    The expected wait a tenant sees at submission is the work queued ahead divided by the GPUs
-    it may use (GPU-hours / GPUs), the figure a queue display would show.
+    The expected wait a tenant sees at submission is the work queued ahead divided by the
+    capacity it may use, both in H800-equivalent GPU-hours (a queue display's figure).
     """
 
     balk_wait_h: PositiveFloat | None = Field(
