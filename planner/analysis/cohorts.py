@@ -1,0 +1,111 @@
+"""The ``cohorts`` table (capex, use, revenue against its potential, book value) and lease rates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from planner.analysis.depreciation import book_value, stranded_book_value_usd
+from planner.analysis.runs import Segments
+from planner.analysis.timeseries import _in_service_gpu_h
+from planner.leasing import LeaseTerm, lease_terms
+from planner.model.engine import Model
+
+
+def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
+    """Per cohort: capex, use, revenue against its potential, and its book value.
+
+    ``stranded_book_value_usd`` is, for a cohort obsolete within the horizon, its book value at
+    obsolescence (written off then: see :class:`BookValue`); for one still in service at the
+    horizon, the part of its book value at the horizon that its revenue so far has not earned
+    back: ``min(book value at horizon, max(0, capex - revenue to date))``.
+    """
+    sc, rec = model.scenario, model.recorder
+    horizon = sc.horizon_h
+    in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
+    retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
+    lease_rate = lease_usd_per_idle_gpu_h(model)
+    n = len(model.cohorts)
+    failures_on = np.bincount(np.frombuffer(rec.failure_cohort, dtype=np.int64), minlength=n)
+    lost_on = np.bincount(
+        np.frombuffer(rec.lost_cohort, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
+    )
+    rows = []
+    for c, price in zip(model.cohorts, model.prices, strict=True):
+        obsolete = price.obsolete_at_h
+        mine = seg.cohort == c.index
+        a, b = seg.from_h[mine], seg.to_h[mine]
+        revenue = float(seg.revenue_usd[mine].sum())
+        paying = seg.charged[mine]
+        gpus = seg.gpus[mine][paying]
+        before = float(
+            np.sum(gpus * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete)))
+        )
+        after = float(
+            np.sum(gpus * price.integral_array(np.maximum(a[paying], obsolete), b[paying]))
+        )
+        served_from = in_service.get(c.index, math.nan)
+        served_to = retired.get(c.index, horizon)
+        in_service_gpu_h = potential = 0.0
+        if not math.isnan(served_from):
+            potential = c.gpus * price.curve.integral(served_from, min(served_to, obsolete))
+            in_service_gpu_h = _in_service_gpu_h(model, seg, c.index)
+        busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
+        book = book_value(model, c.index)
+        capex = book.capex_usd
+        opex = in_service_gpu_h * price.opex_usd_per_gpu_h
+        leased_share, usd_per_idle_gpu_h = lease_rate[c.index]
+        idle_gpu_h = max(0.0, in_service_gpu_h - busy_gpu_h)
+        leased_gpu_h, lease = idle_gpu_h * leased_share, idle_gpu_h * usd_per_idle_gpu_h
+        rows.append(
+            {
+                "cohort": c.name,
+                "gpu_model": c.model,
+                "region": c.region,
+                "gpus": c.gpus,
+                "source": c.source,
+                "capex_usd": capex,
+                "opex_usd_per_gpu_h": price.opex_usd_per_gpu_h,
+                "acquired_h": c.in_service_h,
+                "in_service_from_h": served_from,
+                "retired_at_h": retired.get(c.index, math.nan),
+                "obsolete_at_h": obsolete,
+                "obsolete_within_horizon": obsolete < horizon,
+                "in_service_gpu_h": in_service_gpu_h,
+                "busy_gpu_h": busy_gpu_h,
+                "utilisation": busy_gpu_h / in_service_gpu_h if in_service_gpu_h else math.nan,
+                "node_failures": int(failures_on[c.index]),
+                "lost_gpu_h": float(lost_on[c.index]),
+                "goodput": 1.0 - lost_on[c.index] / busy_gpu_h if busy_gpu_h else math.nan,
+                "revenue_usd": revenue,
+                "revenue_before_obsolescence_usd": before,
+                "revenue_after_obsolescence_usd": after,
+                "potential_revenue_usd": potential,
+                "leased_gpu_h": leased_gpu_h,
+                "lease_revenue_usd": lease,
+                "payback": (before + lease) / capex,
+                "capture": (before + lease) / potential if potential > 0 else math.nan,
+                "idle_value_usd": potential - before - lease,
+                "opex_usd": opex,
+                "margin_usd": revenue + lease - opex,
+                "book_value_at_obsolescence_usd": book.at_obsolescence_usd,
+                "book_value_at_horizon_usd": float(book.book_value_usd(np.array(horizon))),
+                "stranded_book_value_usd": stranded_book_value_usd(book, horizon, revenue + lease),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def lease_usd_per_idle_gpu_h(model: Model) -> list[tuple[float, float]]:
+    """Per cohort: share of its idle GPU-hours leased out, and lease revenue per idle GPU-hour."""
+    rates = [(0.0, 0.0) for _ in model.cohorts]
+    for term in model_lease_terms(model):
+        share, usd = rates[term.cohort]
+        rates[term.cohort] = (share + term.share, usd + term.share * term.usd_per_gpu_h)
+    return rates
+
+
+def model_lease_terms(model: Model) -> list[LeaseTerm]:
+    return lease_terms(model.scenario, [(c.model, c.region) for c in model.cohorts])

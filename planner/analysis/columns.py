@@ -1,0 +1,25 @@
+"""Column types the tables share: float arrays and categorical label columns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
+    """A categorical column from integer codes into ``names`` (-1 for none).
+
+    Categoricals keep a million-row table small: one small integer per row, not a string.
+    Repeated names (say two cohorts both called "spare") share one category.
+    """
+    if not len(codes):
+        # An empty column gets no labels: Parquet keeps none for it, so it reads back the same.
+        return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
+    unique = list(dict.fromkeys(names))
+    remap = np.array([unique.index(name) for name in names] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))

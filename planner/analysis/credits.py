@@ -1,0 +1,57 @@
+"""Credit use: which GPU-hours each job paid with credits, and when (per month piece)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.analysis.columns import FloatArray
+from planner.analysis.months import Pieces, piece_revenue_usd
+from planner.analysis.runs import Segments
+from planner.model.engine import Model
+
+
+@dataclass(frozen=True)
+class CreditUse:
+    """The part of each piece paid with credits: its list-price value and its GPU-hours."""
+
+    usd: FloatArray
+    gpu_h: FloatArray
+
+
+def credit_use(model: Model, seg: Segments, pieces: Pieces) -> CreditUse:
+    """Which GPU-hours each job paid with credits, and when.
+
+    A job draws credits at its cohort's price only for its hours inside its tenant's grant window
+    [granted, expires), so those hours are its *eligible* ones. Where its credits cover all of
+    them (every job but the one that exhausts a grant) this is exact: the credit-paid hours are
+    the eligible hours. The job that exhausts a grant pays part of a stretch from credits and the
+    rest in cash, and the model does not say which hours were which; there each eligible piece
+    is counted as paid with credits in the job's ratio of credits drawn to eligible revenue.
+    So per piece: credit = ratio x eligible revenue, credit GPU-hours = ratio x eligible
+    GPU-hours, and summed over a job's pieces the credit is exactly its credits drawn.
+    """
+    rec = model.recorder
+    n_tenants = len(model.scenario.tenants)
+    # Tenants without a grant get an empty window.
+    opens, closes = np.zeros(n_tenants), np.zeros(n_tenants)
+    for tenant, account in model.billing.accounts.items():
+        opens[tenant], closes[tenant] = account.granted_h, account.expires_h
+    job = seg.job[pieces.seg]
+    tenant_of = model.jobs.tenant[job]
+    lo = np.maximum(pieces.from_h, opens[tenant_of])
+    hi = np.maximum(lo, np.minimum(pieces.to_h, closes[tenant_of]))
+    eligible_usd = piece_revenue_usd(model, seg, pieces.seg, lo, hi)
+    eligible_gpu_h = seg.gpus[pieces.seg] * (hi - lo)
+    n_jobs = len(model.jobs)
+    drawn = np.bincount(
+        np.frombuffer(rec.credit_job, dtype=np.int64),
+        np.frombuffer(rec.credit_usd),
+        minlength=n_jobs,
+    )
+    eligible_per_job = np.bincount(job, eligible_usd, minlength=n_jobs)
+    ratio = np.divide(drawn, eligible_per_job, out=np.zeros(n_jobs), where=eligible_per_job > 0)[
+        job
+    ]
+    return CreditUse(usd=ratio * eligible_usd, gpu_h=ratio * eligible_gpu_h)

@@ -1,0 +1,120 @@
+"""The ``jobs`` table (one row per submitted job) and waits censored at the horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.analysis.columns import FloatArray, _labels
+from planner.analysis.runs import Segments
+from planner.model.engine import Model
+
+CLASSES = ("credit", "paying", "internal", "wholesale")
+
+
+STATES = ("queued", "running", "finished")
+
+
+PAID_WITH = ("cash", "credit", "mixed", "internal")
+
+
+JOB_COLUMNS = (
+    "job_id",
+    "tenant",
+    "tenant_class",
+    "campaign",
+    "gpus",
+    "gpu_model",
+    "region",
+    "cohort",
+    "submit_h",
+    "start_h",
+    "end_h",
+    "wait_h",
+    "state",
+    "work_gpu_h",
+    "gpu_h",
+    "restarts",
+    "lost_gpu_h",
+    "revenue_usd",
+    "credit_usd",
+    "cash_usd",
+    "paid_with",
+)
+
+
+def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
+    sc, rec, batch = model.scenario, model.recorder, model.jobs
+    n = len(batch)
+    start = np.full(n, np.nan)
+    end = np.full(n, np.nan)
+    cohort = np.full(n, -1, dtype=np.int64)
+    # The first start sets the wait; with restarts a job starts more than once. Assigning in
+    # reverse time order leaves each job's earliest start in place.
+    order = np.argsort(seg.from_h, kind="stable")[::-1]
+    start[seg.job[order]] = seg.from_h[order]
+    # A job's cohort is where its last run was (segments are in start order).
+    cohort[seg.job] = seg.cohort
+    end_job = np.frombuffer(rec.end_job, dtype=np.int64)
+    interrupted = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
+    end[end_job[~interrupted]] = np.frombuffer(rec.end_h)[~interrupted]
+    restarts = np.bincount(end_job[interrupted], minlength=n)
+    lost_gpu_h = np.bincount(
+        np.frombuffer(rec.lost_job, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
+    )
+
+    revenue = np.bincount(seg.job, seg.revenue_usd, minlength=n)
+    held_h = np.bincount(seg.job, seg.to_h - seg.from_h, minlength=n)
+    credit = np.bincount(
+        np.frombuffer(rec.credit_job, dtype=np.int64), np.frombuffer(rec.credit_usd), minlength=n
+    )
+    submitted = np.ones(n, dtype=bool)
+    submitted[np.frombuffer(rec.skipped_job, dtype=np.int64)] = False
+
+    tenants = sc.tenants
+    classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int64)
+    job_class = classes[batch.tenant]
+    state = np.where(np.isnan(start), 0, np.where(np.isnan(end), 1, 2))
+    cash = revenue - credit
+    paid_with = np.zeros(n, dtype=np.int64)  # cash
+    paid_with[credit > 0] = 1
+    paid_with[(credit > 0) & (cash > 1e-9 * revenue)] = 2
+    paid_with[job_class == CLASSES.index("internal")] = 3
+    paid_with[np.isnan(start)] = -1
+    cohorts = model.cohorts
+    table = pd.DataFrame(
+        {
+            "job_id": np.arange(n),
+            "tenant": _labels(batch.tenant, [t.name for t in tenants]),
+            "tenant_class": _labels(job_class, CLASSES),
+            "campaign": _labels(batch.campaign, batch.campaign_names),
+            "gpus": batch.gpus,
+            "gpu_model": _labels(cohort, [c.model for c in cohorts]),
+            "region": _labels(cohort, [c.region for c in cohorts]),
+            "cohort": _labels(cohort, [c.name for c in cohorts]),
+            "submit_h": batch.submit_h,
+            "start_h": start,
+            "end_h": end,
+            "wait_h": start - batch.submit_h,
+            "state": _labels(state, STATES),
+            "work_gpu_h": batch.work_gpu_h,
+            "gpu_h": batch.gpus * held_h,
+            "restarts": restarts,
+            "lost_gpu_h": lost_gpu_h,
+            "revenue_usd": revenue,
+            "credit_usd": credit,
+            "cash_usd": cash,
+            "paid_with": _labels(paid_with, PAID_WITH),
+        }
+    )
+    return table[submitted].reset_index(drop=True)
+
+
+def censored_wait_h(jobs: pd.DataFrame, horizon_h: float) -> FloatArray:
+    """Each job's wait, counting a job still queued at the horizon as waiting until then.
+
+    For queued jobs this is a lower bound, so percentiles over it are lower bounds too; dropping
+    them instead would hide exactly the waits a planner worries about.
+    """
+    waits = jobs["wait_h"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(waits), horizon_h - jobs["submit_h"].to_numpy(), waits)

@@ -1,0 +1,211 @@
+"""Money by calendar month: the ``ledger`` and ``credit_ledger`` tables.
+
+The ``ledger`` has one row per month and cohort, the ``credit_ledger`` one per month and credit
+tenant; both are built from runs cut at month edges (:mod:`planner.analysis.months`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from planner.analysis.cohorts import lease_usd_per_idle_gpu_h
+from planner.analysis.columns import FloatArray
+from planner.analysis.credits import CreditUse
+from planner.analysis.depreciation import book_value
+from planner.analysis.months import Months, Pieces
+from planner.analysis.runs import Segments
+from planner.analysis.timeseries import _in_service_events, level_integral
+from planner.model.engine import Model
+
+LEDGER_COLUMNS = (
+    "month",
+    "from_h",
+    "to_h",
+    "cohort",
+    "gpu_model",
+    "region",
+    "gpus_in_service",
+    "in_service_gpu_h",
+    "busy_gpu_h",
+    "utilisation",
+    "revenue_usd",
+    "potential_revenue_usd",
+    "opex_usd",
+    "leased_gpu_h",
+    "lease_revenue_usd",
+    "margin_usd",
+    "capex_spent_usd",
+    "depreciation_usd",
+    "written_off_usd",
+    "book_value_usd",
+    "cumulative_revenue_usd",
+    "payback_to_date",
+)
+
+
+def _ledger(
+    model: Model, seg: Segments, months: Months, pieces: Pieces, piece_revenue: FloatArray
+) -> pd.DataFrame:
+    """One row per calendar month and cohort: use, revenue, costs and book value.
+
+    Revenue is earned as GPU-hours are used (each stretch's price integrated over its part in the
+    month), so summed over months it is the cohort's ``revenue_usd``; GPU-hours and opex likewise.
+    Potential revenue counts in-service GPU-hours before obsolescence only, as in ``cohorts``.
+    The book value rolls forward: its value at a month's end is the previous month's plus
+    ``capex_spent_usd`` less ``depreciation_usd`` and ``written_off_usd`` (see :class:`BookValue`).
+    """
+    n_months, n_cohorts = len(months.first_day), len(model.cohorts)
+    key = seg.cohort[pieces.seg] * n_months + pieces.month
+    size = n_cohorts * n_months
+    revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
+    held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
+    busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
+    frames = [_cohort_ledger(model, seg, c, months, revenue[c], busy[c]) for c in range(n_cohorts)]
+    if not frames:
+        return _empty(LEDGER_COLUMNS, labels=("month", "cohort", "gpu_model", "region"))
+    table = pd.concat(frames, ignore_index=True)
+    order = np.argsort(np.tile(np.arange(n_months), n_cohorts), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _cohort_ledger(
+    model: Model,
+    seg: Segments,
+    cohort: int,
+    months: Months,
+    revenue_usd: FloatArray,
+    busy_gpu_h: FloatArray,
+) -> pd.DataFrame:
+    """The ledger rows of one cohort, one per month."""
+    c, price = model.cohorts[cohort], model.prices[cohort]
+    t0, t1 = months.edges_h[:-1], months.edges_h[1:]
+    in_service = level_integral(*_in_service_events(model, seg, [cohort]), months.edges_h)
+    opex = in_service * price.opex_usd_per_gpu_h
+    book = book_value(model, cohort)
+    leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(model)[cohort]
+    idle_gpu_h = np.maximum(0.0, in_service - busy_gpu_h)
+    lease = idle_gpu_h * usd_per_idle_gpu_h
+    cumulative = np.cumsum(revenue_usd + lease)
+    return pd.DataFrame(
+        {
+            "month": months.first_day,
+            "from_h": t0,
+            "to_h": t1,
+            "cohort": c.name,
+            "gpu_model": c.model,
+            "region": c.region,
+            "gpus_in_service": in_service / (t1 - t0),
+            "in_service_gpu_h": in_service,
+            "busy_gpu_h": busy_gpu_h,
+            "utilisation": np.divide(
+                busy_gpu_h, in_service, out=np.full(len(t0), np.nan), where=in_service > 0
+            ),
+            "revenue_usd": revenue_usd,
+            "potential_revenue_usd": _potential_revenue_usd(model, cohort, months),
+            "opex_usd": opex,
+            "leased_gpu_h": idle_gpu_h * leased_share,
+            "lease_revenue_usd": lease,
+            "margin_usd": revenue_usd + lease - opex,
+            "capex_spent_usd": book.capex_spent_usd(t0, t1),
+            "depreciation_usd": book.depreciation_usd(t0, t1),
+            "written_off_usd": book.written_off_usd(t0, t1),
+            "book_value_usd": book.book_value_usd(t1),
+            "cumulative_revenue_usd": cumulative,
+            "payback_to_date": cumulative / book.capex_usd,
+        }
+    )
+
+
+def _potential_revenue_usd(model: Model, cohort: int, months: Months) -> FloatArray:
+    """List price x the cohort's in-service GPU-hours before obsolescence, per month."""
+    rec, price = model.recorder, model.prices[cohort]
+    entered = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
+    if cohort not in entered:
+        return np.zeros(len(months.first_day))
+    retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
+    lo = entered[cohort]
+    hi = max(lo, min(retired.get(cohort, model.scenario.horizon_h), price.obsolete_at_h))
+    a = np.clip(months.edges_h[:-1], lo, hi)
+    b = np.clip(months.edges_h[1:], lo, hi)
+    return model.cohorts[cohort].gpus * price.curve.integral_array(a, b)
+
+
+CREDIT_LEDGER_COLUMNS = (
+    "month",
+    "from_h",
+    "to_h",
+    "tenant",
+    "revenue_usd",
+    "cash_usd",
+    "credits_burned_usd",
+    "credits_granted_usd",
+    "credits_forfeited_usd",
+    "revenue_escrow_view_usd",
+    "credit_gpu_h",
+)
+
+
+def _credit_ledger(
+    model: Model,
+    seg: Segments,
+    months: Months,
+    pieces: Pieces,
+    piece_revenue: FloatArray,
+    credit: CreditUse,
+) -> pd.DataFrame:
+    """One row per calendar month and credit tenant: both accounting views of its deal.
+
+    The burn view recognises credits as they are burned (``credits_burned_usd``, timed by when
+    the GPU-hours they paid for were used: see :func:`credit_use`); the escrow view recognises
+    the whole grant in the month it is granted (``credits_granted_usd``). The tenant's revenue
+    is ``cash_usd + credits_burned_usd`` in the first view and ``revenue_escrow_view_usd =
+    cash_usd + credits_granted_usd`` in the second. Forfeits fall in the month of expiry.
+    """
+    n_months = len(months.first_day)
+    names = [t.name for t in model.scenario.tenants]
+    deals = sorted(model.billing.accounts)
+    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    frames = []
+    for tenant in deals:
+        mine = piece_tenant == tenant
+        revenue = np.bincount(pieces.month[mine], piece_revenue[mine], minlength=n_months)
+        burned = np.bincount(pieces.month[mine], credit.usd[mine], minlength=n_months)
+        gpu_h = np.bincount(pieces.month[mine], credit.gpu_h[mine], minlength=n_months)
+        granted, forfeited = np.zeros(n_months), np.zeros(n_months)
+        for e in model.recorder.credit_events:
+            if e.tenant == tenant and e.kind in ("granted", "expired"):
+                into = granted if e.kind == "granted" else forfeited
+                into[months.of(np.array(e.t_h))] += e.amount_usd
+        cash = revenue - burned
+        frames.append(
+            pd.DataFrame(
+                {
+                    "month": months.first_day,
+                    "from_h": months.edges_h[:-1],
+                    "to_h": months.edges_h[1:],
+                    "tenant": names[tenant],
+                    "revenue_usd": revenue,
+                    "cash_usd": cash,
+                    "credits_burned_usd": burned,
+                    "credits_granted_usd": granted,
+                    "credits_forfeited_usd": forfeited,
+                    "revenue_escrow_view_usd": cash + granted,
+                    "credit_gpu_h": gpu_h,
+                }
+            )
+        )
+    if not frames:
+        return _empty(CREDIT_LEDGER_COLUMNS, labels=("month", "tenant"))
+    table = pd.concat(frames, ignore_index=True)
+    order = np.argsort(np.tile(np.arange(n_months), len(frames)), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _empty(columns: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+    """A table with no rows: ``labels`` columns hold objects (dates, names), the rest floats."""
+    return pd.DataFrame(
+        {name: pd.Series([], dtype=object if name in labels else np.float64) for name in columns}
+    )

@@ -1,0 +1,141 @@
+"""The ``tenants`` table: jobs, waits, revenue and leases per tenant, and each credit deal."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from planner.analysis.cohorts import model_lease_terms
+from planner.analysis.columns import FloatArray
+from planner.analysis.credits import CreditUse
+from planner.analysis.jobs import censored_wait_h
+from planner.analysis.months import Pieces
+from planner.analysis.runs import Segments
+from planner.model.engine import Model
+from planner.recording import SKIP_REASONS
+
+
+def _tenants(
+    model: Model,
+    jobs: pd.DataFrame,
+    seg: Segments,
+    pieces: Pieces,
+    credit: CreditUse,
+    cohorts: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per tenant: jobs, waits, revenue, leases, and for a credit tenant its deal (:func:`_deal`).
+
+    ``jobs_skipped`` counts would-be submissions that never happened, of which ``jobs_balked``
+    balked at a long expected wait; ``churned_at_h`` is when a tenant left after long waits.
+    ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue).
+    """
+    sc = model.scenario
+    waits = censored_wait_h(jobs, sc.horizon_h)
+    skipped_tenant = model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
+    balked = np.frombuffer(model.recorder.skipped_reason, dtype=np.int8) == SKIP_REASONS.index(
+        "balked"
+    )
+    idle_gpu_h = np.zeros(0)
+    if not cohorts.empty:
+        idle = cohorts["in_service_gpu_h"] - cohorts["busy_gpu_h"]
+        idle_gpu_h = idle.clip(lower=0.0).to_numpy()
+    leased_gpu_h = np.zeros(len(sc.tenants))
+    lease_usd = np.zeros(len(sc.tenants))
+    for term in model_lease_terms(model):
+        leased_gpu_h[term.tenant] += idle_gpu_h[term.cohort] * term.share
+        lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
+    n = len(sc.tenants)
+    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
+    opex = np.array([p.opex_usd_per_gpu_h for p in model.prices], dtype=np.float64)
+    compute_cost = np.bincount(
+        piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], minlength=n
+    )
+    rows = []
+    for i, t in enumerate(sc.tenants):
+        mine = (jobs["tenant"] == t.name).to_numpy()
+        j = jobs[mine]
+        w = waits[mine]
+        rows.append(
+            {
+                "tenant": t.name,
+                "tenant_class": t.tenant_class,
+                "jobs_submitted": int(mine.sum()),
+                "jobs_skipped": int(np.sum(skipped_tenant == i)),
+                "jobs_balked": int(np.sum(balked & (skipped_tenant == i))),
+                "churned_at_h": model.recorder.churned.get(i, math.nan),
+                "jobs_finished": int((j["state"] == "finished").sum()),
+                "jobs_running": int((j["state"] == "running").sum()),
+                "jobs_queued": int((j["state"] == "queued").sum()),
+                "gpu_h": float(j["gpu_h"].sum()),
+                "restarts": int(j["restarts"].sum()),
+                "lost_gpu_h": float(j["lost_gpu_h"].sum()),
+                "goodput": (
+                    1.0 - float(j["lost_gpu_h"].sum()) / float(j["gpu_h"].sum())
+                    if float(j["gpu_h"].sum()) > 0
+                    else math.nan
+                ),
+                "wait_mean_h": float(w.mean()) if len(w) else math.nan,
+                "wait_p50_h": _pct(w, 50),
+                "wait_p95_h": _pct(w, 95),
+                "wait_p99_h": _pct(w, 99),
+                "revenue_usd": float(j["revenue_usd"].sum()),
+                "cash_usd": float(j["cash_usd"].sum()),
+                "leased_gpu_h": float(leased_gpu_h[i]),
+                "lease_revenue_usd": float(lease_usd[i]),
+                **_deal(
+                    model,
+                    i,
+                    burned_usd=float(j["credit_usd"].sum()),
+                    credit_gpu_h=float(credit_gpu_h[i]),
+                    compute_cost_usd=float(compute_cost[i]),
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _deal(
+    model: Model, tenant: int, *, burned_usd: float, credit_gpu_h: float, compute_cost_usd: float
+) -> dict[str, object]:
+    """A tenant's credit deal: its size, what became of the credits, and what they bought.
+
+    ``escrow_revenue_usd`` is the escrow view: the whole grant, recognised when granted (beside
+    ``credits_burned_usd``, recognised as burned). ``credit_gpu_h`` are the GPU-hours paid with
+    credits (see :func:`credit_use`); ``compute_cost_usd`` is their operating cost on the cohorts
+    they ran on. ``effective_usd_per_gpu_h`` is what the start-up paid in equity per GPU-hour it
+    got: credits granted / credit GPU-hours; ``inf`` if credits were granted but never used,
+    NaN if none were granted (within the horizon). While a grant is still valid at the horizon
+    its unused credits count as paid for, so the figure is then an upper bound.
+    """
+    grant = model.scenario.tenants[tenant].credit
+    account = model.billing.accounts.get(tenant)
+    events = [e for e in model.recorder.credit_events if e.tenant == tenant]
+    granted = math.fsum(e.amount_usd for e in events if e.kind == "granted")
+    forfeited = math.fsum(e.amount_usd for e in events if e.kind == "expired")
+    if credit_gpu_h > 0:
+        effective = granted / credit_gpu_h
+    else:
+        effective = math.inf if granted > 0 else math.nan
+    investment = grant.investment_usd if grant is not None else None
+    share = grant.credit_share if grant is not None else None
+    return {
+        "investment_usd": investment if investment is not None else math.nan,
+        "credit_share": share if share is not None else math.nan,
+        "credits_granted_usd": granted,
+        "credits_burned_usd": burned_usd,
+        "credits_forfeited_usd": forfeited,
+        "credits_left_usd": account.balance_usd if account is not None else 0.0,
+        "credit_state": account.state if account is not None else None,
+        "escrow_revenue_usd": granted,
+        "credit_gpu_h": credit_gpu_h,
+        "compute_list_value_usd": burned_usd,
+        "compute_cost_usd": compute_cost_usd,
+        "effective_usd_per_gpu_h": effective,
+    }
+
+
+def _pct(values: FloatArray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else math.nan
