@@ -149,21 +149,7 @@ def _order_outcomes(sc: Scenario, j: int, streams: Streams) -> list[OrderOutcome
         due_h = ordered_h + (lead_days + k * order.tranche_every_days) * HOURS_PER_DAY
         gpus = order.gpus // order.tranches
         if market is not None:
-            status: OrderStatus = "delivered" if due_h < sc.horizon_h else "in_transit"
-            at_h = due_h if status == "delivered" else math.nan
-            outcomes.append(
-                OrderOutcome(
-                    tranche,
-                    order.model,
-                    order.region,
-                    gpus,
-                    ordered_h,
-                    due_h,
-                    status,
-                    at_h,
-                    "grey market",
-                )
-            )
+            outcomes.append(_order_outcome(sc, j, tranche, gpus, due_h, grey=True))
         else:
             outcome = _order_outcome(sc, j, tranche, gpus, due_h)
             outcomes.append(_licensed(sc, outcome, streams))
@@ -275,18 +261,25 @@ def _licence_in_force(sc: Scenario, model: str, t_h: float) -> tuple[ExportContr
     return found
 
 
-def _order_outcome(sc: Scenario, j: int, name: str, gpus: int, due_h: float) -> OrderOutcome:
-    """What bans and lifts do to one delivery of ``gpus`` GPUs of order ``j`` due at ``due_h``."""
+def _order_outcome(
+    sc: Scenario, j: int, name: str, gpus: int, due_h: float, grey: bool = False
+) -> OrderOutcome:
+    """What bans and lifts do to one delivery of ``gpus`` GPUs of order ``j`` due at ``due_h``
+    (nothing, for a delivery through the grey market)."""
     order = sc.orders[j]
     ordered_h = sc.hours_since_start(order.ordered)
     events = sorted(
-        (e for e in sc.export_controls if order.model in e.ban or order.model in e.lift),
+        (
+            e
+            for e in sc.export_controls
+            if not grey and (order.model in e.ban or order.model in e.lift)
+        ),
         key=lambda e: e.effective,
     )
 
     deliver_h = due_h
     frozen_by: str | None = None
-    last_control: str | None = None
+    last_control: str | None = "grey market" if grey else None
     first_freeze_h = math.nan
 
     def result(status: OrderStatus, at_h: float, control: str | None = None) -> OrderOutcome:
