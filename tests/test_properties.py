@@ -86,6 +86,7 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
                 "at_obsolescence": draw(st.sampled_from(["retire", "floor"])),
                 "floor_usd_per_gpu_h": 0.05,
             },
+            "scheduler": {"kind": draw(st.sampled_from(["fifo", "priority"]))},
             # Sometimes nodes fail often, so jobs are interrupted, requeued and restarted.
             "failures": draw(
                 st.sampled_from(
@@ -155,6 +156,15 @@ def test_invariants(world: tuple[planner.Scenario, Any]) -> None:
     assert (started["start_h"] >= started["submit_h"] - 1e-9).all()
     finished = jobs[jobs["end_h"].notna()]
     assert (finished["end_h"] > finished["start_h"]).all()
+
+    # Strict FIFO: jobs first start in submission order, and none after a still-queued one.
+    if sc.scheduler.kind == "fifo":
+        starts = jobs["start_h"].to_numpy()
+        first_queued = np.argmax(np.isnan(starts)) if np.isnan(starts).any() else len(starts)
+        assert not np.isnan(starts[:first_queued]).any()
+        assert np.all(np.isnan(starts[first_queued:]))
+        assert np.all(np.diff(starts[:first_queued]) >= -1e-9)
+
     # A finished job's useful GPU-hours are its work: held time minus what failures cost
     # (checked where every run was on H800s, whose throughput is 1.0).
     runs = res.runs

@@ -74,13 +74,13 @@ class Model:
             for c in self.cohorts
         ]
         self.billing = Billing(sc, self.recorder)
-        self.policy = make_policy(sc.scheduler)
         self.running: dict[int, Allocation] = {}
         # How far each running job of a credit tenant has drawn on its credits.
         self.drawn_to_h: dict[int, float] = {}
         # Per-job columns as plain lists: indexing numpy scalars in the event loop is slow.
         self._submit_h: list[float] = self.jobs.submit_h.tolist()
         self._tenant: list[int] = self.jobs.tenant.tolist()
+        self.policy = make_policy(sc, self._tenant)
         self._gpus: list[int] = self.jobs.gpus.tolist()
         self._work: list[float] = self.jobs.work_gpu_h.tolist()
         self._pays_credits = [i in self.billing.accounts for i in range(len(sc.tenants))]

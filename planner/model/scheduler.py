@@ -7,10 +7,10 @@ fits now. Policies are chosen by the scenario's ``scheduler.kind``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from planner.scenario.schema import Scheduler
+from planner.scenario.schema import FifoScheduler, PriorityScheduler, Scenario
 
 
 class Policy(Protocol):
@@ -52,8 +52,51 @@ class Fifo:
         return list(self._queue)
 
 
-def make_policy(spec: Scheduler) -> Policy:
+class Priority:
+    """Strict priority: the head of the highest waiting level goes first, FIFO within a level.
+
+    While that head cannot start, nothing starts (no backfilling past it).
+    """
+
+    def __init__(self, tenant_level: Sequence[int], tenant_of_job: Sequence[int]) -> None:
+        self._tenant_level = tenant_level
+        self._tenant_of = tenant_of_job
+        self._queues: dict[int, deque[int]] = {}
+
+    def _level(self, job: int) -> int:
+        return self._tenant_level[self._tenant_of[job]]
+
+    def submit(self, job: int, try_start: Callable[[int], bool]) -> None:
+        level = self._level(job)
+        # An arrival frees no GPUs: it may start only if nothing at its level or above waits.
+        waiting_ahead = any(queue for lvl, queue in self._queues.items() if lvl <= level)
+        if waiting_ahead or not try_start(job):
+            self._queues.setdefault(level, deque()).append(job)
+
+    def dispatch(self, try_start: Callable[[int], bool]) -> None:
+        for level in sorted(self._queues):
+            queue = self._queues[level]
+            while queue and try_start(queue[0]):
+                queue.popleft()
+            if queue:
+                return
+
+    def requeue(self, job: int) -> None:
+        self._queues.setdefault(self._level(job), deque()).appendleft(job)
+
+    def queued(self) -> list[int]:
+        return [job for level in sorted(self._queues) for job in self._queues[level]]
+
+
+def make_policy(sc: Scenario, tenant_of_job: Sequence[int]) -> Policy:
     """The policy a scenario asks for."""
-    match spec.kind:
-        case "fifo":
+    spec = sc.scheduler
+    match spec:
+        case FifoScheduler():
             return Fifo()
+        case PriorityScheduler():
+            levels = [
+                t.priority if t.priority is not None else spec.class_order.index(t.tenant_class)
+                for t in sc.tenants
+            ]
+            return Priority(levels, tenant_of_job)

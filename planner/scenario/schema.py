@@ -500,6 +500,9 @@ class Tenant(Spec):
     credit: CreditGrant | None = None
     patience: Patience | None = None
     lease: Lease | None = Field(default=None, description="for class 'wholesale' only")
+    priority: int | None = Field(
+        default=None, description="for the priority scheduler: lower runs first; default by class"
+    )
 
     @model_validator(mode="after")
     def _credit_matches_class(self) -> Self:
@@ -579,7 +582,26 @@ class FifoScheduler(Spec):
     kind: Literal["fifo"] = "fifo"
 
 
-Scheduler = FifoScheduler
+def _default_class_order() -> list[TenantClass]:
+    return ["paying", "credit", "internal", "wholesale"]
+
+
+class PriorityScheduler(Spec):
+    """Strict priority: jobs start by their tenant's priority level, first in first out within
+    a level. While the head of the highest waiting level cannot start, no job starts.
+
+    A tenant's level is its ``priority`` if set, else its class's position in ``class_order``
+    (first = highest).
+    """
+
+    kind: Literal["priority"] = "priority"
+    class_order: list[TenantClass] = Field(
+        default_factory=_default_class_order,
+        description="tenant classes from highest priority to lowest",
+    )
+
+
+Scheduler = Annotated[FifoScheduler | PriorityScheduler, Field(discriminator="kind")]
 
 
 class Scenario(Spec):
