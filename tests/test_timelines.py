@@ -246,3 +246,8 @@ def test_a_lead_time_can_be_drawn_per_order() -> None:
     assert all(5 * 24 <= d <= 25 * 24 for d in due)
     assert len(set(due)) == 5
     assert planner.simulate(sc, seed=3).orders.loc[0, "due_h"] == due[3]
+
+
+def test_the_jobs_table_has_its_documented_columns() -> None:
+    res = planner.simulate(scenario(), jobs=batch([(0.0, 8, 8.0)]))
+    assert tuple(res.jobs.columns) == planner.analysis.JOB_COLUMNS

@@ -399,6 +399,3 @@ class Model:
         # The event loop's per-job lists are copies of ``self.jobs``; a large run needs the
         # memory back before its tables are built.
         self._submit_h, self._tenant, self._gpus, self._work = [], [], [], []
-
-    def queued_jobs(self) -> list[int]:
-        return self.policy.queued()

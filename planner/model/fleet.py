@@ -207,14 +207,6 @@ class Pool:
                     break
         return best
 
-    def largest_fit(self) -> int:
-        """The largest job (GPUs) that could start in this pool right now."""
-        size = self.node_gpus
-        whole = max((len(p.whole_free) for p in self.pods), default=0)
-        if whole:
-            return whole * size
-        return max((f for f in range(size) if self.partial[f]), default=0)
-
 
 class Fleet:
     """All pools, keyed by (model, region), and the cohorts installed in them."""
@@ -239,11 +231,3 @@ class Fleet:
             pool = self.pools[key] = Pool(model, region, node_gpus, pod_gpus, throughput)
         pool.add_cohort(cohort, gpus)
         return pool
-
-    @property
-    def gpus(self) -> int:
-        return sum(p.gpus for p in self.pools.values())
-
-    @property
-    def free_gpus(self) -> int:
-        return sum(p.free_gpus for p in self.pools.values())

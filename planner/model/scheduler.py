@@ -25,9 +25,6 @@ class Policy(Protocol):
     def requeue(self, job: int) -> None:
         """Put back an interrupted job, ahead of every job that has not started yet."""
 
-    def queued(self) -> list[int]:
-        """Jobs still waiting, in queue order."""
-
 
 class Fifo:
     """Strict FIFO with head-of-line blocking: while the head job cannot start, nothing starts."""
@@ -47,9 +44,6 @@ class Fifo:
 
     def requeue(self, job: int) -> None:
         self._queue.appendleft(job)
-
-    def queued(self) -> list[int]:
-        return list(self._queue)
 
 
 class Priority:
@@ -83,9 +77,6 @@ class Priority:
 
     def requeue(self, job: int) -> None:
         self._queues.setdefault(self._level(job), deque()).appendleft(job)
-
-    def queued(self) -> list[int]:
-        return [job for level in sorted(self._queues) for job in self._queues[level]]
 
 
 def make_policy(sc: Scenario, tenant_of_job: Sequence[int]) -> Policy:
