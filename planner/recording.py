@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 # Why a job was never submitted: its tenant's credit rule (shrink or leave), a balk at a long
 # expected wait, or the tenant having churned.
 SKIP_REASONS = ("credit_rule", "balked", "churned")
+# How a run ended, in ``end_interrupted``: completed (0), cut by a node failure, or preempted.
+FAILED, PREEMPTED = 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +71,12 @@ class Recorder:
         self.end_h.append(t_h)
         self.end_interrupted.append(0)
 
-    def job_interrupted(self, job: int, t_h: float) -> None:
-        """A run cut short by a node failure; the job goes back to the queue."""
+    def job_interrupted(self, job: int, t_h: float, preempted: bool = False) -> None:
+        """A run cut short by a node failure (or, if ``preempted``, stopped for another job);
+        the job goes back to the queue."""
         self.end_job.append(job)
         self.end_h.append(t_h)
-        self.end_interrupted.append(1)
+        self.end_interrupted.append(PREEMPTED if preempted else FAILED)
 
     def work_lost(self, job: int, cohort: int, gpu_h: float) -> None:
         """GPU time that bought no kept progress: restart overhead, work since a checkpoint."""

@@ -8,6 +8,7 @@ import pandas as pd
 from planner.analysis.columns import FloatArray, _labels
 from planner.analysis.runs import Segments
 from planner.model.engine import Model
+from planner.recording import PREEMPTED
 
 CLASSES = ("credit", "paying", "internal", "wholesale")
 
@@ -34,7 +35,9 @@ JOB_COLUMNS = (
     "state",
     "work_gpu_h",
     "gpu_h",
+    "tier",
     "restarts",
+    "preemptions",
     "lost_gpu_h",
     "revenue_usd",
     "credit_usd",
@@ -59,6 +62,8 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     interrupted = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
     end[end_job[~interrupted]] = np.frombuffer(rec.end_h)[~interrupted]
     restarts = np.bincount(end_job[interrupted], minlength=n)
+    preempted = np.frombuffer(rec.end_interrupted, dtype=np.int8) == PREEMPTED
+    preemptions = np.bincount(end_job[preempted], minlength=n)
     lost_gpu_h = np.bincount(
         np.frombuffer(rec.lost_job, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
     )
@@ -99,7 +104,9 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
             "state": _labels(state, STATES),
             "work_gpu_h": batch.work_gpu_h,
             "gpu_h": batch.gpus * held_h,
+            "tier": _labels(batch.tenant, [t.tier for t in tenants]),
             "restarts": restarts,
+            "preemptions": preemptions,
             "lost_gpu_h": lost_gpu_h,
             "revenue_usd": revenue,
             "credit_usd": credit,

@@ -12,7 +12,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _labels
+from planner.model.billing import tier_price_factor
 from planner.model.engine import Model
+from planner.recording import PREEMPTED
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class Segments:
     gpus: NDArray[np.int64]
     charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
     revenue_usd: FloatArray
-    interrupted: NDArray[np.bool_]  # the run ended because a node failed
+    interrupted: NDArray[np.bool_]  # the run was cut short: a node failed, or it was preempted
+    preempted: NDArray[np.bool_]  # the run was stopped for another job
 
 
 def segments(model: Model) -> Segments:
@@ -50,18 +53,22 @@ def segments(model: Model) -> Segments:
     found = where < len(e_key)
     found[found] = e_key[where[found]] == s_key[found]
     to_h[s_order[found]] = e_h[e_order[where[found]]]
-    interrupted = np.zeros(len(s_job), dtype=bool)
-    flags = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
-    interrupted[s_order[found]] = flags[e_order[where[found]]]
+    how = np.zeros(len(s_job), dtype=np.int8)
+    flags = np.frombuffer(rec.end_interrupted, dtype=np.int8)
+    how[s_order[found]] = flags[e_order[where[found]]]
+    interrupted, preempted = how != 0, how == PREEMPTED
     job, cohort, from_h = s_job, s_cohort, s_h.copy()
     gpus = model.jobs.gpus[job]
     revenue = np.zeros(len(job))
-    is_charged = np.array([t.tenant_class != "internal" for t in model.scenario.tenants])
+    tenants = model.scenario.tenants
+    is_charged = np.array([t.tenant_class != "internal" for t in tenants])
+    tier_factor = np.array([tier_price_factor(model.scenario, t) for t in tenants])
     charged = is_charged[model.jobs.tenant[job]]
     for c, price in enumerate(model.prices):
         mine = charged & (cohort == c)
         revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    return Segments(job, cohort, from_h, to_h, gpus, charged, revenue, interrupted)
+    revenue *= tier_factor[model.jobs.tenant[job]]
+    return Segments(job, cohort, from_h, to_h, gpus, charged, revenue, interrupted, preempted)
 
 
 def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int64]:
@@ -75,8 +82,9 @@ def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int
 
 
 def _runs(model: Model, seg: Segments) -> pd.DataFrame:
-    """One row per run of a job: a stretch on one cohort, ended by completion, by a node
-    failure (``interrupted``), or by the horizon (``to_h`` is then the horizon)."""
+    """One row per run of a job: a stretch on one cohort, ended by completion, cut short
+    (``interrupted``: a node failed, or ``preempted`` for another job), or by the horizon
+    (``to_h`` is then the horizon)."""
     cohorts = model.cohorts
     order = np.lexsort((seg.from_h, seg.job))
     job = seg.job[order]
@@ -94,6 +102,7 @@ def _runs(model: Model, seg: Segments) -> pd.DataFrame:
             "from_h": seg.from_h[order],
             "to_h": seg.to_h[order],
             "interrupted": seg.interrupted[order],
+            "preempted": seg.preempted[order],
             "revenue_usd": seg.revenue_usd[order],
         }
     )

@@ -13,7 +13,7 @@ from typing import Literal
 
 from planner.model.market import CohortPrice
 from planner.recording import Recorder
-from planner.scenario.schema import CreditGrant, Scenario
+from planner.scenario.schema import CreditGrant, Scenario, Tenant
 
 AccountState = Literal["pending", "active", "spent", "expired"]
 
@@ -29,11 +29,17 @@ class CreditAccount:
     state: AccountState = "pending"
 
 
+def tier_price_factor(sc: Scenario, tenant: Tenant) -> float:
+    """What a tenant pays per GPU-hour as a factor on the list price, by its contract tier."""
+    return float(getattr(sc.market.tiers, tenant.tier))
+
+
 class Billing:
     """The credit accounts of a run and the rules that follow from them."""
 
     def __init__(self, sc: Scenario, recorder: Recorder) -> None:
         self._recorder = recorder
+        self._tier_factor = [tier_price_factor(sc, t) for t in sc.tenants]
         self.accounts: dict[int, CreditAccount] = {
             i: CreditAccount(
                 t.credit,
@@ -67,7 +73,7 @@ class Billing:
         account = self.accounts[tenant]
         if account.state != "active" or to_h <= from_h:
             return
-        cost = gpus * price.integral(from_h, to_h)
+        cost = gpus * price.integral(from_h, to_h) * self._tier_factor[tenant]
         credit = min(cost, account.balance_usd)
         account.balance_usd -= credit
         self._recorder.credit_drawn(job, credit)

@@ -91,11 +91,56 @@ def check_jobs(sc: Scenario, jobs: JobBatch) -> None:
         raise ScenarioError("<jobs>", problems)
 
 
+WARM_RUNNING, WARM_QUEUED = "warm:running:", "warm:queued:"
+
+
+@dataclass(frozen=True)
+class WarmJobs:
+    """Jobs already in the system at time zero: ``running`` in ``initial_state.running`` order,
+    and ``all`` of them, queued ones too."""
+
+    running: list[int]
+    all: frozenset[int]
+
+
+def warm_jobs(sc: Scenario, jobs: JobBatch) -> WarmJobs:
+    """Find the initial state's jobs in a batch by their campaign names."""
+    names = jobs.campaign_names
+    if not names or not any(n.startswith("warm:") for n in names):
+        return WarmJobs([], frozenset())
+    job_of = {names[c]: j for j, c in enumerate(jobs.campaign.tolist()) if c >= 0}
+    running = [job_of[f"{WARM_RUNNING}{i}"] for i in range(len(sc.initial_state.running))]
+    queued = [job_of[f"{WARM_QUEUED}{i}"] for i in range(len(sc.initial_state.queue))]
+    return WarmJobs(running, frozenset(running + queued))
+
+
 def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) -> JobBatch:
-    """Draw every tenant's workload arrivals and add its planned campaigns."""
+    """Draw every tenant's workload arrivals and add its planned campaigns, after the jobs
+    of the initial state (running ones submitted at 0, queued ones ``waiting_h`` before)."""
     market = market or Market(sc)
     parts: list[tuple[np.ndarray, ...]] = []
     names: list[str] = []
+    tenant_index = {t.name: i for i, t in enumerate(sc.tenants)}
+    state = sc.initial_state
+    warm = [
+        (WARM_RUNNING, i, 0.0, r.tenant, r.gpus, r.remaining_work_gpu_h)
+        for i, r in enumerate(state.running)
+    ] + [
+        (WARM_QUEUED, i, -q.waiting_h, q.tenant, q.gpus, q.work_gpu_h)
+        for i, q in enumerate(state.queue)
+    ]
+    for prefix, i, warm_submit_h, tenant_name, warm_gpus, warm_work in warm:
+        names.append(f"{prefix}{i}")
+        parts.append(
+            (
+                np.array([warm_submit_h]),
+                np.array([tenant_index[tenant_name]]),
+                np.array([_rounded_to_nodes(sc, tenant_index[tenant_name], warm_gpus)]),
+                np.array([warm_work]),
+                np.array([len(names) - 1]),
+                np.zeros(1),
+            )
+        )
     for index, tenant in enumerate(sc.tenants):
         if tenant.workload is not None:
             parts.append(_workload_jobs(sc, index, tenant, streams, market))
@@ -127,6 +172,11 @@ def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) 
         keep_u=keep_u[order].astype(np.float64),
         campaign_names=tuple(names),
     )
+
+
+def _rounded_to_nodes(sc: Scenario, tenant: int, gpus: int) -> int:
+    node = sc.node_gpus(sc.tenants[tenant])
+    return gpus if gpus <= node else -(-gpus // node) * node
 
 
 def _workload_jobs(

@@ -7,22 +7,24 @@ arrival and its completion; the scheduler runs only on those.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import simpy
 
 from planner.catalog import gpu_model
+from planner.errors import Problem, ScenarioError
 from planner.model.billing import Billing
-from planner.model.demand import JobBatch, check_jobs, generate_jobs
-from planner.model.failures import NodeFailures, saved_progress_h
+from planner.model.demand import JobBatch, check_jobs, generate_jobs, warm_jobs
+from planner.model.failures import Checkpoints, NodeFailures, saved_progress_h
 from planner.model.fleet import Allocation, Fleet, Pool
 from planner.model.market import Market
-from planner.model.scheduler import make_policy
+from planner.model.policies import make_policy
+from planner.model.policies.base import Admit
 from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
 from planner.recording import SKIP_REASONS, Recorder
-from planner.scenario.schema import RegionBar, Scenario
+from planner.scenario.schema import HOURS_PER_DAY, RegionBar, Scenario
 
 CREDIT_RULE, BALKED, CHURNED = (SKIP_REASONS.index(r) for r in ("credit_rule", "balked", "churned"))
 
@@ -78,11 +80,14 @@ class Model:
         # How far each running job of a credit tenant has drawn on its credits.
         self.drawn_to_h: dict[int, float] = {}
         # Per-job columns as plain lists: indexing numpy scalars in the event loop is slow.
-        self._submit_h: list[float] = self.jobs.submit_h.tolist()
-        self._tenant: list[int] = self.jobs.tenant.tolist()
-        self.policy = make_policy(sc, self._tenant)
-        self._gpus: list[int] = self.jobs.gpus.tolist()
+        self.job_submit_h: list[float] = self.jobs.submit_h.tolist()
+        self.job_tenant: list[int] = self.jobs.tenant.tolist()
+        self.job_gpus: list[int] = self.jobs.gpus.tolist()
         self._work: list[float] = self.jobs.work_gpu_h.tolist()
+        self.policy = make_policy(sc, self, self.streams)
+        self._ended = self.policy.ended if self.policy.preempts else None
+        self.checkpoints = Checkpoints(sc.failures)
+        self._multinode_throughput = sc.placement.capped_nvlink_multinode_throughput
         self._pays_credits = [i in self.billing.accounts for i in range(len(sc.tenants))]
         patience = [t.patience for t in sc.tenants]
         self._balk_wait_h = [p.balk_wait_h if p else None for p in patience]
@@ -105,8 +110,10 @@ class Model:
                 self._node_failed,
                 self._node_repaired,
             )
-        # Kept only when nodes can fail: which jobs sit on each node, each running job's wake
-        # and run start, its restarts, and failed nodes whose place a spare took.
+        # Kept only when runs can be cut short (nodes fail, or the policy preempts): which jobs
+        # sit on each node, each running job's wake and run start, its restarts, and failed
+        # nodes whose place a spare took.
+        self._tracking = self.failures is not None or self.policy.preempts
         self._on_node: dict[tuple[int, int], set[int]] = {}
         self._wakes: dict[int, Wake] = {}
         self._run_start_h: dict[int, float] = {}
@@ -114,10 +121,12 @@ class Model:
         self._spare_took: set[tuple[int, int]] = set()
         self._pool_keys = [self._preferences(i) for i in range(len(sc.tenants))]
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
+        self._by_cost = [t.placement == "cost" for t in sc.tenants]
+        self._warm = warm_jobs(sc, self.jobs)
+        self.fragmentation: list[tuple[float, str, str, int, int, int]] = []
         self._next_arrival = 0
         self._ran = False
         # Bound once: the event loop calls these for every job.
-        self._try_start_cb = self._try_start
         self._on_end_cb = self._on_end
         self._on_arrival_cb = self._on_arrival
 
@@ -149,18 +158,50 @@ class Model:
         for event in self.scenario.export_controls:
             for bar in event.restrict:
                 self._at(self.scenario.hours_since_start(event.effective), partial(self._bar, bar))
+        self._start_warm()
         if len(self.jobs):
-            self._next_arrival_at(self._submit_h[0])
+            self._next_arrival_at(max(0.0, self.job_submit_h[0]))
         if self.failures is not None:
             self.failures.start()
+        self._every_day(self._sample_fragmentation)
+        if any(self._by_cost):
+            self._every_day(self._refresh_candidates)
+
+    def _start_warm(self) -> None:
+        """Start the jobs running at time zero on their stated pools, before any arrival."""
+        for i, job in enumerate(self._warm.running):
+            spec = self.scenario.initial_state.running[i]
+            pool = self.fleet.pools.get((spec.model, spec.region))
+            if pool is None or not self.policy.start_on(job, [pool]):
+                raise ScenarioError(
+                    "<scenario>",
+                    [
+                        Problem(
+                            f"initial_state.running.{i}",
+                            f"{spec.gpus} GPUs of {spec.model} in {spec.region} cannot be "
+                            "placed at time zero: the earlier running jobs fill the nodes",
+                        )
+                    ],
+                )
 
     def _at(self, t_h: float, action: Callable[[], None]) -> None:
         """Run ``action`` at time ``t_h`` (or now, if that has passed)."""
         event = self.env.timeout(max(0.0, t_h - self.env.now))
         event.callbacks.append(lambda _event: action())
 
+    def _every_day(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now and at each midnight to the horizon."""
+
+        def tick(_event: simpy.Event) -> None:
+            action()
+            if self.env.now + HOURS_PER_DAY < self.scenario.horizon_h:
+                self.env.timeout(HOURS_PER_DAY).callbacks.append(tick)
+
+        self.env.timeout(0.0).callbacks.append(tick)
+
     def _install(self, cohort: CohortPlan) -> None:
         region = self.scenario.region(cohort.region)
+        spec = gpu_model(cohort.model)
         pool = self.fleet.install(
             cohort.index,
             cohort.model,
@@ -168,7 +209,8 @@ class Model:
             cohort.gpus,
             region.gpus_per_node,
             region.pod_gpus,
-            gpu_model(cohort.model).throughput,
+            spec.throughput,
+            self._multinode_throughput if spec.nvlink_capped else 1.0,
         )
         self.recorder.cohort_in_service(cohort.index, self.env.now)
         if self.failures is not None:
@@ -176,11 +218,18 @@ class Model:
             self.failures.add_nodes(pool, range(nodes[0], nodes[-1] + 1))
             pool.hold_spares(cohort.index, self.failures.spec.spare_fraction)
         self._refresh_candidates()
-        self.policy.dispatch(self._try_start_cb)
+        self.policy.dispatch()
 
     def _refresh_candidates(self) -> None:
         pools = self.fleet.pools
         self._candidates = [[pools[k] for k in keys if k in pools] for keys in self._pool_keys]
+        now = self.env.now
+        for tenant, by_cost in enumerate(self._by_cost):
+            if by_cost:
+                # Cheapest list price per unit of work first; ties keep the tenant's order.
+                self._candidates[tenant].sort(
+                    key=lambda p: self.market.curve(p.model).price(now) / p.throughput
+                )
         # Queued work is in reference (H800) GPU-hours, so capacity is counted the same way.
         self._usable_gpus = [
             sum(p.gpus * p.throughput for p in pools) for pools in self._candidates
@@ -198,6 +247,66 @@ class Model:
         self.fleet.pools[(cohort.model, cohort.region)].retire(cohort.index)
         self.recorder.cohort_retired(cohort.index, self.env.now)
         self._refresh_candidates()
+
+    # -- the cluster a policy sees -------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.env.now
+
+    def pools(self, job: int) -> list[Pool]:
+        """The pools ``job`` may run on now, in the order it tries them."""
+        return self._candidates[self.job_tenant[job]]
+
+    def all_pools(self) -> list[Pool]:
+        return list(self.fleet.pools.values())
+
+    def try_start(
+        self, job: int, admit: Admit | None = None, pools: Sequence[Pool] | None = None
+    ) -> bool:
+        """Place ``job`` on the first of ``pools`` (default: its tenant's) where it fits and
+        ``admit`` agrees, and start it. Returns whether it started."""
+        gpus = self.job_gpus[job]
+        tenant = self.job_tenant[job]
+        for pool in self._candidates[tenant] if pools is None else pools:
+            alloc = pool.allocate(gpus)
+            if alloc is None:
+                continue
+            duration = self._work[job] / self._rate(job, alloc)
+            if admit is None or admit(job, alloc, duration):
+                break
+            pool.release(alloc)
+        else:
+            return False
+        env = self.env
+        now = env.now
+        self.running[job] = alloc
+        self._queued_work_gpu_h -= self._work[job]
+        if self._pays_credits[tenant]:
+            self.drawn_to_h[job] = now
+        if self._churn_wait_h[tenant] is not None and job not in self._restarts:
+            self._count_long_wait(tenant, now - self.job_submit_h[job])
+        self.recorder.job_started(job, now, alloc.cohort)
+        if not self._tracking:
+            Wake(env, duration, job, self._on_end_cb)
+            return True
+        if job in self._restarts:
+            duration += self.checkpoints.restart_h
+        self._wakes[job] = Wake(env, duration, job, self._on_end_cb)
+        self._run_start_h[job] = now
+        for node in alloc.nodes:
+            self._on_node.setdefault((id(pool), node), set()).add(job)
+        return True
+
+    def _rate(self, job: int, alloc: Allocation) -> float:
+        """Reference-GPU-hours of work a job does per hour where it is placed."""
+        pool = alloc.pool
+        rate = self.job_gpus[job] * pool.throughput
+        return rate * pool.multinode_throughput if len(alloc.nodes) > 1 else rate
+
+    def preempt(self, job: int) -> None:
+        """Stop a running job for another; the policy requeues it."""
+        self._stop(job, preempted=True)
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -226,11 +335,19 @@ class Model:
 
     def _on_arrival(self, _event: Wake) -> None:
         now = self.env.now
-        submit_h, tenant_of, screened = self._submit_h, self._tenant, self._screened
-        submit, try_start = self.policy.submit, self._try_start_cb
+        submit_h, tenant_of, screened = self.job_submit_h, self.job_tenant, self._screened
+        submit = self.policy.submit
+        warm = self._warm.all
         i, n = self._next_arrival, len(submit_h)
         # Every job due by now arrives in this one event: simultaneous submissions are common.
         while i < n and submit_h[i] <= now:
+            if warm and i in warm:
+                # Already in the system at time zero: running, or queued without screening.
+                if i not in self.running:
+                    self._queued_work_gpu_h += self._work[i]
+                    submit(i)
+                i += 1
+                continue
             refused = (
                 self._refusal(i, tenant_of[i]) if screened and tenant_of[i] in screened else -1
             )
@@ -238,7 +355,7 @@ class Model:
                 self.recorder.job_skipped(i, refused)
             else:
                 self._queued_work_gpu_h += self._work[i]
-                submit(i, try_start)
+                submit(i)
             i += 1
         self._next_arrival = i
         if i < n:
@@ -259,36 +376,6 @@ class Model:
                 return BALKED
         return -1
 
-    def _try_start(self, job: int) -> bool:
-        gpus = self._gpus[job]
-        tenant = self._tenant[job]
-        for pool in self._candidates[tenant]:
-            alloc = pool.allocate(gpus)
-            if alloc is not None:
-                break
-        else:
-            return False
-        env = self.env
-        now = env.now
-        self.running[job] = alloc
-        self._queued_work_gpu_h -= self._work[job]
-        if self._pays_credits[tenant]:
-            self.drawn_to_h[job] = now
-        if self._churn_wait_h[tenant] is not None and job not in self._restarts:
-            self._count_long_wait(tenant, now - self._submit_h[job])
-        self.recorder.job_started(job, now, alloc.cohort)
-        duration = self._work[job] / (gpus * pool.throughput)
-        if self.failures is None:
-            Wake(env, duration, job, self._on_end_cb)
-            return True
-        if job in self._restarts:
-            duration += self.failures.spec.restart_min / 60.0
-        self._wakes[job] = Wake(env, duration, job, self._on_end_cb)
-        self._run_start_h[job] = now
-        for node in alloc.nodes:
-            self._on_node.setdefault((id(pool), node), set()).add(job)
-        return True
-
     def _count_long_wait(self, tenant: int, wait_h: float) -> None:
         patience = self.scenario.tenants[tenant].patience
         assert patience is not None and patience.churn_wait_h is not None
@@ -300,20 +387,22 @@ class Model:
     def _on_end(self, event: Wake) -> None:
         job = event.job
         if job < 0:
-            return  # the run was interrupted by a node failure
+            return  # the run was cut short by a failure or a preemption
         now = self.env.now
         alloc = self.running.pop(job)
-        if self.failures is not None:
+        if self._tracking:
             self._forget_run(job, alloc)
             if job in self._restarts:  # this last run began by restoring a checkpoint
-                restart_gpu_h = self.failures.spec.restart_min / 60.0 * self._gpus[job]
+                restart_gpu_h = self.checkpoints.restart_h * self.job_gpus[job]
                 self.recorder.work_lost(job, alloc.cohort, restart_gpu_h)
         alloc.pool.release(alloc)
         if job in self.drawn_to_h:
             self._draw(job, alloc, now)
             del self.drawn_to_h[job]
         self.recorder.job_ended(job, now)
-        self.policy.dispatch(self._try_start_cb)
+        if self._ended is not None:
+            self._ended(job)
+        self.policy.dispatch()
 
     def _forget_run(self, job: int, alloc: Allocation) -> None:
         del self._wakes[job]
@@ -324,7 +413,6 @@ class Model:
                 here.discard(job)
 
     def _node_failed(self, pool: Pool, node: int, cause: str) -> None:
-        assert self.failures is not None
         jobs = sorted(self._on_node.pop((id(pool), node), set()))
         spare_used = pool.fail(node)
         if spare_used:
@@ -334,12 +422,12 @@ class Model:
         )
         # Interrupted jobs go back to the head of the queue in their original order.
         for job in reversed(jobs):
-            self._interrupt(job)
-        self.policy.dispatch(self._try_start_cb)
+            self._stop(job, preempted=False)
+            self.policy.requeue(job)
+        self.policy.dispatch()
 
-    def _interrupt(self, job: int) -> None:
-        """Stop a job whose node failed: keep its checkpointed work, requeue it at the head."""
-        assert self.failures is not None
+    def _stop(self, job: int, preempted: bool) -> None:
+        """Cut a run short: keep the job's checkpointed work and count the rest as lost."""
         now = self.env.now
         alloc = self.running.pop(job)
         self._wakes[job].job = -1
@@ -349,31 +437,43 @@ class Model:
         if job in self.drawn_to_h:
             self._draw(job, alloc, now)
             del self.drawn_to_h[job]
-        gpus, throughput = self._gpus[job], alloc.pool.throughput
-        overhead_h = self.failures.spec.restart_min / 60.0 if job in self._restarts else 0.0
-        interval_h = self.failures.checkpoint_interval_h(len(alloc.nodes))
+        overhead_h = self.checkpoints.restart_h if job in self._restarts else 0.0
+        interval_h = self.checkpoints.interval_h(len(alloc.nodes))
         saved_h = saved_progress_h(run_h, overhead_h, interval_h)
-        self._work[job] = max(self._work[job] - saved_h * gpus * throughput, 1e-9)
+        self._work[job] = max(self._work[job] - saved_h * self._rate(job, alloc), 1e-9)
         self._restarts[job] = self._restarts.get(job, 0) + 1
-        self.recorder.job_interrupted(job, now)
-        self.recorder.work_lost(job, alloc.cohort, (run_h - saved_h) * gpus)
+        self.recorder.job_interrupted(job, now, preempted)
+        self.recorder.work_lost(job, alloc.cohort, (run_h - saved_h) * self.job_gpus[job])
         self._queued_work_gpu_h += self._work[job]
-        self.policy.requeue(job)
+        if self._ended is not None:
+            self._ended(job)
 
     def _node_repaired(self, pool: Pool, node: int) -> None:
         back_to_spares = (id(pool), node) in self._spare_took
         self._spare_took.discard((id(pool), node))
         pool.repair(node, back_to_spares)
         self.recorder.node_repaired(self.env.now, pool.node_cohort[node], pool.node_gpus)
-        self.policy.dispatch(self._try_start_cb)
+        self.policy.dispatch()
+
+    def _sample_fragmentation(self) -> None:
+        """Record, per pool, free GPUs and those no queued job could use as they lie."""
+        waiting = list(self.policy.waiting())
+        for pool in self.fleet.pools.values():
+            if pool.gpus == 0:
+                continue
+            mine = [j for j in waiting if pool in self._candidates[self.job_tenant[j]]]
+            stranded = pool.stranded_gpus([self.job_gpus[j] for j in mine])
+            self.fragmentation.append(
+                (self.env.now, pool.model, pool.region, pool.free_gpus, stranded, len(mine))
+            )
 
     def _draw(self, job: int, alloc: Allocation, to_h: float) -> None:
         """Pay a credit tenant's running job from its credits up to ``to_h``."""
         self.billing.draw(
             job,
-            self._tenant[job],
+            self.job_tenant[job],
             self.prices[alloc.cohort],
-            self._gpus[job],
+            self.job_gpus[job],
             self.drawn_to_h[job],
             to_h,
         )
@@ -383,7 +483,7 @@ class Model:
         now = self.env.now
         # Draw for the tenant's running jobs up to now so no drawn stretch straddles the change.
         for job in self.drawn_to_h:
-            if self._tenant[job] == tenant:
+            if self.job_tenant[job] == tenant:
                 self._draw(job, self.running[job], now)
         if change == "grant":
             self.billing.grant(tenant, now)
@@ -398,4 +498,4 @@ class Model:
             self._draw(job, self.running[job], horizon)
         # The event loop's per-job lists are copies of ``self.jobs``; a large run needs the
         # memory back before its tables are built.
-        self._submit_h, self._tenant, self._gpus, self._work = [], [], [], []
+        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []

@@ -86,9 +86,23 @@ class NodeFailures:
         repair_h = float(draw(self.spec.repair_days, self._repair, 1)[0]) * HOURS_PER_DAY
         self.env.timeout(repair_h).callbacks.append(lambda _e: self._on_repair(pool, node))
 
-    def checkpoint_interval_h(self, nodes: int) -> float:
+
+class Checkpoints:
+    """How often jobs save progress, and what a restart from a save costs.
+
+    Set by the scenario's ``failures`` block; without one (jobs can still be preempted) the
+    defaults apply: a save every 30 minutes and a 10-minute restart.
+    """
+
+    def __init__(self, spec: Failures | None) -> None:
+        spec = spec if spec is not None else Failures()
+        self.spec = spec.checkpoint
+        self.restart_h = spec.restart_min / 60.0
+        self.rate_per_node_h = spec.node_per_1000_node_days / 1000.0 / HOURS_PER_DAY
+
+    def interval_h(self, nodes: int) -> float:
         """Hours of progress between checkpoints for a job holding ``nodes`` nodes."""
-        spec = self.spec.checkpoint
+        spec = self.spec
         if isinstance(spec, FixedCheckpoint):
             return spec.interval_min / 60.0
         rate = self.rate_per_node_h * nodes

@@ -13,6 +13,7 @@ Nothing here is per GPU or per hour: state changes only when a job starts or end
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -44,6 +45,8 @@ class Pool:
     node_gpus: int
     pod_gpus: int
     throughput: float
+    # Throughput factor for a job spanning nodes (below 1 where NVLink is capped).
+    multinode_throughput: float = 1.0
     node_free: list[int] = field(default_factory=list)
     node_pod: list[int] = field(default_factory=list)
     node_cohort: list[int] = field(default_factory=list)
@@ -196,6 +199,76 @@ class Pool:
         self.gpus -= removed
         return removed
 
+    def fit_after(
+        self, gpus: int, releases: Sequence[Allocation]
+    ) -> tuple[int, tuple[int, ...]] | None:
+        """When would a job of ``gpus`` GPUs fit, if ``releases`` gave their GPUs back in order?
+
+        Returns how many of the releases it needs (0: it fits now) and the nodes it would take,
+        or ``None`` if it does not fit even after all of them. Nothing is changed: the releases
+        are replayed on a sparse overlay of the free counts. Releases on retired cohorts and
+        failed nodes give nothing back, as in :meth:`release`.
+        """
+        size = self.node_gpus
+        need = -(-gpus // size)
+        node_free, node_pod, pods = self.node_free, self.node_pod, self.pods
+        now = self._fits_now(gpus, need)
+        if now is not None:
+            return 0, now
+        extra: dict[int, int] = {}
+        newly_whole: dict[int, list[int]] = {}
+        for k, alloc in enumerate(releases, start=1):
+            if alloc.pool is not self or (self.retired and alloc.cohort in self.retired):
+                continue
+            for node in alloc.nodes:
+                if self.down and node in self.down:
+                    continue
+                after = node_free[node] + extra.get(node, 0) + alloc.gpus_per_node
+                extra[node] = after - node_free[node]
+                if gpus < size:
+                    if after >= gpus:
+                        return k, (node,)
+                elif after == size:
+                    pod = node_pod[node]
+                    mine = newly_whole.setdefault(pod, [])
+                    mine.append(node)
+                    if len(pods[pod].whole_free) + len(mine) >= need:
+                        taken = [*mine, *sorted(pods[pod].whole_free)][:need]
+                        return k, tuple(taken)
+        return None
+
+    def _fits_now(self, gpus: int, need: int) -> tuple[int, ...] | None:
+        """The nodes a job would take now (without taking them), or ``None``."""
+        if gpus > self.free_gpus:
+            return None
+        if gpus < self.node_gpus:
+            for free in range(gpus, self.node_gpus):
+                if self.partial[free]:
+                    return (min(self.partial[free]),)
+        pod = self._best_pod(need)
+        return None if pod is None else tuple(sorted(pod.whole_free)[:need])
+
+    def stranded_gpus(self, queued_gpus: Sequence[int]) -> int:
+        """Free GPUs that none of the queued jobs (of these sizes) could take as they lie.
+
+        A partly free node serves a job of at most its free GPUs; a whole free node serves a
+        job of one node, or a larger one if its pod has enough whole free nodes.
+        """
+        if not self.free_gpus or not queued_gpus:
+            return 0  # idle, not fragmented
+        size = self.node_gpus
+        smallest = min((g for g in queued_gpus if g < size), default=size + 1)
+        fewest_nodes = min((-(-g // size) for g in queued_gpus if g >= size), default=None)
+        stranded = 0
+        for free, nodes in enumerate(self.partial):
+            if nodes and free < smallest:
+                stranded += free * len(nodes)
+        for pod in self.pods:
+            whole = len(pod.whole_free)
+            if whole and smallest > size and (fewest_nodes is None or whole < fewest_nodes):
+                stranded += whole * size
+        return stranded
+
     def _best_pod(self, need: int) -> Pod | None:
         best: Pod | None = None
         best_free = 0
@@ -223,11 +296,14 @@ class Fleet:
         node_gpus: int,
         pod_gpus: int,
         throughput: float,
+        multinode_throughput: float = 1.0,
     ) -> Pool:
         """Bring a cohort into service, creating its pool on first use."""
         key = (model, region)
         pool = self.pools.get(key)
         if pool is None:
-            pool = self.pools[key] = Pool(model, region, node_gpus, pod_gpus, throughput)
+            pool = self.pools[key] = Pool(
+                model, region, node_gpus, pod_gpus, throughput, multinode_throughput
+            )
         pool.add_cohort(cohort, gpus)
         return pool

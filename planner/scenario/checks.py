@@ -54,6 +54,8 @@ def _problems(sc: Scenario) -> Iterator[Found]:
     yield from _dates_in_horizon(sc)
     for i, tenant in enumerate(sc.tenants):
         yield from _jobs_fit(sc, i, tenant)
+    yield from _reservations_fit(sc)
+    yield from _initial_state_fits(sc)
 
 
 def _unique_names(sc: Scenario) -> Iterator[Found]:
@@ -125,6 +127,17 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
             yield from model(("tenants", i, "models", j), name)
         for j, name in enumerate(tenant.regions or []):
             yield from region(("tenants", i, "regions", j), name)
+        if tenant.reservation is not None:
+            yield from model(("tenants", i, "reservation", "model"), tenant.reservation.model)
+            yield from region(("tenants", i, "reservation", "region"), tenant.reservation.region)
+    warm = [("running", i, job.tenant) for i, job in enumerate(sc.initial_state.running)]
+    warm += [("queue", i, job.tenant) for i, job in enumerate(sc.initial_state.queue)]
+    for kind, i, name in warm:
+        if name not in tenants:
+            yield ("initial_state", kind, i, "tenant"), f"unknown tenant '{name}'"
+    for i, running in enumerate(sc.initial_state.running):
+        yield from model(("initial_state", "running", i, "model"), running.model)
+        yield from region(("initial_state", "running", i, "region"), running.region)
 
 
 def _grey_orders_have_a_market(sc: Scenario) -> Iterator[Found]:
@@ -177,6 +190,8 @@ def _dates_in_horizon(sc: Scenario) -> Iterator[Found]:
             yield from inside(("tenants", i, "campaigns", j, "submit"), campaign.submit)
         if tenant.credit is not None:
             yield from inside(("tenants", i, "credit", "granted"), tenant.credit.granted)
+        if tenant.reservation is not None and tenant.reservation.start is not None:
+            yield from inside(("tenants", i, "reservation", "start"), tenant.reservation.start)
 
 
 def largest_pod_gpus(sc: Scenario, tenant: Tenant) -> tuple[int, list[str]]:
@@ -240,3 +255,84 @@ def _jobs_fit(sc: Scenario, i: int, tenant: Tenant) -> Iterator[Found]:
 def _node_rounded(sc: Scenario, tenant: Tenant, gpus: int) -> int:
     node = sc.node_gpus(tenant)
     return gpus if gpus <= node else -(-gpus // node) * node
+
+
+def pool_gpus(sc: Scenario, model: str, region: str, at_start: bool = False) -> int:
+    """GPUs of ``model`` in ``region`` in the fleet and on order (or, with ``at_start``, only
+    those in service at time zero)."""
+    installed: list[Cohort | Order] = [*sc.fleet, *([] if at_start else sc.orders)]
+    return sum(
+        item.gpus
+        for item in installed
+        if item.model == model
+        and item.region == region
+        and (not at_start or getattr(item, "acquired", sc.start) <= sc.start)
+    )
+
+
+def _reservations_fit(sc: Scenario) -> Iterator[Found]:
+    """Each reservation is on a pool its tenant may use, and a pool's reservations fit in it."""
+    if {r.name for r in sc.regions} < {
+        t.reservation.region for t in sc.tenants if t.reservation is not None
+    }:
+        return  # unknown regions are reported already
+    held: Counter[tuple[str, str]] = Counter()
+    for i, tenant in enumerate(sc.tenants):
+        spot = tenant.reservation
+        if spot is None:
+            continue
+        loc: Loc = ("tenants", i, "reservation")
+        if spot.model not in tenant.models or (
+            tenant.regions is not None and spot.region not in tenant.regions
+        ):
+            yield loc, f"{spot.model} in {spot.region} is not a pool this tenant may use"
+            continue
+        held[(spot.model, spot.region)] += spot.gpus
+        capacity = pool_gpus(sc, spot.model, spot.region)
+        if held[(spot.model, spot.region)] > capacity:
+            yield (
+                (*loc, "gpus"),
+                f"reservations of {spot.model} in {spot.region} add up to "
+                f"{held[(spot.model, spot.region)]} GPUs, more than the {capacity} the fleet "
+                "and orders hold there",
+            )
+
+
+def _initial_state_fits(sc: Scenario) -> Iterator[Found]:
+    """Running jobs fit their pools at time zero, and every job is one its tenant may run."""
+    names = {t.name: t for t in sc.tenants}
+    regions = {r.name: r for r in sc.regions}
+    used: Counter[tuple[str, str]] = Counter()
+    for i, job in enumerate(sc.initial_state.running):
+        tenant, region = names.get(job.tenant), regions.get(job.region)
+        if tenant is None or region is None:
+            continue  # reported already
+        loc: Loc = ("initial_state", "running", i)
+        if job.model not in tenant.models or (
+            tenant.regions is not None and job.region not in tenant.regions
+        ):
+            yield loc, f"tenant '{job.tenant}' may not use {job.model} in {job.region}"
+            continue
+        node = region.gpus_per_node
+        used[(job.model, job.region)] += (
+            -(-job.gpus // node) * node if job.gpus > node else job.gpus
+        )
+        capacity = pool_gpus(sc, job.model, job.region, at_start=True)
+        if used[(job.model, job.region)] > capacity:
+            yield (
+                (*loc, "gpus"),
+                f"running jobs on {job.model} in {job.region} hold "
+                f"{used[(job.model, job.region)]} GPUs at time zero, more than the {capacity} "
+                "in service then",
+            )
+    for i, queued in enumerate(sc.initial_state.queue):
+        tenant = names.get(queued.tenant)
+        if tenant is None:
+            continue
+        capacity, pools = largest_pod_gpus(sc, tenant)
+        if pools and _node_rounded(sc, tenant, queued.gpus) > capacity:
+            yield (
+                ("initial_state", "queue", i, "gpus"),
+                f"a job of {queued.gpus} GPUs can never fit: the largest pod tenant "
+                f"'{queued.tenant}' may use holds {capacity} GPUs",
+            )

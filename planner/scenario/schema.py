@@ -264,6 +264,18 @@ def _default_launches() -> list[SuccessorLaunch]:
     return [SuccessorLaunch.model_validate(item) for item in SUCCESSOR_LAUNCHES]
 
 
+class TierPrices(Spec):
+    """What each contract tier pays, as a factor on the list price.
+
+    Assumptions: domain.md §2b has one-year contracts 30-45% below on-demand (H100: $2.99
+    on-demand in Oct 2024, $1.70-2.35 on one-year terms in 2025-26); spot is taken at 60% off.
+    """
+
+    reserved: float = Field(default=0.7, gt=0.0, le=1.0)
+    on_demand: float = Field(default=1.0, gt=0.0)
+    spot: float = Field(default=0.4, gt=0.0, le=1.0)
+
+
 class Market(Spec):
     """Prices, operating costs and asset lives.
 
@@ -298,6 +310,9 @@ class Market(Spec):
     )
     price_cuts: Annotated[list[PriceCut], BeforeValidator(_preset_cuts)] = Field(
         default_factory=list, description="entries, or preset names such as 'alibaba-2024-02'"
+    )
+    tiers: TierPrices = Field(
+        default_factory=TierPrices, description="price factor per contract tier"
     )
     at_obsolescence: Literal["retire", "floor"] = Field(
         default="retire",
@@ -484,6 +499,27 @@ class Lease(Spec):
 
 
 TenantClass = Literal["credit", "paying", "internal", "wholesale"]
+Tier = Literal["reserved", "on_demand", "spot"]
+
+
+class Reservation(Spec):
+    """GPUs of one model in one region held for a tenant over a period, as a deal promises.
+
+    Only the ``quota`` scheduler enforces it; other schedulers ignore it, so the same scenario
+    can be compared across schedulers.
+    """
+
+    gpus: PositiveInt
+    model: Name
+    region: Name
+    start: date | None = Field(default=None, description="default: scenario start")
+    end: date | None = Field(default=None, description="default: the horizon's end")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError("'start' must be before 'end'")
+        return self
 
 
 class Tenant(Spec):
@@ -502,6 +538,19 @@ class Tenant(Spec):
     lease: Lease | None = Field(default=None, description="for class 'wholesale' only")
     priority: int | None = Field(
         default=None, description="for the priority scheduler: lower runs first; default by class"
+    )
+    tier: Tier = Field(
+        default="on_demand",
+        description="contract tier: sets the price factor (market.tiers); 'spot' jobs only take "
+        "idle GPUs and are preempted first",
+    )
+    placement: Literal["preference", "cost"] = Field(
+        default="preference",
+        description="which allowed pool a job tries first: 'models' order, or the lowest "
+        "current price per unit of work",
+    )
+    reservation: Reservation | None = Field(
+        default=None, description="GPUs held for this tenant under the 'quota' scheduler"
     )
 
     @model_validator(mode="after")
@@ -591,7 +640,10 @@ class PriorityScheduler(Spec):
     a level. While the head of the highest waiting level cannot start, no job starts.
 
     A tenant's level is its ``priority`` if set, else its class's position in ``class_order``
-    (first = highest).
+    (first = highest). With ``aging_h``, a waiting job climbs one level per ``aging_h`` waited,
+    so low levels are not starved. With ``preempt``, a blocked head stops running jobs of lower
+    levels (latest started first) when that makes room; they lose their work since their last
+    checkpoint.
     """
 
     kind: Literal["priority"] = "priority"
@@ -599,9 +651,97 @@ class PriorityScheduler(Spec):
         default_factory=_default_class_order,
         description="tenant classes from highest priority to lowest",
     )
+    aging_h: PositiveFloat | None = Field(
+        default=None, description="hours of waiting that raise a job one level; default off"
+    )
+    preempt: bool = Field(default=False, description="a blocked head may preempt lower levels")
 
 
-Scheduler = Annotated[FifoScheduler | PriorityScheduler, Field(discriminator="kind")]
+class ExactEstimate(Spec):
+    """Runtime estimates equal true runtimes."""
+
+    kind: Literal["exact"] = "exact"
+
+
+class NoisyEstimate(Spec):
+    """Each job's estimate is its true runtime times a factor drawn uniformly from
+    [1, ``max_factor``]: users ask for more time than they need, never less."""
+
+    kind: Literal["noisy"] = "noisy"
+    max_factor: float = Field(default=3.0, ge=1.0)
+
+
+RuntimeEstimate = Annotated[ExactEstimate | NoisyEstimate, Field(discriminator="kind")]
+
+
+class BackfillScheduler(Spec):
+    """EASY backfilling over a FIFO queue.
+
+    The head job holds a reservation: the earliest time and nodes it can start on, given the
+    running jobs' estimated ends. A later job may start now only if it does not delay that
+    reservation: it ends (by its estimate) before the reservation begins, or it uses none of
+    the reserved nodes.
+    """
+
+    kind: Literal["backfill"] = "backfill"
+    estimate: RuntimeEstimate = Field(default_factory=ExactEstimate)
+
+
+class QuotaScheduler(Spec):
+    """Tenants' ``reservation``s are honoured: a tenant's jobs within its reserved GPUs go first
+    and start on its reserved pool; the rest share what is left, first in first out.
+
+    With ``lend``, reserved GPUs a tenant is not using may run other jobs; with ``reclaim``
+    too, the owner takes them back by preempting those jobs (latest started first).
+    """
+
+    kind: Literal["quota"] = "quota"
+    lend: bool = True
+    reclaim: bool = True
+
+
+Scheduler = Annotated[
+    FifoScheduler | PriorityScheduler | BackfillScheduler | QuotaScheduler,
+    Field(discriminator="kind"),
+]
+
+
+class Placement(Spec):
+    """How jobs are placed on GPUs beyond the per-pool best fit."""
+
+    capped_nvlink_multinode_throughput: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        description="throughput factor for jobs spanning nodes of a capped-NVLink model (A800, "
+        "H800); domain.md §8: 0.85-1.0 for communication-bound jobs",
+    )
+
+
+class RunningJob(Spec):
+    """A job running at time zero, on a given pool, with the work it has left."""
+
+    tenant: Name
+    gpus: PositiveInt
+    model: Name
+    region: Name
+    remaining_work_gpu_h: PositiveFloat = Field(description="reference-GPU-hours left")
+
+
+class QueuedJob(Spec):
+    """A job waiting at time zero."""
+
+    tenant: Name
+    gpus: PositiveInt
+    work_gpu_h: PositiveFloat
+    waiting_h: NonNegativeFloat = Field(default=0.0, description="how long it has waited so far")
+
+
+class InitialState(Spec):
+    """The fleet's state at time zero: the jobs running and the queue, oldest first."""
+
+    running: list[RunningJob] = Field(default_factory=list)
+    queue: list[QueuedJob] = Field(default_factory=list)
 
 
 class Scenario(Spec):
@@ -621,6 +761,10 @@ class Scenario(Spec):
     market: Market = Field(default_factory=Market)
     tenants: list[Tenant] = Field(min_length=1)
     scheduler: Scheduler = Field(default_factory=FifoScheduler)
+    placement: Placement = Field(default_factory=Placement)
+    initial_state: InitialState = Field(
+        default_factory=InitialState, description="running jobs and queue at time zero"
+    )
     failures: Failures | None = Field(default=None, description="off unless given")
 
     @model_validator(mode="after")

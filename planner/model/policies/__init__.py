@@ -1,0 +1,65 @@
+"""Scheduling policies, chosen by the scenario's ``scheduler.kind``.
+
+Each policy is a small module behind the :class:`~planner.model.policies.base.Policy` hooks;
+the engine places and starts jobs, the policy decides which to try and when.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.model.policies.backfill import Backfill
+from planner.model.policies.base import Cluster, Policy
+from planner.model.policies.fifo import Fifo
+from planner.model.policies.priority import Priority
+from planner.model.policies.quota import Held, Quota
+from planner.model.streams import Streams
+from planner.scenario.schema import (
+    BackfillScheduler,
+    FifoScheduler,
+    NoisyEstimate,
+    PriorityScheduler,
+    QuotaScheduler,
+    Scenario,
+)
+
+__all__ = ["Backfill", "Cluster", "Fifo", "Policy", "Priority", "Quota", "make_policy"]
+
+
+def make_policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
+    """The policy a scenario asks for, bound to ``cluster``."""
+    spec = sc.scheduler
+    spot = [t.tier == "spot" for t in sc.tenants]
+    match spec:
+        case FifoScheduler():
+            return Fifo(cluster, spot)
+        case PriorityScheduler():
+            levels = [
+                t.priority if t.priority is not None else spec.class_order.index(t.tenant_class)
+                for t in sc.tenants
+            ]
+            return Priority(cluster, spot, levels, spec.aging_h, spec.preempt)
+        case BackfillScheduler():
+            n = len(cluster.job_gpus)
+            if isinstance(spec.estimate, NoisyEstimate):
+                rng = streams.get("estimates")
+                factor = rng.uniform(1.0, spec.estimate.max_factor, n).tolist()
+            else:
+                factor = np.ones(n).tolist()
+            return Backfill(cluster, spot, factor)
+        case QuotaScheduler():
+            held: list[Held | None] = []
+            for t in sc.tenants:
+                r = t.reservation
+                held.append(
+                    None
+                    if r is None
+                    else Held(
+                        r.model,
+                        r.region,
+                        r.gpus,
+                        max(0.0, sc.hours_since_start(r.start or sc.start)),
+                        sc.hours_since_start(r.end or sc.end),
+                    )
+                )
+            return Quota(cluster, spot, held, spec.lend, spec.reclaim)
