@@ -60,6 +60,8 @@ class Recorder:
     retired_h: array[float] = field(default_factory=lambda: array("d"))
     credit_events: list[CreditEvent] = field(default_factory=list)
     churned: dict[int, float] = field(default_factory=dict)  # tenant -> when it left
+    # Daily per pool: (t_h, model, region, free GPUs, free GPUs no queued job fits, queued jobs).
+    fragmentation: list[tuple[float, str, str, int, int, int]] = field(default_factory=list)
 
     def job_started(self, job: int, t_h: float, cohort: int) -> None:
         self.start_job.append(job)
@@ -112,6 +114,11 @@ class Recorder:
     def cohort_retired(self, cohort: int, t_h: float) -> None:
         self.retired_cohort.append(cohort)
         self.retired_h.append(t_h)
+
+    def fragmentation_sampled(
+        self, t_h: float, model: str, region: str, free: int, stranded: int, queued: int
+    ) -> None:
+        self.fragmentation.append((t_h, model, region, free, stranded, queued))
 
     def tenant_churned(self, tenant: int, t_h: float) -> None:
         self.churned[tenant] = t_h

@@ -73,6 +73,11 @@ class RunResult:
         return self.tables.failures
 
     @property
+    def fragmentation(self) -> pd.DataFrame:
+        """Daily per pool: free GPUs, and those no queued job could use as they lie."""
+        return self.tables.fragmentation
+
+    @property
     def credit_ledger(self) -> pd.DataFrame:
         """Per calendar month and credit deal: credits burned (burn view) and granted (escrow
         view), forfeits, cash and the GPU-hours paid with credits."""

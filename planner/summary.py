@@ -3,7 +3,12 @@
 Keys read ``metric`` for fleet totals and ``metric.who`` per tenant class, tenant or cohort, e.g.
 ``wait_p95_h.paying``, ``credits_burned_usd.moonshot``, ``payback.H800-cn-hangzhou-0``.
 
-Money, fleet-wide: ``revenue_usd`` (credits recognised as burned) = ``revenue_cash_usd`` +
+``scheduler`` is the policy's kind; ``preemptions`` counts runs stopped for other jobs;
+``stranded_free_share`` is, of the GPUs free while jobs waited (sampled daily), the share no
+waiting job could use where they lay (fragmentation).
+
+Money, fleet-wide: ``revenue_usd`` (credits recognised as burned), by contract tier in
+``revenue_usd.<tier>``, = ``revenue_cash_usd`` +
 ``revenue_credit_usd``; ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
 ``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
@@ -45,6 +50,8 @@ def summarise(res: RunResult) -> pd.Series:
         "jobs_running_at_horizon": int((jobs["state"] == "running").sum()),
         "jobs_queued_at_horizon": int((jobs["state"] == "queued").sum()),
         "jobs_skipped": int(tenants["jobs_skipped"].sum()),
+        "scheduler": sc.scheduler.kind,
+        "preemptions": int(jobs["preemptions"].sum()),
     }
     in_service = float(cohorts["in_service_gpu_h"].sum()) if len(cohorts) else 0.0
     busy = float(cohorts["busy_gpu_h"].sum()) if len(cohorts) else 0.0
@@ -70,6 +77,8 @@ def summarise(res: RunResult) -> pd.Series:
             out[f"wait_p{q}_h.{label}"] = float(np.percentile(w, q)) if len(w) else math.nan
 
     out["revenue_usd"] = float(jobs["revenue_usd"].sum())
+    for tier, revenue in jobs.groupby("tier", observed=True)["revenue_usd"].sum().items():
+        out[f"revenue_usd.{tier}"] = float(revenue)
     out["revenue_cash_usd"] = float(jobs["cash_usd"].sum())
     out["revenue_credit_usd"] = float(jobs["credit_usd"].sum())
     deals = tenants[tenants["tenant_class"] == "credit"]
@@ -80,6 +89,11 @@ def summarise(res: RunResult) -> pd.Series:
         for key in DEAL_KEYS:
             out[f"{key}.{rec['tenant']}"] = float(rec[key])
 
+    frag = res.fragmentation
+    waiting = frag[frag["queued_jobs"] > 0]
+    free = float(waiting["free_gpus"].sum())
+    # Of the GPUs free while jobs waited, the share no waiting job could use where they lay.
+    out["stranded_free_share"] = float(waiting["stranded_gpus"].sum()) / free if free else 0.0
     out.update(_fleet_value(cohorts))
     for rec in cohorts.to_dict("records"):
         out[f"payback.{rec['cohort']}"] = float(rec["payback"])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 import planner
-from tests.conftest import base_dict, batch
+from planner.analysis import collect
+from planner.model.engine import Model
+from planner.model.policies import Backfill
+from tests.conftest import base_dict, batch, scenario
 
 
 def two_tenants(scheduler: dict) -> planner.Scenario:
@@ -58,3 +61,166 @@ def test_a_blocked_high_priority_head_blocks_lower_levels() -> None:
 def test_unknown_scheduler_kind_is_a_clear_error() -> None:
     with pytest.raises(planner.ScenarioError, match="scheduler"):
         planner.scenario.validate(base_dict(scheduler={"kind": "lottery"}))
+
+
+# -- EASY backfill -----------------------------------------------------------------------------
+
+# Hour 0: a job holds one node for 10 h. Hour 1: a job needing both nodes queues behind it and
+# reserves both from hour 10. Hour 2: a 5-hour job fits before the reservation; hour 3: a 20-hour
+# job would overlap it.
+BACKFILL_JOBS = [(0.0, 8, 80.0), (1.0, 16, 160.0), (2.0, 8, 40.0), (3.0, 8, 160.0)]
+
+
+def test_backfill_starts_a_later_job_that_ends_before_the_heads_reservation() -> None:
+    res = planner.simulate(scenario(scheduler={"kind": "backfill"}), jobs=batch(BACKFILL_JOBS))
+    assert list(res.jobs["start_h"]) == [0.0, 10.0, 2.0, 20.0]
+
+
+def test_fifo_makes_the_same_jobs_wait_behind_the_head() -> None:
+    res = planner.simulate(scenario(scheduler={"kind": "fifo"}), jobs=batch(BACKFILL_JOBS))
+    assert list(res.jobs["start_h"]) == [0.0, 10.0, 20.0, 20.0]
+
+
+def test_backfill_lets_a_long_job_use_nodes_the_head_does_not_need() -> None:
+    """Three nodes: the head needs two whole ones and reserves the two the running job frees at
+    hour 10, so a 50-hour job may take the third node now without delaying it."""
+    d = base_dict(scheduler={"kind": "backfill"})
+    d["regions"][0]["pod_gpus"] = 24
+    d["fleet"][0]["gpus"] = 24
+    jobs = batch([(0.0, 16, 160.0), (1.0, 16, 160.0), (2.0, 8, 400.0)])
+    res = planner.simulate(planner.Scenario.model_validate(d), jobs=jobs)
+    assert list(res.jobs["start_h"]) == [0.0, 10.0, 2.0]
+
+
+def test_with_noisy_estimates_the_head_starts_by_its_promised_time() -> None:
+    """Over-estimates push the reservation later (to the running job's estimated end), so more
+    jobs backfill; the head still starts no later than it was promised, here when the running
+    job actually ends at hour 10."""
+    sc = scenario(scheduler={"kind": "backfill", "estimate": {"kind": "noisy", "max_factor": 100}})
+    model = Model(sc, jobs=batch(BACKFILL_JOBS))
+    model.run()
+    assert isinstance(model.policy, Backfill)
+    promised_h = model.policy.promised_h[1]
+    assert promised_h > 10.0  # the running job's estimate is longer than its 10 h
+    jobs = collect(model).jobs
+    assert jobs["start_h"][1] == 10.0 <= promised_h
+
+
+# -- quota --------------------------------------------------------------------------------------
+
+
+def quota_scenario(**scheduler: object) -> planner.Scenario:
+    """Two 8-GPU nodes; the start-up holds one node's worth (8 GPUs) under its deal."""
+    d = two_tenants({"kind": "quota", **scheduler}).model_dump(
+        mode="json", by_alias=True, exclude_unset=True
+    )
+    d["tenants"][0]["reservation"] = {"gpus": 8, "model": "H800", "region": "r1"}
+    return planner.Scenario.model_validate(d)
+
+
+# Hour 0: the paying customer starts two 100-hour jobs; hour 1: the start-up asks for 8 GPUs.
+QUOTA_JOBS = [(0.0, 8, 800.0), (0.0, 8, 800.0), (1.0, 8, 80.0)]
+
+
+def test_a_reserved_tenant_reclaims_its_lent_gpus_at_once() -> None:
+    res = planner.simulate(quota_scenario(), jobs=batch(QUOTA_JOBS, [1, 1, 0]))
+    jobs = res.jobs
+    assert list(jobs["start_h"]) == [0.0, 0.0, 1.0]
+    # The later of the two borrowers gives the node back and runs again once it is free.
+    assert list(jobs["preemptions"]) == [0, 1, 0]
+    runs = res.runs[res.runs["job_id"] == 1]
+    assert list(runs["from_h"]) == [0.0, 11.0]
+    assert runs["preempted"].tolist() == [True, False]
+
+
+def test_without_lending_reserved_gpus_stay_idle_for_their_owner() -> None:
+    res = planner.simulate(quota_scenario(lend=False), jobs=batch(QUOTA_JOBS, [1, 1, 0]))
+    assert list(res.jobs["start_h"]) == [0.0, 100.0, 1.0]
+    assert res.jobs["preemptions"].sum() == 0
+
+
+def test_without_reclaim_the_owner_waits_for_one_borrower_to_finish() -> None:
+    jobs = batch([(0.0, 8, 800.0), (0.0, 8, 400.0), (1.0, 8, 80.0)], [1, 1, 0])
+    res = planner.simulate(quota_scenario(reclaim=False), jobs=jobs)
+    assert list(res.jobs["start_h"]) == [0.0, 0.0, 50.0]
+
+
+def test_other_schedulers_ignore_reservations() -> None:
+    d = quota_scenario().model_dump(mode="json", by_alias=True, exclude_unset=True)
+    d["scheduler"] = {"kind": "fifo"}
+    res = planner.simulate(planner.Scenario.model_validate(d), jobs=batch(QUOTA_JOBS, [1, 1, 0]))
+    assert list(res.jobs["start_h"]) == [0.0, 0.0, 100.0]
+
+
+# -- tiers and preemption -----------------------------------------------------------------------
+
+
+def spot_scenario(scheduler: dict) -> planner.Scenario:
+    d = two_tenants(scheduler).model_dump(mode="json", by_alias=True, exclude_unset=True)
+    d["tenants"][0] = {"name": "batch", "class": "paying", "models": ["H800"], "tier": "spot"}
+    return planner.Scenario.model_validate(d)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "priority", "backfill", "quota"])
+def test_spot_work_is_preempted_first_under_every_policy(kind: str) -> None:
+    """Spot fills both nodes; an on-demand job needing both arrives at hour 1.2 and takes
+    them at once. Each spot job kept its checkpoint at hour 1.0 and lost 0.2 h x 8 GPUs."""
+    jobs = batch([(0.0, 8, 800.0), (0.0, 8, 800.0), (1.2, 16, 32.0)], [0, 0, 1])
+    res = planner.simulate(spot_scenario({"kind": kind}), jobs=jobs)
+    assert list(res.jobs["start_h"]) == [0.0, 0.0, 1.2]
+    assert list(res.jobs["preemptions"]) == [1, 1, 0]
+    assert res.jobs["lost_gpu_h"][:2].tolist() == pytest.approx([0.2 * 8 + 8 / 6] * 2)
+    # They run again after the on-demand job, from their checkpoint, after a 10-minute restart.
+    restart = res.runs[(res.runs["job_id"] == 0) & (res.runs["run"] == 1)]
+    assert restart["from_h"].item() == pytest.approx(3.2)
+    assert res.jobs["end_h"][0] == pytest.approx(3.2 + 1 / 6 + (800 - 8) / 8)
+
+
+def test_queued_spot_work_never_blocks_other_jobs() -> None:
+    jobs = batch([(0.0, 8, 80.0), (1.0, 16, 16.0), (2.0, 8, 8.0)], [1, 0, 1])
+    res = planner.simulate(spot_scenario({"kind": "fifo"}), jobs=jobs)
+    assert list(res.jobs["start_h"]) == [0.0, 10.0, 2.0]
+
+
+def test_spot_pays_its_tier_price() -> None:
+    """List price $2/GPU-h; spot pays 40% of it, on-demand all of it."""
+    jobs = batch([(0.0, 8, 80.0), (0.0, 8, 80.0)], [0, 1])
+    res = planner.simulate(spot_scenario({"kind": "fifo"}), jobs=jobs)
+    assert res.jobs["revenue_usd"].tolist() == pytest.approx([0.4 * 2.0 * 80, 2.0 * 80])
+    summary = res.summary()
+    assert summary["revenue_usd.spot"] == pytest.approx(64.0)
+    assert summary["revenue_usd.on_demand"] == pytest.approx(160.0)
+
+
+def test_priority_preemption_stops_lower_levels_for_a_blocked_head() -> None:
+    """The credit start-up fills both nodes; a paying job needing both arrives at hour 2."""
+    jobs = batch([(0.0, 16, 1600.0), (2.0, 16, 16.0)], [0, 1])
+    waits = {}
+    for preempt in (False, True):
+        sc = two_tenants({"kind": "priority", "preempt": preempt})
+        waits[preempt] = planner.simulate(sc, jobs=jobs).jobs["start_h"].tolist()
+    assert waits == {False: [0.0, 100.0], True: [0.0, 2.0]}
+
+
+def test_aging_lifts_a_long_waiting_job_above_newer_higher_priority_work() -> None:
+    """One node's worth of slots, taken in turn. The credit job queued at hour 1 has waited
+    9 h by hour 10; with aging every 5 h it has climbed past the paying level and goes first."""
+    jobs = batch([(0.0, 16, 160.0), (1.0, 16, 16.0), (9.0, 16, 16.0)], [0, 0, 1])
+    plain = planner.simulate(two_tenants({"kind": "priority"}), jobs=jobs)
+    aged = planner.simulate(two_tenants({"kind": "priority", "aging_h": 5.0}), jobs=jobs)
+    assert plain.jobs["start_h"].tolist() == [0.0, 11.0, 10.0]
+    assert aged.jobs["start_h"].tolist() == [0.0, 10.0, 11.0]
+
+
+def test_reservations_larger_than_their_pool_are_reported() -> None:
+    d = base_dict()
+    d["tenants"][0]["reservation"] = {"gpus": 24, "model": "H800", "region": "r1"}
+    with pytest.raises(planner.ScenarioError, match=r"tenants\.acme\.reservation\.gpus"):
+        planner.scenario.validate(d)
+
+
+def test_a_reservation_on_a_model_the_tenant_cannot_use_is_reported() -> None:
+    d = base_dict()
+    d["tenants"][0]["reservation"] = {"gpus": 8, "model": "A800", "region": "r1"}
+    with pytest.raises(planner.ScenarioError, match="not a pool this tenant may use"):
+        planner.scenario.validate(d)

@@ -23,7 +23,13 @@ from planner.analysis.cohorts import _cohorts, lease_usd_per_idle_gpu_h, model_l
 from planner.analysis.columns import FloatArray
 from planner.analysis.credits import CreditUse, credit_use
 from planner.analysis.depreciation import BookValue, book_value, stranded_book_value_usd
-from planner.analysis.events import _credit_events, _failures, _orders
+from planner.analysis.events import (
+    FRAGMENTATION_COLUMNS,
+    _credit_events,
+    _failures,
+    _fragmentation,
+    _orders,
+)
 from planner.analysis.jobs import CLASSES, JOB_COLUMNS, PAID_WITH, STATES, _jobs, censored_wait_h
 from planner.analysis.ledger import (
     CREDIT_LEDGER_COLUMNS,
@@ -46,6 +52,7 @@ from planner.model.engine import Model
 __all__ = [
     "CLASSES",
     "CREDIT_LEDGER_COLUMNS",
+    "FRAGMENTATION_COLUMNS",
     "JOB_COLUMNS",
     "LEDGER_COLUMNS",
     "PAID_WITH",
@@ -88,6 +95,7 @@ class Tables:
     credit_ledger: pd.DataFrame
     failures: pd.DataFrame
     runs: pd.DataFrame
+    fragmentation: pd.DataFrame
 
 
 def collect(model: Model) -> Tables:
@@ -111,4 +119,5 @@ def collect(model: Model) -> Tables:
         credit_ledger=_credit_ledger(model, seg, months, pieces, piece_revenue, credit),
         failures=_failures(model),
         runs=_runs(model, seg),
+        fragmentation=_fragmentation(model),
     )

@@ -39,7 +39,8 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
         paying = seg.charged[mine]
-        gpus = seg.gpus[mine][paying]
+        # GPUs weighted by what each pays over the list price (its contract tier).
+        gpus = seg.gpus[mine][paying] * seg.price_factor[mine][paying]
         before = float(
             np.sum(gpus * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete)))
         )

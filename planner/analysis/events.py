@@ -30,6 +30,22 @@ def _failures(model: Model) -> pd.DataFrame:
     )
 
 
+FRAGMENTATION_COLUMNS = (
+    "t_h",
+    "gpu_model",
+    "region",
+    "free_gpus",
+    "stranded_gpus",
+    "queued_jobs",
+)
+
+
+def _fragmentation(model: Model) -> pd.DataFrame:
+    """Daily per pool: free GPUs, and those no queued job could use where they lie
+    (``stranded_gpus``), with the queued jobs that may use the pool."""
+    return pd.DataFrame(model.recorder.fragmentation, columns=list(FRAGMENTATION_COLUMNS))
+
+
 def _orders(model: Model) -> pd.DataFrame:
     columns = [f.name for f in fields(OrderOutcome)]
     frame = pd.DataFrame([astuple(o) for o in model.orders], columns=columns)

@@ -79,7 +79,10 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     tenants = sc.tenants
     classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int64)
     job_class = classes[batch.tenant]
-    state = np.where(np.isnan(start), 0, np.where(np.isnan(end), 1, 2))
+    # Running: a run still going at the horizon. A job cut short and not restarted is queued.
+    running = np.zeros(n, dtype=bool)
+    running[seg.job[seg.open]] = True
+    state = np.where(~np.isnan(end), 2, np.where(running, 1, 0))
     cash = revenue - credit
     paid_with = np.zeros(n, dtype=np.int64)  # cash
     paid_with[credit > 0] = 1

@@ -70,10 +70,10 @@ def piece_revenue_usd(
     model: Model, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
 ) -> FloatArray:
     """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
-    (zero for internal tenants)."""
+    and its tier (zero for internal tenants)."""
     revenue = np.zeros(len(owner))
     cohort, gpus, charged = seg.cohort[owner], seg.gpus[owner], seg.charged[owner]
     for c, price in enumerate(model.prices):
         mine = charged & (cohort == c)
         revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    return revenue
+    return revenue * seg.price_factor[owner]

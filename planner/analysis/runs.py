@@ -30,9 +30,13 @@ class Segments:
     to_h: FloatArray
     gpus: NDArray[np.int64]
     charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
+    price_factor: (
+        FloatArray  # paid per GPU-hour over the list price: the tier's, or 0 if not charged
+    )
     revenue_usd: FloatArray
     interrupted: NDArray[np.bool_]  # the run was cut short: a node failed, or it was preempted
     preempted: NDArray[np.bool_]  # the run was stopped for another job
+    open: NDArray[np.bool_]  # the run was still going at the horizon
 
 
 def segments(model: Model) -> Segments:
@@ -57,6 +61,8 @@ def segments(model: Model) -> Segments:
     flags = np.frombuffer(rec.end_interrupted, dtype=np.int8)
     how[s_order[found]] = flags[e_order[where[found]]]
     interrupted, preempted = how != 0, how == PREEMPTED
+    still_open = np.ones(len(s_job), dtype=bool)
+    still_open[s_order[found]] = False
     job, cohort, from_h = s_job, s_cohort, s_h.copy()
     gpus = model.jobs.gpus[job]
     revenue = np.zeros(len(job))
@@ -64,11 +70,24 @@ def segments(model: Model) -> Segments:
     is_charged = np.array([t.tenant_class != "internal" for t in tenants])
     tier_factor = np.array([tier_price_factor(model.scenario, t) for t in tenants])
     charged = is_charged[model.jobs.tenant[job]]
+    price_factor = np.where(charged, tier_factor[model.jobs.tenant[job]], 0.0)
     for c, price in enumerate(model.prices):
         mine = charged & (cohort == c)
         revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    revenue *= tier_factor[model.jobs.tenant[job]]
-    return Segments(job, cohort, from_h, to_h, gpus, charged, revenue, interrupted, preempted)
+    revenue *= price_factor
+    return Segments(
+        job,
+        cohort,
+        from_h,
+        to_h,
+        gpus,
+        charged,
+        price_factor,
+        revenue,
+        interrupted,
+        preempted,
+        still_open,
+    )
 
 
 def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int64]:

@@ -85,7 +85,7 @@ class Model:
         self.job_gpus: list[int] = self.jobs.gpus.tolist()
         self._work: list[float] = self.jobs.work_gpu_h.tolist()
         self.policy = make_policy(sc, self, self.streams)
-        self._ended = self.policy.ended if self.policy.preempts else None
+        self._ended = self.policy.ended if self.policy.follows_runs else None
         self.checkpoints = Checkpoints(sc.failures)
         self._multinode_throughput = sc.placement.capped_nvlink_multinode_throughput
         self._pays_credits = [i in self.billing.accounts for i in range(len(sc.tenants))]
@@ -123,7 +123,6 @@ class Model:
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
         self._by_cost = [t.placement == "cost" for t in sc.tenants]
         self._warm = warm_jobs(sc, self.jobs)
-        self.fragmentation: list[tuple[float, str, str, int, int, int]] = []
         self._next_arrival = 0
         self._ran = False
         # Bound once: the event loop calls these for every job.
@@ -463,8 +462,8 @@ class Model:
                 continue
             mine = [j for j in waiting if pool in self._candidates[self.job_tenant[j]]]
             stranded = pool.stranded_gpus([self.job_gpus[j] for j in mine])
-            self.fragmentation.append(
-                (self.env.now, pool.model, pool.region, pool.free_gpus, stranded, len(mine))
+            self.recorder.fragmentation_sampled(
+                self.env.now, pool.model, pool.region, pool.free_gpus, stranded, len(mine)
             )
 
     def _draw(self, job: int, alloc: Allocation, to_h: float) -> None:

@@ -220,6 +220,7 @@ class Pool:
         for k, alloc in enumerate(releases, start=1):
             if alloc.pool is not self or (self.retired and alloc.cohort in self.retired):
                 continue
+            touched: set[int] = set()
             for node in alloc.nodes:
                 if self.down and node in self.down:
                     continue
@@ -229,12 +230,13 @@ class Pool:
                     if after >= gpus:
                         return k, (node,)
                 elif after == size:
-                    pod = node_pod[node]
-                    mine = newly_whole.setdefault(pod, [])
-                    mine.append(node)
-                    if len(pods[pod].whole_free) + len(mine) >= need:
-                        taken = [*mine, *sorted(pods[pod].whole_free)][:need]
-                        return k, tuple(taken)
+                    newly_whole.setdefault(node_pod[node], []).append(node)
+                    touched.add(node_pod[node])
+            for pod in sorted(touched):
+                mine = newly_whole[pod]
+                if len(pods[pod].whole_free) + len(mine) >= need:
+                    # Nodes freed by the releases first: the ones free now may serve others.
+                    return k, tuple([*mine, *sorted(pods[pod].whole_free)][:need])
         return None
 
     def _fits_now(self, gpus: int, need: int) -> tuple[int, ...] | None:

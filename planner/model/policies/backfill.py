@@ -42,6 +42,9 @@ class Backfill(Policy):
         self._factor = estimate_factor
         self._estimated_end_h: dict[int, float] = {}
         self.reservation: Reservation | None = None
+        # Each job's first reservation as head: it must start by then (the EASY promise).
+        self.promised_h: dict[int, float] = {}
+        self.follows_runs = True  # estimated ends are dropped as runs end
 
     # Every start is recorded, with its estimated end, for the next reservation.
     def _start(self, job: int, pools: Sequence[Pool] | None = None) -> bool:
@@ -89,6 +92,12 @@ class Backfill(Policy):
 
     def _reserve(self, head: int) -> Reservation | None:
         """The head's earliest start over its pools, replaying estimated ends in order."""
+        held = self._earliest(head)
+        if held is not None:
+            self.promised_h.setdefault(head, held.start_h)
+        return held
+
+    def _earliest(self, head: int) -> Reservation | None:
         cluster, ends = self.cluster, self._estimated_end_h
         now = cluster.now
         best: Reservation | None = None

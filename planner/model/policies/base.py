@@ -58,8 +58,8 @@ class Policy:
 
     Subclasses keep their own queue of non-spot jobs and implement ``_submit``, ``_dispatch``,
     ``_requeue`` and ``_waiting``. ``preempts`` is True when the policy may ever stop a job;
-    then the engine calls :meth:`ended` and the policy learns each run's start through
-    :meth:`_admitted`.
+    then the policy learns each run's start through :meth:`_admitted`. When ``follows_runs``
+    is True the engine reports each run's end through :meth:`ended`.
     """
 
     def __init__(self, cluster: Cluster, spot_tenants: Sequence[bool]) -> None:
@@ -67,6 +67,8 @@ class Policy:
         self._spot_tenant = list(spot_tenants)
         self._spot: deque[int] = deque()
         self.preempts = any(self._spot_tenant)
+        # Whether the engine must report every run's end through :meth:`ended`.
+        self.follows_runs = self.preempts
         self.started_h: dict[int, float] = {}
         self._try_start = cluster.try_start
 
@@ -142,9 +144,10 @@ class Policy:
         return self._spot_tenant[tenant[victim]] and not self._spot_tenant[tenant[job]]
 
     def _victim_order(self, victim: int) -> tuple[float, ...]:
-        """Spot first, then the latest started (it has the least progress since a restart)."""
+        """Spot first, then the latest started (it has the least progress since a restart),
+        then the latest submitted."""
         spot = self._spot_tenant[self.cluster.job_tenant[victim]]
-        return (0.0 if spot else 1.0, -self.started_h[victim])
+        return (0.0 if spot else 1.0, -self.started_h[victim], -victim)
 
     def _make_room(
         self,

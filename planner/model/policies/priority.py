@@ -31,7 +31,7 @@ class Priority(Policy):
         self._tenant_of = cluster.job_tenant
         self._aging_h = aging_h
         self._preempt_lower = preempt
-        self.preempts = self.preempts or preempt
+        self.preempts = self.follows_runs = self.preempts or preempt
         self._queues: dict[int, deque[int]] = {}
 
     def _level(self, job: int) -> int:
@@ -84,5 +84,5 @@ class Priority(Policy):
         return self._preempt_lower and self._level(victim) > self._level(job)
 
     def _victim_order(self, victim: int) -> tuple[float, ...]:
-        spot_first, latest_first = super()._victim_order(victim)
-        return (spot_first, -self._level(victim), latest_first)
+        spot_first, *latest_first = super()._victim_order(victim)
+        return (spot_first, -self._level(victim), *latest_first)

@@ -44,6 +44,7 @@ class Quota(Policy):
         self._held = list(held)
         self._lend = lend
         self.preempts = self.preempts or (lend and reclaim)
+        self.follows_runs = True  # in-quota use falls as runs end
         self._reclaim = lend and reclaim
         self._own: dict[int, deque[int]] = {t: deque() for t, h in enumerate(held) if h}
         self._shared: deque[int] = deque()
