@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
 
 from planner.analysis import collect
 from planner.model.demand import JobBatch
@@ -31,3 +34,27 @@ def simulate(
     model.run(progress)
     tables = collect(model)
     return RunResult(scenario, seed, tables, wall_s=time.perf_counter() - began)
+
+
+def compare(
+    scenario: Scenario,
+    path: str,
+    values: Sequence[Any],
+    seed: int = 0,
+    *,
+    progress: Callable[[int, Any], None] | None = None,
+) -> pd.DataFrame:
+    """Run ``scenario`` once per value of the field at dotted ``path``, on the same seed.
+
+    Returns the summaries side by side: one column per value (named by it as text), one row
+    per summary key. ``compare(sc, "scheduler.kind", ["fifo", "backfill"])`` sets the policies
+    against each other on the same demand, supply and failures. ``progress`` is called with
+    each value's index and the value before its run.
+    """
+    columns: dict[str, pd.Series] = {}
+    for i, value in enumerate(values):
+        if progress is not None:
+            progress(i, value)
+        variant = scenario.with_overrides({path: value})
+        columns[str(value)] = simulate(variant, seed).summary()
+    return pd.DataFrame(columns)

@@ -127,6 +127,92 @@ def run(
 
 
 @app.command()
+def compare(
+    scenario: ScenarioArg,
+    each: Annotated[
+        str,
+        typer.Option(
+            "--each",
+            help="PATH=V1,V2,...: run once per value, e.g. scheduler.kind=fifo,backfill,quota.",
+            show_default=False,
+        ),
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed shared by every run.")] = 0,
+    sets: SetOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="Write the summaries side by side as compare.csv into this directory.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Run a scenario once per value of one field, on the same seed, and show them side by side."""
+    path, eq, raw = each.partition("=")
+    if not eq or not path.strip() or not raw.strip():
+        raise typer.BadParameter(f"'{each}' is not PATH=V1,V2,...", param_hint="'--each'")
+    values = [yaml.safe_load(v) for v in raw.split(",")]
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+        for value in values:  # every variant is checked before any is run
+            try:
+                sc.with_overrides({path.strip(): value})
+            except ScenarioError as err:
+                raise ScenarioError(
+                    f"{scenario} with --each {path}={value}", err.problems
+                ) from None
+        show = not quiet and sys.stderr.isatty()
+        err = Console(stderr=True)
+
+        def note(i: int, value: Any) -> None:
+            if show:
+                err.print(f"[{i + 1}/{len(values)}] {path}={value}")
+
+        table = planner.compare(sc, path.strip(), values, seed, progress=note)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / ".compare.csv.tmp"
+        table.to_csv(tmp, index_label="metric")
+        tmp.replace(out / "compare.csv")
+    if not quiet:
+        console = Console()
+        console.print(comparison(table, path.strip()))
+        if out is not None:
+            console.print(Text(f"wrote {out / 'compare.csv'}"))
+
+
+COMPARED = (
+    ("utilisation", "utilisation", "pct"),
+    ("wait_mean_h.all", "mean wait, all", "hours"),
+    ("wait_p95_h.paying", "p95 wait, paying", "hours"),
+    ("wait_p95_h.credit", "p95 wait, credit", "hours"),
+    ("wait_p95_h.internal", "p95 wait, internal", "hours"),
+    ("jobs_finished", "jobs finished", "int"),
+    ("jobs_queued_at_horizon", "jobs queued at horizon", "int"),
+    ("preemptions", "preemptions", "int"),
+    ("stranded_free_share", "free GPUs no waiting job fits", "pct"),
+    ("revenue_usd", "revenue", "usd"),
+    ("revenue_usd.reserved", "revenue, reserved tier", "usd"),
+    ("revenue_usd.on_demand", "revenue, on-demand tier", "usd"),
+    ("revenue_usd.spot", "revenue, spot tier", "usd"),
+    ("capex_monetised_share", "capex earned back before obsolescence", "pct"),
+)
+
+
+def comparison(table: pd.DataFrame, path: str) -> Table:
+    """The headline metrics of a comparison, one column per value."""
+    formats = {"pct": _pct, "hours": _hours, "int": _int, "usd": _usd}
+    out = _table(f"{path}, side by side", ("metric", "left"), *((str(c), "right") for c in table))
+    for key, label, kind in COMPARED:
+        if key in table.index:
+            out.add_row(label, *(formats[kind](v) for v in table.loc[key]))
+    return out
+
+
+@app.command()
 def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
     """Load and check a scenario; describe it and say whether it is valid."""
     with _scenario_errors():
@@ -303,6 +389,9 @@ def _headline(summary: pd.Series) -> Table:
         ("fleet capex", _usd(summary.get("capex_usd"))),
         ("capex earned back before obsolescence", _pct(summary.get("capex_monetised_share"))),
         ("capture (revenue / potential)", _pct(summary.get("capture"))),
+        ("scheduler", str(summary.get("scheduler"))),
+        ("runs preempted", _int(summary.get("preemptions"))),
+        ("free GPUs no waiting job fits", _pct(summary.get("stranded_free_share"))),
         ("idle value (potential - revenue)", _usd(summary.get("idle_value_usd"))),
         ("stranded book value", _usd(summary.get("stranded_book_value_usd"))),
     ]

@@ -53,7 +53,7 @@ RUN_FILES = {f"{name}.parquet" for name in RunResult.table_names()} | {
     "summary.json",
     "run.json",
 }
-VERBS = ("run", "validate", "schema", "scenarios")
+VERBS = ("run", "compare", "validate", "schema", "scenarios")
 
 
 def invoke(*args: str | Path) -> Result:
@@ -468,3 +468,30 @@ def test_builtin_scenarios_run_by_name(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     result = invoke("validate", "tiny")
     assert result.exit_code == 0, result.output
+
+
+# -- planner compare ---------------------------------------------------------------------------
+
+
+def test_compare_runs_each_policy_on_the_same_seed_side_by_side(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = invoke(
+        "compare", tiny, "--each", "scheduler.kind=fifo,backfill", "--seed", 3, "--out", out
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "fifo" in result.stdout and "backfill" in result.stdout
+    table = pd.read_csv(out / "compare.csv", index_col="metric")
+    assert list(table.columns) == ["fifo", "backfill"]
+    assert table.loc["scheduler"].tolist() == ["fifo", "backfill"]
+    assert table.loc["seed"].tolist() == ["3", "3"]
+    # The same seed: both runs see the same submitted jobs.
+    assert table.loc["jobs_submitted", "fifo"] == table.loc["jobs_submitted", "backfill"]
+
+
+def test_compare_reports_a_bad_value_before_running_anything(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = invoke("compare", tiny, "--each", "scheduler.kind=fifo,lottery", "--out", out)
+    assert result.exit_code == 2
+    assert "--each scheduler.kind=lottery" in result.stderr and "scheduler" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
