@@ -160,16 +160,15 @@ def compare(
         for value in values:  # every variant is checked before any is run
             try:
                 sc.with_overrides({path.strip(): value})
-            except ScenarioError as err:
-                raise ScenarioError(
-                    f"{scenario} with --each {path}={value}", err.problems
-                ) from None
+            except ScenarioError as bad:
+                where = f"{scenario} with --each {path}={value}"
+                raise ScenarioError(where, bad.problems) from None
         show = not quiet and sys.stderr.isatty()
-        err = Console(stderr=True)
+        stderr = Console(stderr=True)
 
         def note(i: int, value: Any) -> None:
             if show:
-                err.print(f"[{i + 1}/{len(values)}] {path}={value}")
+                stderr.print(f"[{i + 1}/{len(values)}] {path}={value}")
 
         table = planner.compare(sc, path.strip(), values, seed, progress=note)
     if out is not None:
