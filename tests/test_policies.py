@@ -224,3 +224,21 @@ def test_a_reservation_on_a_model_the_tenant_cannot_use_is_reported() -> None:
     d["tenants"][0]["reservation"] = {"gpus": 8, "model": "A800", "region": "r1"}
     with pytest.raises(planner.ScenarioError, match="not a pool this tenant may use"):
         planner.scenario.validate(d)
+
+
+def test_a_scan_depth_limits_how_far_backfill_looks_down_the_queue() -> None:
+    """Three nodes, all busy until hour 4 (one until 10). At hour 1 the head needs all three
+    and reserves them from hour 10; behind it wait a 100-hour job, which may not backfill,
+    and a 2-hour one, which may. At hour 4 a full scan starts the 2-hour job; a scan of two
+    jobs (the head and the 100-hour job) never reaches it, and it waits for the head."""
+    d = base_dict()
+    d["regions"][0]["pod_gpus"] = 24
+    d["fleet"][0]["gpus"] = 24
+    rows = [(0.0, 8, 80.0), (0.0, 8, 32.0), (0.0, 8, 32.0)]
+    rows += [(1.0, 24, 240.0), (1.0, 8, 800.0), (1.0, 8, 16.0)]
+    starts = {}
+    for depth in (None, 2):
+        d["scheduler"] = {"kind": "backfill", "max_scan": depth}
+        res = planner.simulate(planner.Scenario.model_validate(d), jobs=batch(rows))
+        starts[depth] = res.jobs["start_h"].tolist()[3:]
+    assert starts == {None: [10.0, 20.0, 4.0], 2: [10.0, 20.0, 20.0]}

@@ -217,6 +217,7 @@ class Model:
             self.failures.add_nodes(pool, range(nodes[0], nodes[-1] + 1))
             pool.hold_spares(cohort.index, self.failures.spec.spare_fraction)
         self._refresh_candidates()
+        self.policy.fleet_changed()
         self.policy.dispatch()
 
     def _refresh_candidates(self) -> None:
@@ -241,11 +242,13 @@ class Model:
             i = names.index(tenant)
             self._pool_keys[i] = [(m, r) for m, r in self._pool_keys[i] if r not in bar.regions]
         self._refresh_candidates()
+        self.policy.fleet_changed()
 
     def _retire(self, cohort: CohortPlan) -> None:
         self.fleet.pools[(cohort.model, cohort.region)].retire(cohort.index)
         self.recorder.cohort_retired(cohort.index, self.env.now)
         self._refresh_candidates()
+        self.policy.fleet_changed()
 
     # -- the cluster a policy sees -------------------------------------------------------------
 
@@ -296,6 +299,13 @@ class Model:
         for node in alloc.nodes:
             self._on_node.setdefault((id(pool), node), set()).add(job)
         return True
+
+    def duration_h(self, job: int, pool: Pool) -> float:
+        gpus = self.job_gpus[job]
+        rate = gpus * pool.throughput
+        if gpus > pool.node_gpus:
+            rate *= pool.multinode_throughput
+        return self._work[job] / rate
 
     def _rate(self, job: int, alloc: Allocation) -> float:
         """Reference-GPU-hours of work a job does per hour where it is placed."""
@@ -419,6 +429,7 @@ class Model:
         self.recorder.node_failed(
             self.env.now, pool.node_cohort[node], pool.node_gpus, spare_used, cause
         )
+        self.policy.fleet_changed()
         # Interrupted jobs go back to the head of the queue in their original order.
         for job in reversed(jobs):
             self._stop(job, preempted=False)
@@ -452,18 +463,25 @@ class Model:
         self._spare_took.discard((id(pool), node))
         pool.repair(node, back_to_spares)
         self.recorder.node_repaired(self.env.now, pool.node_cohort[node], pool.node_gpus)
+        self.policy.fleet_changed()
         self.policy.dispatch()
 
     def _sample_fragmentation(self) -> None:
         """Record, per pool, free GPUs and those no queued job could use as they lie."""
-        waiting = list(self.policy.waiting())
+        sizes: list[set[int]] = [set() for _ in self.scenario.tenants]
+        counts = [0] * len(sizes)
+        for job in self.policy.waiting():
+            tenant = self.job_tenant[job]
+            sizes[tenant].add(self.job_gpus[job])
+            counts[tenant] += 1
         for pool in self.fleet.pools.values():
             if pool.gpus == 0:
                 continue
-            mine = [j for j in waiting if pool in self._candidates[self.job_tenant[j]]]
-            stranded = pool.stranded_gpus([self.job_gpus[j] for j in mine])
+            users = [t for t, pools in enumerate(self._candidates) if pool in pools]
+            stranded = pool.stranded_gpus([g for t in users for g in sizes[t]])
+            queued = sum(counts[t] for t in users)
             self.recorder.fragmentation_sampled(
-                self.env.now, pool.model, pool.region, pool.free_gpus, stranded, len(mine)
+                self.env.now, pool.model, pool.region, pool.free_gpus, stranded, queued
             )
 
     def _draw(self, job: int, alloc: Allocation, to_h: float) -> None:

@@ -685,6 +685,11 @@ class BackfillScheduler(Spec):
 
     kind: Literal["backfill"] = "backfill"
     estimate: RuntimeEstimate = Field(default_factory=ExactEstimate)
+    max_scan: PositiveInt | None = Field(
+        default=None,
+        description="jobs looked at per scheduling pass, the head included; default the whole "
+        "queue (exact EASY). Slurm looks at 100 per event by default (default_queue_depth)",
+    )
 
 
 class QuotaScheduler(Spec):

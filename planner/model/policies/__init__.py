@@ -46,7 +46,7 @@ def make_policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
                 factor = rng.uniform(1.0, spec.estimate.max_factor, n).tolist()
             else:
                 factor = np.ones(n).tolist()
-            return Backfill(cluster, spot, factor)
+            return Backfill(cluster, spot, factor, spec.max_scan)
         case QuotaScheduler():
             held: list[Held | None] = []
             for t in sc.tenants:

@@ -43,6 +43,9 @@ class Cluster(Protocol):
     def all_pools(self) -> Sequence[Pool]:
         """Every pool in service."""
 
+    def duration_h(self, job: int, pool: Pool) -> float:
+        """Hours ``job`` would run on ``pool`` (its remaining work, without restart overhead)."""
+
     def try_start(
         self, job: int, admit: Admit | None = None, pools: Sequence[Pool] | None = None
     ) -> bool:
@@ -66,7 +69,9 @@ class Policy:
         self.cluster = cluster
         self._spot_tenant = list(spot_tenants)
         self._spot: deque[int] = deque()
-        self.preempts = any(self._spot_tenant)
+        # Whether :meth:`_preemptible` can ever say yes: without spot tenants it cannot.
+        self._victims_exist = any(self._spot_tenant)
+        self.preempts = self._victims_exist
         # Whether the engine must report every run's end through :meth:`ended`.
         self.follows_runs = self.preempts
         self.started_h: dict[int, float] = {}
@@ -98,6 +103,9 @@ class Policy:
     def ended(self, job: int) -> None:
         """A run stopped: the job ended, or was interrupted or preempted."""
         self.started_h.pop(job, None)
+
+    def fleet_changed(self) -> None:
+        """GPUs came into or left service, failed or were repaired, or access changed."""
 
     def start_on(self, job: int, pools: Sequence[Pool]) -> bool:
         """Start ``job`` on one of ``pools`` now, outside the queue (a job running at time
@@ -160,7 +168,7 @@ class Policy:
         Victims are tried in :meth:`_victim_order` within each pool; the pool needing the
         fewest wins. Nothing is preempted unless it makes room. Returns whether ``job`` started.
         """
-        if not self.preempts:
+        if not self.preempts or (preemptible is None and not self._victims_exist):
             return False
         cluster = self.cluster
         allowed = preemptible or (lambda victim: self._preemptible(job, victim))

@@ -31,6 +31,7 @@ class Priority(Policy):
         self._tenant_of = cluster.job_tenant
         self._aging_h = aging_h
         self._preempt_lower = preempt
+        self._victims_exist = self._victims_exist or preempt
         self.preempts = self.follows_runs = self.preempts or preempt
         self._queues: dict[int, deque[int]] = {}
 
