@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -82,3 +83,20 @@ def test_no_head_starts_later_than_its_reservation(world: tuple[Any, Any], seed:
             assert promised_h >= sc.horizon_h
         else:
             assert starts[job] <= promised_h + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(queues(), st.integers(0, 2**16))
+def test_skipping_jobs_that_cannot_start_changes_no_start(
+    world: tuple[Any, Any], seed: int
+) -> None:
+    """The pre-check and the parking of jobs that cannot pass the reservation are shortcuts:
+    the schedule is the same with them off, where every job is tried in every pass."""
+    sc, jobs = world
+    with_shortcuts = planner.simulate(sc, seed, jobs=jobs).jobs
+    Backfill.shortcuts = False
+    try:
+        tried_each_time = planner.simulate(sc, seed, jobs=jobs).jobs
+    finally:
+        Backfill.shortcuts = True
+    pd.testing.assert_frame_equal(with_shortcuts, tried_each_time)

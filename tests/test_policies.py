@@ -228,17 +228,18 @@ def test_a_reservation_on_a_model_the_tenant_cannot_use_is_reported() -> None:
 
 def test_a_scan_depth_limits_how_far_backfill_looks_down_the_queue() -> None:
     """Three nodes, all busy until hour 4 (one until 10). At hour 1 the head needs all three
-    and reserves them from hour 10; behind it wait a 100-hour job, which may not backfill,
-    and a 2-hour one, which may. At hour 4 a full scan starts the 2-hour job; a scan of two
-    jobs (the head and the 100-hour job) never reaches it, and it waits for the head."""
+    and reserves them from hour 10; behind it wait another three-node job and a 2-hour job
+    on one node. At hour 4 a full scan passes over the three-node job (too big for the two
+    free nodes) and starts the 2-hour one; a scan of two jobs (the head and the three-node
+    job) never reaches it, and it waits for both three-node jobs (hours 10-20 and 20-21)."""
     d = base_dict()
     d["regions"][0]["pod_gpus"] = 24
     d["fleet"][0]["gpus"] = 24
     rows = [(0.0, 8, 80.0), (0.0, 8, 32.0), (0.0, 8, 32.0)]
-    rows += [(1.0, 24, 240.0), (1.0, 8, 800.0), (1.0, 8, 16.0)]
+    rows += [(1.0, 24, 240.0), (1.0, 24, 24.0), (1.0, 8, 16.0)]
     starts = {}
     for depth in (None, 2):
         d["scheduler"] = {"kind": "backfill", "max_scan": depth}
         res = planner.simulate(planner.Scenario.model_validate(d), jobs=batch(rows))
         starts[depth] = res.jobs["start_h"].tolist()[3:]
-    assert starts == {None: [10.0, 20.0, 4.0], 2: [10.0, 20.0, 20.0]}
+    assert starts == {None: [10.0, 20.0, 4.0], 2: [10.0, 20.0, 21.0]}

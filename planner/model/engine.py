@@ -264,14 +264,22 @@ class Model:
         return list(self.fleet.pools.values())
 
     def try_start(
-        self, job: int, admit: Admit | None = None, pools: Sequence[Pool] | None = None
+        self,
+        job: int,
+        admit: Admit | None = None,
+        pools: Sequence[Pool] | None = None,
+        avoid: tuple[Pool, frozenset[int]] | None = None,
     ) -> bool:
-        """Place ``job`` on the first of ``pools`` (default: its tenant's) where it fits and
-        ``admit`` agrees, and start it. Returns whether it started."""
+        """Place ``job`` on the first of ``pools`` (default: its tenant's) where it fits, off
+        the nodes ``avoid`` names in its pool, and ``admit`` agrees; start it there. Returns
+        whether it started."""
         gpus = self.job_gpus[job]
         tenant = self.job_tenant[job]
         for pool in self._candidates[tenant] if pools is None else pools:
-            alloc = pool.allocate(gpus)
+            if avoid is not None and pool is avoid[0]:
+                alloc = pool.allocate(gpus, avoid[1])
+            else:
+                alloc = pool.allocate(gpus)
             if alloc is None:
                 continue
             duration = self._work[job] / self._rate(job, alloc)

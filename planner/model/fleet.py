@@ -78,27 +78,42 @@ class Pool:
         self.free_gpus += gpus
         self.gpus += gpus
 
-    def allocate(self, gpus: int) -> Allocation | None:
-        """Take GPUs for a job of ``gpus`` GPUs, or return ``None`` if it does not fit now."""
+    def allocate(self, gpus: int, avoid: frozenset[int] | None = None) -> Allocation | None:
+        """Take GPUs for a job of ``gpus`` GPUs, or return ``None`` if it does not fit now.
+
+        With ``avoid``, those nodes are not used (nodes held for a reservation).
+        """
         if gpus > self.free_gpus:
             return None
         size = self.node_gpus
         if gpus < size:
             partial = self.partial
             for free in range(gpus, size):
-                if partial[free]:
+                if not partial[free]:
+                    continue
+                if avoid is None:
                     node = partial[free].pop()
-                    left = free - gpus
-                    if left:
-                        partial[left].add(node)
-                    self.node_free[node] = left
-                    self.free_gpus -= gpus
-                    return Allocation(self, self.node_cohort[node], (node,), gpus)
+                else:
+                    found = next((n for n in partial[free] if n not in avoid), None)
+                    if found is None:
+                        continue
+                    node = found
+                    partial[free].discard(node)
+                left = free - gpus
+                if left:
+                    partial[left].add(node)
+                self.node_free[node] = left
+                self.free_gpus -= gpus
+                return Allocation(self, self.node_cohort[node], (node,), gpus)
         need = -(-gpus // size)
-        pod = self._best_pod(need)
+        pod = self._best_pod(need, avoid)
         if pod is None:
             return None
-        taken = tuple(pod.whole_free.pop() for _ in range(need))
+        if avoid is None:
+            taken = tuple(pod.whole_free.pop() for _ in range(need))
+        else:
+            taken = tuple(sorted(pod.whole_free - avoid)[:need])
+            pod.whole_free.difference_update(taken)
         per_node = gpus if need == 1 else size
         left = size - per_node
         node_free = self.node_free
@@ -271,11 +286,11 @@ class Pool:
                 stranded += whole * size
         return stranded
 
-    def _best_pod(self, need: int) -> Pod | None:
+    def _best_pod(self, need: int, avoid: frozenset[int] | None = None) -> Pod | None:
         best: Pod | None = None
         best_free = 0
         for pod in self.pods:
-            free = len(pod.whole_free)
+            free = len(pod.whole_free if avoid is None else pod.whole_free - avoid)
             if free >= need and (best is None or free < best_free):
                 best, best_free = pod, free
                 if free == need:

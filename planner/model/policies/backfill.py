@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,11 +29,15 @@ class Backfill(Policy):
     """FIFO with EASY backfilling.
 
     When the head cannot start, it reserves the earliest time and nodes it could start on if
-    every running job ended at its estimated end. A later job may then start at once if, by its
-    own estimate, it ends by that time, or if it uses none of the reserved nodes. With exact or
-    over-estimated runtimes the head therefore starts no later than its reservation (failures
-    and retirements aside: they are not foreseen).
+    every running job ended at its estimated end. A later job may then start at once anywhere
+    if, by its own estimate, it ends by that time, and otherwise only off the reserved nodes.
+    With exact or over-estimated runtimes the head therefore starts no later than its
+    reservation (failures and retirements aside: they are not foreseen).
     """
+
+    # Skip, and set aside, jobs that provably cannot start (see _park). This changes what a
+    # pass costs, never what it starts; it is switched off only to check exactly that.
+    shortcuts = True
 
     def __init__(
         self,
@@ -53,6 +58,14 @@ class Backfill(Policy):
         self._stale = False
         # GPUs of the queued jobs, as a multiset: when even the smallest cannot fit, no scan.
         self._sizes: Counter[int] = Counter()
+        # Queue order: arrivals count up, jobs put back at the head count down.
+        self._order: dict[int, int] = {}
+        self._last, self._first = 0, 0
+        # Jobs set aside while the reservation they could not get past stands and no room
+        # beside it opens for them, so a pass does not look at them again (see _park).
+        self._parked: list[int] = []
+        self._parked_for: Reservation | None = None
+        self._parked_smallest = 0
         # Each job's first reservation as head: it must start by then (the EASY promise).
         self.promised_h: dict[int, float] = {}
         self.follows_runs = True  # estimated ends are dropped as runs end
@@ -67,16 +80,20 @@ class Backfill(Policy):
         self._estimated_end_h[job] = now + duration_h * self._factor[job]
         return True
 
-    def _admit_backfill(self, job: int, where: Allocation, duration_h: float) -> bool:
+    def _late(self, job: int, held: Reservation | None) -> bool:
+        """Would ``job``, started now on the reserved pool, run past the reservation by its
+        estimate? Then it may not use the reserved nodes."""
+        if held is None:
+            return False
+        cluster = self.cluster
+        run_h = cluster.duration_h(job, held.pool) * self._factor[job]
+        return cluster.now + run_h > held.start_h + _EPS_H
+
+    def _try_backfill(self, job: int, late: bool) -> bool:
         held = self.reservation
-        if (
-            held is None
-            or where.pool is not held.pool
-            or held.nodes.isdisjoint(where.nodes)
-            or self.cluster.now + duration_h * self._factor[job] <= held.start_h + _EPS_H
-        ):
-            return self._admitted(job, where, duration_h)
-        return False
+        if late and held is not None:
+            return self._try_start(job, self._admitted, None, (held.pool, held.nodes))
+        return self._try_start(job, self._admitted)
 
     def ended(self, job: int) -> None:
         super().ended(job)
@@ -91,9 +108,11 @@ class Backfill(Policy):
         if not self._queue:
             if self._start(job) or self._make_room(job):
                 return
-        elif self._try_start(job, self._admit_backfill):
+        elif self._try_backfill(job, self._late(job, self.reservation)):
             return
         self._queue.append(job)
+        self._last += 1
+        self._order[job] = self._last
         self._sizes[self.cluster.job_gpus[job]] += 1
         if len(self._queue) == 1:
             self.reservation = self._reserve(job)
@@ -101,7 +120,12 @@ class Backfill(Policy):
     def _dispatch(self) -> None:
         queue = self._queue
         while queue and (self._start(queue[0]) or self._make_room(queue[0])):
-            self._forget(queue.popleft())
+            job = queue.popleft()
+            self._forget(job)
+            del self._order[job]
+            if self._parked:  # a parked job may now be first in line
+                self._unpark()
+                queue = self._queue
         if not queue:
             self.reservation = None
             return
@@ -112,7 +136,7 @@ class Backfill(Policy):
         self._backfill()
 
     def _forget(self, job: int) -> None:
-        """A queued job has started: drop its size from the multiset."""
+        """A job leaves the queue (it started, or is parked): drop its size."""
         size = self.cluster.job_gpus[job]
         self._sizes[size] -= 1
         if not self._sizes[size]:
@@ -146,34 +170,64 @@ class Backfill(Policy):
 
     def _backfill(self) -> None:
         """Start every later job that does not delay the head's reservation, in queue order."""
-        gpus, try_start, admit = self.cluster.job_gpus, self._try_start, self._admit_backfill
+        gpus = self.cluster.job_gpus
+        held = self.reservation
+        if self._parked and (
+            self._parked_for is not held or self._free_outside(held) >= self._parked_smallest
+        ):
+            self._unpark()
         free = self._most_free_gpus()
-        if free < min(self._sizes):
+        if len(self._queue) < 2 or free < min(self._sizes):
             return  # not even the smallest queued job fits anywhere
-        held, cluster = self.reservation, self.cluster
-        outside = self._free_outside(held)
-        factor, deadline_h = self._factor, (held.start_h - cluster.now if held else 0.0)
+        outside = -1  # free GPUs beside the reserved nodes, counted when first needed
         started: set[int] = set()
+        parked: set[int] = set()
         for job in islice(self._queue, 1, self._max_scan):
             if free == 0:
                 break
             size = gpus[job]
             if size > free:
                 continue
-            if (
-                held is not None
-                and size > outside
-                and self._only_pool(job, held.pool)
-                and cluster.duration_h(job, held.pool) * factor[job] > deadline_h + _EPS_H
-            ):
-                continue  # it would run past the reservation and there is no room beside it
-            if try_start(job, admit):
+            late = self._late(job, held)
+            if self.shortcuts and late and self._only_pool(job, held):
+                if outside < 0:
+                    outside = self._free_outside(held)
+                if size > outside:
+                    parked.add(job)  # no room beside the reserved nodes, too long for them
+                    continue
+            if self._try_backfill(job, late):
                 started.add(job)
-                self._forget(job)
+                del self._order[job]
                 free = self._most_free_gpus()
-                outside = self._free_outside(held)
-        if started:
-            self._queue = deque(job for job in self._queue if job not in started)
+                outside = -1
+        if parked:
+            assert held is not None
+            self._park(parked, held)
+        if started or parked:
+            gone = started | parked
+            for job in started:
+                self._forget(job)
+            self._queue = deque(job for job in self._queue if job not in gone)
+
+    def _park(self, jobs: set[int], held: Reservation) -> None:
+        """Set aside jobs that cannot start while ``held`` stands: each ends (by its estimate)
+        after the reservation begins, may use only the reserved pool, and is larger than the
+        free GPUs beside the reserved nodes. Waiting only makes the first truer, the reserved
+        nodes do not change, so only the room beside them growing to fit one can free them."""
+        for job in jobs:
+            self._forget(job)
+        self._parked.extend(jobs)
+        self._parked_for = held
+        self._parked_smallest = min(self.cluster.job_gpus[j] for j in self._parked)
+
+    def _unpark(self) -> None:
+        """Put the parked jobs back in their places in the queue."""
+        gpus = self.cluster.job_gpus
+        for job in self._parked:
+            self._sizes[gpus[job]] += 1
+        back = sorted(self._parked, key=self._order.__getitem__)
+        self._queue = deque(heapq.merge(self._queue, back, key=self._order.__getitem__))
+        self._parked, self._parked_for = [], None
 
     def _free_outside(self, held: Reservation | None) -> int:
         """Free GPUs in the reserved pool on nodes the head does not hold."""
@@ -182,18 +236,23 @@ class Backfill(Policy):
         node_free = held.pool.node_free
         return held.pool.free_gpus - sum(node_free[n] for n in held.nodes)
 
-    def _only_pool(self, job: int, pool: Pool) -> bool:
+    def _only_pool(self, job: int, held: Reservation | None) -> bool:
         pools = self.cluster.pools(job)
-        return len(pools) == 1 and pools[0] is pool
+        return held is not None and len(pools) == 1 and pools[0] is held.pool
 
     def _most_free_gpus(self) -> int:
         """Free GPUs in the emptiest pool: no job larger than this can start anywhere."""
         return max((p.free_gpus for p in self.cluster.all_pools()), default=0)
 
     def _requeue(self, job: int) -> None:
+        if self._parked:
+            self._unpark()
         self._queue.appendleft(job)
+        self._first -= 1
+        self._order[job] = self._first
         self._sizes[self.cluster.job_gpus[job]] += 1
         self.reservation = None
 
     def _waiting(self) -> Iterator[int]:
-        return iter(self._queue)
+        yield from self._queue
+        yield from self._parked

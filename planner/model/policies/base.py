@@ -47,9 +47,14 @@ class Cluster(Protocol):
         """Hours ``job`` would run on ``pool`` (its remaining work, without restart overhead)."""
 
     def try_start(
-        self, job: int, admit: Admit | None = None, pools: Sequence[Pool] | None = None
+        self,
+        job: int,
+        admit: Admit | None = None,
+        pools: Sequence[Pool] | None = None,
+        avoid: tuple[Pool, frozenset[int]] | None = None,
     ) -> bool:
-        """Place ``job`` (on ``pools``, default its own) and start it if it fits and is admitted."""
+        """Place ``job`` (on ``pools``, default its own; off the nodes ``avoid`` names in its
+        pool) and start it if it fits and is admitted."""
 
     def preempt(self, job: int) -> None:
         """Stop a running job, keeping its work up to its last checkpoint; the caller
