@@ -282,7 +282,10 @@ class Model:
                 alloc = pool.allocate(gpus)
             if alloc is None:
                 continue
-            duration = self._work[job] / self._rate(job, alloc)
+            rate = gpus * pool.throughput
+            if len(alloc.nodes) > 1:
+                rate *= pool.multinode_throughput
+            duration = self._work[job] / rate
             if admit is None or admit(job, alloc, duration):
                 break
             pool.release(alloc)

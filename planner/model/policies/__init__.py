@@ -28,6 +28,12 @@ __all__ = ["Backfill", "Cluster", "Fifo", "Policy", "Priority", "Quota", "make_p
 
 def make_policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
     """The policy a scenario asks for, bound to ``cluster``."""
+    policy = _policy(sc, cluster, streams)
+    policy.bind_fast_paths()
+    return policy
+
+
+def _policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
     spec = sc.scheduler
     spot = [t.tier == "spot" for t in sc.tenants]
     match spec:

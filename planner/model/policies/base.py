@@ -115,7 +115,7 @@ class Policy:
     def start_on(self, job: int, pools: Sequence[Pool]) -> bool:
         """Start ``job`` on one of ``pools`` now, outside the queue (a job running at time
         zero)."""
-        return self._start(job, pools)
+        return self._start(job, pools=pools)
 
     def waiting(self) -> Iterator[int]:
         """Every queued job, in no particular order."""
@@ -135,6 +135,16 @@ class Policy:
 
     def _waiting(self) -> Iterator[int]:
         raise NotImplementedError
+
+    def bind_fast_paths(self) -> None:
+        """Once configured, skip layers the event loop would pay for on every job: with no
+        spot tenants the spot queue is always empty, and without preemption a start needs no
+        bookkeeping."""
+        if not self._spot_tenant or not any(self._spot_tenant):
+            self.submit = self._submit  # type: ignore[method-assign]
+            self.dispatch = self._dispatch  # type: ignore[method-assign]
+        if not self.preempts and type(self)._start is Policy._start:
+            self._start = self.cluster.try_start  # type: ignore[method-assign,assignment]
 
     def _start(self, job: int, pools: Sequence[Pool] | None = None) -> bool:
         """Try to start ``job`` now, noting when it started if the policy may preempt it."""
@@ -191,7 +201,7 @@ class Policy:
         _, victims, pool = best
         for victim in victims:
             cluster.preempt(victim)
-        started = self._start(job, [pool])
+        started = self._start(job, pools=[pool])
         # Requeued after the start, so a victim that is also first in line cannot jump it.
         for victim in reversed(victims):
             self.requeue(victim)

@@ -18,11 +18,15 @@ class Fifo(Policy):
 
     def _submit(self, job: int) -> None:
         # An arrival frees no GPUs, so behind a blocked head it cannot start either.
-        if self._queue or not (self._start(job) or self._make_room(job)):
+        if self._queue or not (self._start(job) or (self.preempts and self._make_room(job))):
             self._queue.append(job)
 
     def _dispatch(self) -> None:
         queue, start = self._queue, self._start
+        if not self.preempts:  # the common case, kept lean: this runs at every job's end
+            while queue and start(queue[0]):
+                queue.popleft()
+            return
         while queue and (start(queue[0]) or self._make_room(queue[0])):
             queue.popleft()
 

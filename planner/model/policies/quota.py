@@ -89,7 +89,7 @@ class Quota(Policy):
         pool = self._reserved_pool(job, held)
         if pool is None:
             return False
-        started = self._start(job, [pool]) or (
+        started = self._start(job, pools=[pool]) or (
             self._reclaim and self._make_room(job, self._borrower(job, pool), [pool])
         )
         if started:
