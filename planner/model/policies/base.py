@@ -82,6 +82,16 @@ class Policy:
         self.started_h: dict[int, float] = {}
         self._try_start = cluster.try_start
 
+    def bind_fast_paths(self) -> None:
+        """Once configured, skip layers the event loop would pay for on every job: with no
+        spot tenants the spot queue is always empty, and without preemption a start needs no
+        bookkeeping."""
+        if not any(self._spot_tenant):
+            self.submit = self._submit  # type: ignore[method-assign]
+            self.dispatch = self._dispatch  # type: ignore[method-assign]
+        if not self.preempts and type(self)._start is Policy._start:
+            self._start = self.cluster.try_start  # type: ignore[method-assign,assignment]
+
     # -- engine hooks ------------------------------------------------------------------------
 
     def submit(self, job: int) -> None:
@@ -135,16 +145,6 @@ class Policy:
 
     def _waiting(self) -> Iterator[int]:
         raise NotImplementedError
-
-    def bind_fast_paths(self) -> None:
-        """Once configured, skip layers the event loop would pay for on every job: with no
-        spot tenants the spot queue is always empty, and without preemption a start needs no
-        bookkeeping."""
-        if not self._spot_tenant or not any(self._spot_tenant):
-            self.submit = self._submit  # type: ignore[method-assign]
-            self.dispatch = self._dispatch  # type: ignore[method-assign]
-        if not self.preempts and type(self)._start is Policy._start:
-            self._start = self.cluster.try_start  # type: ignore[method-assign,assignment]
 
     def _start(self, job: int, pools: Sequence[Pool] | None = None) -> bool:
         """Try to start ``job`` now, noting when it started if the policy may preempt it."""
