@@ -243,3 +243,23 @@ def test_a_scan_depth_limits_how_far_backfill_looks_down_the_queue() -> None:
         res = planner.simulate(planner.Scenario.model_validate(d), jobs=batch(rows))
         starts[depth] = res.jobs["start_h"].tolist()[3:]
     assert starts == {None: [10.0, 20.0, 4.0], 2: [10.0, 20.0, 21.0]}
+
+
+def test_a_job_running_at_time_zero_counts_against_its_tenants_reservation() -> None:
+    """At time zero the start-up's job fills its 8 reserved GPUs until hour 10 and a paying
+    job holds the other node. The start-up's next job is over its quota: it may not reclaim
+    the paying customer's node, and starts, in quota, when the first one ends."""
+    d = quota_scenario().model_dump(mode="json", by_alias=True, exclude_unset=True)
+    node = {"gpus": 8, "model": "H800", "region": "r1"}
+    d["initial_state"] = {
+        "running": [
+            {"tenant": "startup", **node, "remaining_work_gpu_h": 80.0},
+            {"tenant": "acme", **node, "remaining_work_gpu_h": 800.0},
+        ]
+    }
+    d["tenants"][0]["campaigns"] = [{"submit": "2024-01-01", "gpus": 8, "work_gpu_h": 80.0}]
+    res = planner.simulate(planner.Scenario.model_validate(d))
+    started = res.jobs.set_index("campaign")["start_h"]
+    assert started.tolist() == [0.0, 0.0, 10.0]
+    assert started.index.tolist() == ["warm:running:0", "warm:running:1", "startup-campaign-0"]
+    assert res.jobs["preemptions"].sum() == 0

@@ -145,7 +145,8 @@ def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) 
         if tenant.workload is not None:
             parts.append(_workload_jobs(sc, index, tenant, streams, market))
         for planned in tenant.campaigns:
-            names.append(planned.name or f"{tenant.name}-campaign-{len(names)}")
+            planned_before = len(names) - len(warm)  # numbered among campaigns only
+            names.append(planned.name or f"{tenant.name}-campaign-{planned_before}")
             parts.append(
                 (
                     np.array([sc.hours_since_start(planned.submit)]),

@@ -97,6 +97,23 @@ class Quota(Policy):
             self._used[tenant] += gpus
         return started
 
+    def start_on(self, job: int, pools: Sequence[Pool]) -> bool:
+        """A job running at time zero counts against its tenant's reservation when it runs on
+        the reserved pool and fits what is left of it."""
+        if not super().start_on(job, pools):
+            return False
+        tenant, gpus = self.cluster.job_tenant[job], self.cluster.job_gpus[job]
+        held = self._active(tenant)
+        where = self.cluster.running[job].pool
+        if (
+            held is not None
+            and (where.model, where.region) == (held.model, held.region)
+            and self._used[tenant] + gpus <= held.gpus
+        ):
+            self.in_quota.add(job)
+            self._used[tenant] += gpus
+        return True
+
     def _borrower(self, job: int, pool: Pool) -> _Borrower:
         return _Borrower(self, self.cluster.job_tenant[job], pool)
 
