@@ -1,0 +1,347 @@
+"""Planning queries: the largest credit grant, the fewest GPUs and the best price that keep a
+service level, each answered with an interval and the record of evaluations that led to it.
+
+Every candidate is judged on the same replications (common random numbers): candidate x is
+run for replications 0 .. reps-1 of one seed, so two candidates differ only by x, and the
+search does not wander on noise. A candidate *meets* the service level at ``confidence`` when
+the one-sided upper confidence bound of the metric's mean is within the target; demanding the
+bound rather than the mean keeps a planner from staking an SLO on a lucky draw.
+
+The grant and GPU queries search a monotone response by bisection: more credit demand only
+lengthens queues, more GPUs only shorten them (in expectation; with common random numbers,
+nearly path by path). The bisection keeps a bracket [meets, fails] and stops when it is
+narrower than ``tol``. The price query maximises an objective that need not be monotone,
+by golden-section search over the feasible prices.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from planner.errors import Problem, ScenarioError
+from planner.experiments.evaluate import Evaluation, scenario_data
+from planner.experiments.replicate import run_all
+from planner.scenario.schema import Scenario
+from planner.stats import Interval, mean_ci
+
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One evaluated candidate: its value, the metric's interval, and whether it meets."""
+
+    x: float
+    interval: Interval
+    meets: bool
+    objective: Interval | None
+    wall_s: float
+
+
+@dataclass
+class Answer:
+    """A planning answer: the value found, the metric there, and how it was found.
+
+    ``answer`` is None when even the most favourable end of the range fails. ``bracket`` is
+    the last (meets, fails) pair for a bisection; the answer lies between them to ``tol``.
+    """
+
+    question: str
+    metric: str
+    target: float
+    confidence: float
+    answer: float | None
+    at_answer: Candidate | None
+    bracket: tuple[float, float] | None
+    reps: int
+    seed: int
+    evaluations: list[Candidate] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def table(self) -> pd.DataFrame:
+        """The evaluations in the order they were made."""
+        return pd.DataFrame(
+            [
+                {
+                    "step": i,
+                    "x": c.x,
+                    "metric_mean": c.interval.mean,
+                    "metric_low": c.interval.low,
+                    "metric_high": c.interval.high,
+                    "meets": c.meets,
+                    "objective_mean": c.objective.mean if c.objective else math.nan,
+                    "wall_s": c.wall_s,
+                }
+                for i, c in enumerate(self.evaluations)
+            ]
+        )
+
+
+class _Judge:
+    """Evaluates candidates on common random numbers, remembering each one."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        overrides_at: Callable[[float], Mapping[str, Any]],
+        metric: str,
+        target: float,
+        *,
+        confidence: float,
+        reps: int,
+        seed: int,
+        workers: int,
+        objective: str | None = None,
+    ) -> None:
+        if not 0.5 < confidence < 1.0:
+            raise ValueError(f"confidence must be in (0.5, 1), got {confidence}")
+        if reps < 2:
+            raise ValueError("a planning query needs at least 2 replications per candidate")
+        self.data = scenario_data(scenario)
+        self.scenario = scenario
+        self.overrides_at = overrides_at
+        self.metric, self.target, self.objective = metric, target, objective
+        self.confidence, self.reps, self.seed, self.workers = confidence, reps, seed, workers
+        self.seen: dict[float, Candidate] = {}
+        self.order: list[Candidate] = []
+
+    def check(self, x: float) -> None:
+        """Fail early, with the field path, if ``x`` gives an invalid scenario."""
+        self.scenario.with_overrides(dict(self.overrides_at(x)))
+
+    def __call__(self, x: float) -> Candidate:
+        if x in self.seen:
+            return self.seen[x]
+        began = time.perf_counter()
+        overrides = dict(self.overrides_at(x))
+        jobs = [Evaluation(self.data, overrides, self.seed, r) for r in range(self.reps)]
+        rows = run_all(jobs, self.workers)
+        values = [float(row.get(self.metric, math.nan)) for row in rows]
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"metric '{self.metric}' is not defined in every replication")
+        # A two-sided interval at 2c - 1 has its upper end at the one-sided c bound.
+        interval = mean_ci(values, 2.0 * self.confidence - 1.0)
+        objective = None
+        if self.objective is not None:
+            objective = mean_ci([float(row[self.objective]) for row in rows], 0.95)
+        found = Candidate(
+            x, interval, interval.high <= self.target, objective, time.perf_counter() - began
+        )
+        self.seen[x] = found
+        self.order.append(found)
+        return found
+
+
+def _bisect(
+    judge: _Judge, meets_end: float, fails_end: float, tol: float, step: float | None
+) -> tuple[float | None, tuple[float, float] | None]:
+    """Bisect between an end that should meet and one that should fail.
+
+    Returns the last value that meets (None if ``meets_end`` fails) and the final bracket.
+    With ``step``, candidates are multiples of it (whole nodes, whole dollars).
+    """
+    if not judge(meets_end).meets:
+        return None, None
+    if judge(fails_end).meets:
+        return fails_end, None
+    good, bad = meets_end, fails_end
+    while abs(bad - good) > max(tol, step or 0.0):
+        mid = (good + bad) / 2.0
+        if step:
+            mid = round(mid / step) * step
+            if mid in (good, bad):
+                break
+        if judge(mid).meets:
+            good = mid
+        else:
+            bad = mid
+    return good, (good, bad)
+
+
+def _answer(
+    judge: _Judge,
+    question: str,
+    found: float | None,
+    bracket: tuple[float, float] | None,
+    began: float,
+) -> Answer:
+    return Answer(
+        question=question,
+        metric=judge.metric,
+        target=judge.target,
+        confidence=judge.confidence,
+        answer=found,
+        at_answer=judge.seen.get(found) if found is not None else None,
+        bracket=bracket,
+        reps=judge.reps,
+        seed=judge.seed,
+        evaluations=list(judge.order),
+        wall_s=time.perf_counter() - began,
+    )
+
+
+def largest_grant(
+    scenario: Scenario,
+    tenant: str,
+    *,
+    target_h: float,
+    metric: str = "wait_p95_h.paying",
+    high_usd: float | None = None,
+    tol_usd: float = 5e6,
+    scale_demand: bool = True,
+    confidence: float = 0.95,
+    reps: int = 8,
+    seed: int = 0,
+    workers: int = 1,
+) -> Answer:
+    """The largest credit grant for ``tenant`` that keeps ``metric`` within ``target_h``.
+
+    Searches grants from 0 to ``high_usd`` (default: four times the current grant). The grant
+    is set as ``amount_usd``; a grant sized by investment and share is replaced by the amount.
+    With ``scale_demand`` (the default) the deal buys compute in proportion to its size: the
+    tenant's workload arrival rate scales by grant / current grant. Without it only the money
+    changes, which moves queues only if the tenant's ``after`` rule ties its demand to credits.
+    """
+    began = time.perf_counter()
+    found_tenant = _tenant(scenario, tenant)
+    current = found_tenant.credit
+    if current is None:
+        raise ScenarioError(
+            "plan grant", [Problem(f"tenants.{tenant}.credit", "this tenant has no credit grant")]
+        )
+    high = high_usd if high_usd is not None else 4.0 * current.amount_usd
+    base = f"tenants.{tenant}.credit"
+    workload = found_tenant.workload if scale_demand else None
+
+    def overrides(amount: float) -> dict[str, Any]:
+        # A grant of zero is not a grant: the smallest is one dollar.
+        amount = max(amount, 1.0)
+        changes: dict[str, Any] = {
+            f"{base}.amount_usd": amount,
+            f"{base}.investment_usd": None,
+            f"{base}.credit_share": None,
+        }
+        if workload is not None:
+            per_day = workload.arrivals.per_day * amount / current.amount_usd
+            changes[f"tenants.{tenant}.workload.arrivals.per_day"] = per_day
+        return changes
+
+    judge = _Judge(
+        scenario, overrides, metric, target_h,
+        confidence=confidence, reps=reps, seed=seed, workers=workers,
+    )  # fmt: skip
+    judge.check(high)
+    found, bracket = _bisect(judge, 0.0, high, tol_usd, step=1.0)
+    return _answer(judge, f"largest credit grant for {tenant}", found, bracket, began)
+
+
+def fewest_gpus(
+    scenario: Scenario,
+    cohort: str,
+    *,
+    target: float,
+    metric: str = "wait_p95_h.paying",
+    low_gpus: int | None = None,
+    high_gpus: int | None = None,
+    also: Callable[[int], Mapping[str, Any]] | None = None,
+    confidence: float = 0.95,
+    reps: int = 8,
+    seed: int = 0,
+    workers: int = 1,
+) -> Answer:
+    """The fewest GPUs in fleet cohort ``cohort`` (its name or index) that keep ``metric``
+    within ``target``: how many to add, or how few to keep.
+
+    Candidates are whole nodes, from ``low_gpus`` (default one node) to ``high_gpus``
+    (default four times the cohort). ``also(gpus)`` may give further overrides that must move
+    with the count (a pod size, say).
+    """
+    began = time.perf_counter()
+    index = _cohort_index(scenario, cohort)
+    item = scenario.fleet[index]
+    node = scenario.region(item.region).gpus_per_node
+    low = low_gpus if low_gpus is not None else node
+    high = high_gpus if high_gpus is not None else 4 * item.gpus
+
+    def overrides(gpus: float) -> dict[str, Any]:
+        count = round(gpus)
+        return {f"fleet.{index}.gpus": count, **(also(count) if also else {})}
+
+    judge = _Judge(
+        scenario, overrides, metric, target,
+        confidence=confidence, reps=reps, seed=seed, workers=workers,
+    )  # fmt: skip
+    judge.check(high)
+    judge.check(low)
+    found, bracket = _bisect(judge, float(high), float(low), 0.0, step=float(node))
+    return _answer(judge, f"fewest GPUs in cohort {cohort}", found, bracket, began)
+
+
+def best_price(
+    scenario: Scenario,
+    model: str,
+    *,
+    low_usd: float,
+    high_usd: float,
+    objective: str = "revenue_usd",
+    metric: str = "wait_p95_h.paying",
+    target: float = math.inf,
+    tol_usd: float = 0.05,
+    confidence: float = 0.95,
+    reps: int = 8,
+    seed: int = 0,
+    workers: int = 1,
+) -> Answer:
+    """The list price of ``model`` in [low, high] that maximises ``objective`` (its mean),
+    among prices whose ``metric`` stays within ``target``. Golden-section search: the
+    objective is taken to have one peak over the range."""
+    began = time.perf_counter()
+    path = f"market.prices.{model}.usd_per_gpu_h"
+    judge = _Judge(
+        scenario, lambda price: {path: price}, metric, target,
+        confidence=confidence, reps=reps, seed=seed, workers=workers, objective=objective,
+    )  # fmt: skip
+    judge.check(low_usd)
+
+    def score(price: float) -> float:
+        found = judge(price)
+        assert found.objective is not None
+        return found.objective.mean if found.meets else -math.inf
+
+    a, b = low_usd, high_usd
+    c, d = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
+    while b - a > tol_usd:
+        if score(c) >= score(d):
+            b, d = d, c
+            c = b - GOLDEN * (b - a)
+        else:
+            a, c = c, d
+            d = a + GOLDEN * (b - a)
+    feasible = [x for x in judge.seen if judge.seen[x].meets]
+    found = max(feasible, key=score) if feasible else None
+    return _answer(judge, f"best price for {model} by {objective}", found, (a, b), began)
+
+
+def _tenant(scenario: Scenario, name: str) -> Any:
+    for tenant in scenario.tenants:
+        if tenant.name == name:
+            return tenant
+    names = ", ".join(t.name for t in scenario.tenants)
+    raise ScenarioError("plan", [Problem("tenant", f"unknown tenant '{name}'; tenants: {names}")])
+
+
+def _cohort_index(scenario: Scenario, cohort: str) -> int:
+    names = scenario.cohort_names()
+    if cohort in names:
+        return names.index(cohort)
+    if cohort.isdigit() and int(cohort) < len(names):
+        return int(cohort)
+    raise ScenarioError(
+        "plan", [Problem("cohort", f"unknown cohort '{cohort}'; cohorts: {', '.join(names)}")]
+    )
