@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -22,12 +22,23 @@ import typer
 import yaml
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 import planner
 from planner.errors import ScenarioError
+from planner.experiments import plan
+from planner.experiments.replicate import replicate
+from planner.experiments.sensitivity import tornado
 from planner.results import RunResult
 from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
 from planner.writers import write_json, write_run
@@ -61,6 +72,18 @@ SetOpt = Annotated[
         help="Override one field by its dotted path, e.g. fleet.0.gpus=1024 or "
         "tenants.moonshot.credit.amount_usd=5e8; VALUE is read as YAML. Repeatable.",
         show_default=False,
+    ),
+]
+
+
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", min=1, help="Local processes to run replications on."),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", file_okay=False, help="Write the results into this directory.", show_default=False
     ),
 ]
 
@@ -110,9 +133,33 @@ def run(
         bool,
         typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar."),
     ] = False,
+    reps: Annotated[
+        int,
+        typer.Option(
+            "--reps",
+            min=1,
+            help="Replications: with more than one, print each headline metric's mean and 95% "
+            "confidence interval across them (--out then writes replications.parquet and "
+            "intervals.csv).",
+        ),
+    ] = 1,
+    workers: WorkersOpt = 1,
 ) -> None:
-    """Simulate a scenario once and print its headline metrics."""
+    """Simulate a scenario and print its headline metrics (with --reps, their intervals)."""
     show_bar = not quiet and sys.stderr.isatty()
+    if reps > 1:
+        with _scenario_errors():
+            sc = _load(scenario, sets)
+            with _counter(f"{reps} replications", enabled=show_bar) as note:
+                result = replicate(sc, reps, seed, workers=workers, progress=note)
+        table = result.summary()
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            _replace(out / "replications.parquet", result.runs.to_parquet)
+            _replace(out / "intervals.csv", lambda path: table.to_csv(path, index_label="metric"))
+        if not quiet:
+            Console().print(intervals(table, f"{sc.name} · seed {seed} · {reps} replications"))
+        return
     with _scenario_errors():
         sc = _load(scenario, sets)
         with _LazyProgress(Console(stderr=True), enabled=show_bar) as bar:
@@ -173,9 +220,7 @@ def compare(
         table = planner.compare(sc, path.strip(), values, seed, progress=note)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / ".compare.csv.tmp"
-        table.to_csv(tmp, index_label="metric")
-        tmp.replace(out / "compare.csv")
+        _replace(out / "compare.csv", lambda path: table.to_csv(path, index_label="metric"))
     if not quiet:
         console = Console()
         console.print(comparison(table, path.strip()))
@@ -209,6 +254,252 @@ def comparison(table: pd.DataFrame, path: str) -> Table:
         if key in table.index:
             out.add_row(label, *(formats[kind](v) for v in table.loc[key]))
     return out
+
+
+plan_app = typer.Typer(
+    no_args_is_help=True,
+    help="Answer a planning question with an interval and the evaluations made.",
+    rich_markup_mode=None,
+)
+app.add_typer(plan_app, name="plan")
+
+RepsOpt = Annotated[
+    int, typer.Option("--reps", min=2, help="Replications per candidate (common random numbers).")
+]
+ConfidenceOpt = Annotated[
+    float,
+    typer.Option(help="A candidate meets the target when the one-sided upper bound at this "
+                 "confidence does."),
+]  # fmt: skip
+
+
+@plan_app.command("grant")
+def plan_grant(
+    scenario: ScenarioArg,
+    tenant: Annotated[str, typer.Option(help="The credit tenant whose grant to size.")],
+    target_h: Annotated[float, typer.Option(help="The service level, in hours.")],
+    metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
+        "wait_p95_h.paying"
+    ),
+    high_usd: Annotated[
+        float | None, typer.Option(help="Largest grant tried (default 4x the current one).")
+    ] = None,
+    tol_usd: Annotated[float, typer.Option(help="Stop when the bracket is this narrow.")] = 5e6,
+    fixed_demand: Annotated[
+        bool,
+        typer.Option(
+            "--fixed-demand",
+            help="Keep the tenant's arrival rate; by default it scales with the grant.",
+        ),
+    ] = False,
+    reps: RepsOpt = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    confidence: ConfidenceOpt = 0.95,
+    workers: WorkersOpt = 1,
+    sets: SetOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """The largest credit grant for a tenant that keeps a metric within a target."""
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+        answer = plan.largest_grant(
+            sc, tenant, target_h=target_h, metric=metric, high_usd=high_usd, tol_usd=tol_usd,
+            scale_demand=not fixed_demand, confidence=confidence, reps=reps, seed=seed,
+            workers=workers,
+        )  # fmt: skip
+    _show_answer(answer, out, _usd)
+
+
+@plan_app.command("gpus")
+def plan_gpus(
+    scenario: ScenarioArg,
+    cohort: Annotated[str, typer.Option(help="Fleet cohort to size, by name or index.")],
+    target: Annotated[float, typer.Option(help="The service level the metric must meet.")],
+    metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
+        "wait_p95_h.paying"
+    ),
+    low_gpus: Annotated[int | None, typer.Option(help="Fewest GPUs tried.")] = None,
+    high_gpus: Annotated[int | None, typer.Option(help="Most GPUs tried.")] = None,
+    reps: RepsOpt = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    confidence: ConfidenceOpt = 0.95,
+    workers: WorkersOpt = 1,
+    sets: SetOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """The fewest GPUs in a cohort that keep a metric within a target."""
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+        answer = plan.fewest_gpus(
+            sc, cohort, target=target, metric=metric, low_gpus=low_gpus, high_gpus=high_gpus,
+            confidence=confidence, reps=reps, seed=seed, workers=workers,
+        )  # fmt: skip
+    _show_answer(answer, out, _int)
+
+
+@plan_app.command("price")
+def plan_price(
+    scenario: ScenarioArg,
+    model: Annotated[str, typer.Option(help="GPU model whose list price to set.")],
+    low_usd: Annotated[float, typer.Option(help="Lowest price tried, per GPU-hour.")],
+    high_usd: Annotated[float, typer.Option(help="Highest price tried, per GPU-hour.")],
+    objective: Annotated[str, typer.Option(help="Summary key to maximise.")] = "revenue_usd",
+    metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
+        "wait_p95_h.paying"
+    ),
+    target: Annotated[float, typer.Option(help="The service level (default: none).")] = math.inf,
+    tol_usd: Annotated[float, typer.Option(help="Stop when the bracket is this narrow.")] = 0.05,
+    reps: RepsOpt = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    confidence: ConfidenceOpt = 0.95,
+    workers: WorkersOpt = 1,
+    sets: SetOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """The list price that maximises an objective, subject to a service level."""
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+        answer = plan.best_price(
+            sc, model, low_usd=low_usd, high_usd=high_usd, objective=objective, metric=metric,
+            target=target, tol_usd=tol_usd, confidence=confidence, reps=reps, seed=seed,
+            workers=workers,
+        )  # fmt: skip
+    _show_answer(answer, out, _price)
+
+
+def _show_answer(answer: plan.Answer, out: Path | None, fmt: Callable[[Any], str]) -> None:
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _replace(out / "evaluations.csv", lambda path: answer.table().to_csv(path, index=False))
+    console = Console()
+    console.print(planning_answer(answer, fmt))
+    console.print(evaluations(answer, fmt))
+
+
+def planning_answer(answer: plan.Answer, fmt: Callable[[Any], str]) -> Text:
+    """The answer in words: the value, the metric there with its interval, the cost."""
+    lines = [f"{answer.question}: "]
+    if answer.answer is None:
+        lines.append(f"none: even the most favourable end fails {answer.metric} <= "
+                     f"{answer.target:g}")  # fmt: skip
+    else:
+        lines.append(fmt(answer.answer))
+        if answer.at_answer is not None:
+            ci = answer.at_answer.interval
+            lines.append(
+                f"\n  {answer.metric} there: {ci.mean:,.3g} (one-sided {answer.confidence:.0%} "
+                f"upper bound {ci.high:,.3g} <= target {answer.target:g})"
+            )
+        if answer.bracket is not None:
+            meets, fails = answer.bracket
+            lines.append(f"\n  meets at {fmt(meets)}, fails at {fmt(fails)}")
+    lines.append(
+        f"\n  {len(answer.evaluations)} candidates x {answer.reps} replications "
+        f"(seed {answer.seed}), {answer.wall_s:,.1f} s"
+    )
+    return Text("".join(lines))
+
+
+def evaluations(answer: plan.Answer, fmt: Callable[[Any], str]) -> Table:
+    table = _table(
+        "evaluations",
+        ("step", "right"), ("candidate", "right"), (answer.metric, "right"),
+        ("CI", "right"), ("meets", "left"), ("s", "right"),
+    )  # fmt: skip
+    for row in answer.table().itertuples():
+        table.add_row(
+            str(row.step),
+            fmt(row.x),
+            f"{row.metric_mean:,.3g}",
+            f"[{row.metric_low:,.3g}, {row.metric_high:,.3g}]",
+            "yes" if row.meets else "no",
+            f"{row.wall_s:,.1f}",
+        )
+    return table
+
+
+@app.command()
+def sensitivity(
+    scenario: ScenarioArg,
+    ranges: Annotated[
+        list[str],
+        typer.Option(
+            "--range",
+            metavar="PATH=LOW,HIGH",
+            help="A parameter and the two values to try; repeatable.",
+            show_default=False,
+        ),
+    ],
+    metric: Annotated[str, typer.Option(help="Summary key to watch.")] = "wait_p95_h.paying",
+    reps: Annotated[int, typer.Option(min=1, help="Replications per run.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    workers: WorkersOpt = 1,
+    sets: SetOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """One-at-a-time sensitivity of a metric to parameters (a tornado table)."""
+    parsed: dict[str, tuple[Any, Any]] = {}
+    for item in ranges:
+        path, eq, raw = item.partition("=")
+        ends = [yaml.safe_load(v) for v in raw.split(",")] if eq else []
+        if not path.strip() or len(ends) != 2:
+            raise typer.BadParameter(f"'{item}' is not PATH=LOW,HIGH", param_hint="'--range'")
+        parsed[path.strip()] = (ends[0], ends[1])
+    with _scenario_errors():
+        sc = _load(scenario, sets)
+        table = tornado(sc, parsed, metric, reps=reps, seed=seed, workers=workers)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _replace(out / "tornado.csv", lambda path: table.to_csv(path, index=False))
+    shown = _table(
+        f"{metric}: one at a time, base {table['base'].iloc[0]:,.4g}",
+        ("parameter", "left"), ("low", "right"), ("high", "right"),
+        ("at low", "right"), ("at high", "right"), ("swing", "right"),
+    )  # fmt: skip
+    for row in table.itertuples():
+        shown.add_row(
+            str(row.parameter), str(row.low_value), str(row.high_value),
+            f"{row.at_low:,.4g}", f"{row.at_high:,.4g}", f"{row.swing:,.4g}",
+        )  # fmt: skip
+    Console().print(shown)
+
+
+def intervals(table: pd.DataFrame, title: str) -> Table:
+    """Headline metrics across replications: mean and 95% interval."""
+    shown = _table(title, ("metric", "left"), ("mean", "right"), ("95% CI", "right"))
+    for key, _label, kind in COMPARED:
+        if key not in table.index:
+            continue
+        fmt = {"pct": _pct, "hours": _hours, "int": _qty, "usd": _usd}[kind]
+        mean, low, high = table.loc[key, ["mean", "low", "high"]].to_numpy(dtype=float)
+        ci = MISSING if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
+        shown.add_row(key, fmt(mean), ci)
+    return shown
+
+
+@contextmanager
+def _counter(what: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for a known number of steps."""
+    if not enabled:
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn(what), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(what, total=None)
+
+        def note(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield note
+
+
+def _replace(path: Path, write: Callable[[Path], Any]) -> None:
+    """Write a file by way of a temporary one beside it, so a failure leaves the old file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    tmp.replace(path)
 
 
 @app.command()

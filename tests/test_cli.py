@@ -53,7 +53,7 @@ RUN_FILES = {f"{name}.parquet" for name in RunResult.table_names()} | {
     "summary.json",
     "run.json",
 }
-VERBS = ("run", "compare", "validate", "schema", "scenarios")
+VERBS = ("run", "compare", "plan", "sensitivity", "validate", "schema", "scenarios")
 
 
 def invoke(*args: str | Path) -> Result:
@@ -495,3 +495,54 @@ def test_compare_reports_a_bad_value_before_running_anything(tiny: Path, tmp_pat
     assert "--each scheduler.kind=lottery" in result.stderr and "scheduler" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+# -- experiments --------------------------------------------------------------------------------
+
+
+def test_run_with_reps_prints_intervals_and_writes_every_replication(
+    tiny: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "reps"
+    result = invoke("run", tiny, "--reps", 3, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "3 replications" in result.stdout and "95% CI" in result.stdout
+    runs = pd.read_parquet(out / "replications.parquet")
+    assert runs["rep"].tolist() == [0, 1, 2]
+    table = pd.read_csv(out / "intervals.csv", index_col="metric")
+    assert table.loc["utilisation", "n"] == 3
+
+
+def test_plan_gpus_prints_the_answer_and_each_evaluation(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = invoke(
+        "plan", "gpus", "mmc", "--cohort", "0", "--target", "0.3", "--metric",
+        "wait_mean_h.all", "--low-gpus", "13", "--high-gpus", "24", "--reps", "3",
+        "--set", "horizon_days=5", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "fewest GPUs in cohort 0:" in result.stdout and "evaluations" in result.stdout
+    table = pd.read_csv(out / "evaluations.csv")
+    assert table["x"].tolist()[:2] == [24, 13]
+
+
+def test_plan_with_an_unknown_tenant_exits_2_without_a_traceback() -> None:
+    result = invoke("plan", "grant", "mmc", "--tenant", "nobody", "--target-h", "1")
+    assert result.exit_code == 2
+    assert "unknown tenant 'nobody'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sensitivity_ranks_parameters(tmp_path: Path) -> None:
+    result = invoke(
+        "sensitivity", "mmc", "--range", "fleet.0.gpus=15,18", "--range",
+        "tenants.t.workload.arrivals.per_day=290,300", "--metric", "wait_mean_h.all",
+        "--reps", "2", "--set", "horizon_days=5", "--out", tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(tmp_path / "tornado.csv")
+    assert table["parameter"].tolist()[0] == "fleet.0.gpus"
+
+
+def test_a_range_without_two_values_is_a_usage_error() -> None:
+    result = invoke("sensitivity", "mmc", "--range", "fleet.0.gpus=15")
+    assert result.exit_code == 2 and "PATH=LOW,HIGH" in result.stderr
