@@ -279,7 +279,7 @@ def plan_grant(
     tenant: Annotated[str, typer.Option(help="The credit tenant whose grant to size.")],
     target_h: Annotated[float, typer.Option(help="The service level, in hours.")],
     metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
-        "wait_p95_h.paying"
+        "wait_p95_h_offered.paying"
     ),
     high_usd: Annotated[
         float | None, typer.Option(help="Largest grant tried (default 4x the current one).")
@@ -316,7 +316,7 @@ def plan_gpus(
     cohort: Annotated[str, typer.Option(help="Fleet cohort to size, by name or index.")],
     target: Annotated[float, typer.Option(help="The service level the metric must meet.")],
     metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
-        "wait_p95_h.paying"
+        "wait_p95_h_offered.paying"
     ),
     low_gpus: Annotated[int | None, typer.Option(help="Fewest GPUs tried.")] = None,
     high_gpus: Annotated[int | None, typer.Option(help="Most GPUs tried.")] = None,
@@ -345,7 +345,7 @@ def plan_price(
     high_usd: Annotated[float, typer.Option(help="Highest price tried, per GPU-hour.")],
     objective: Annotated[str, typer.Option(help="Summary key to maximise.")] = "revenue_usd",
     metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
-        "wait_p95_h.paying"
+        "wait_p95_h_offered.paying"
     ),
     target: Annotated[float, typer.Option(help="The service level (default: none).")] = math.inf,
     tol_usd: Annotated[float, typer.Option(help="Stop when the bracket is this narrow.")] = 0.05,

@@ -3,13 +3,15 @@
 Keys read ``metric`` for fleet totals and ``metric.who`` per tenant class, tenant or cohort, e.g.
 ``wait_p95_h.paying``, ``credits_burned_usd.moonshot``, ``payback.H800-cn-hangzhou-0``.
 
-``scheduler`` is the policy's kind; ``preemptions`` counts runs stopped for other jobs;
-``stranded_free_share`` is, of the GPUs free while jobs waited (sampled daily), the share no
-waiting job could use where they lay (fragmentation).
+``wait_p95_h_offered.<class>`` is the p95 wait over every job the class offered, counting
+``jobs_turned_away.<class>`` (balked, or lost after their tenant churned) as never starting:
+it is infinite when more than 5% were turned away. ``scheduler`` is the policy's kind;
+``preemptions`` counts runs stopped for other jobs; ``stranded_free_share`` is, of the GPUs free
+while jobs waited (sampled daily), the share no waiting job could use where they lay.
 
-Money, fleet-wide: ``revenue_usd`` (credits recognised as burned), by contract tier in
-``revenue_usd.<tier>``, = ``revenue_cash_usd`` +
-``revenue_credit_usd``; ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
+Money, fleet-wide: ``revenue_usd`` (credits recognised as burned; by contract tier in
+``revenue_usd.<tier>``) = ``revenue_cash_usd`` + ``revenue_credit_usd``;
+``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
 ``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
 ``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex), ``capture``
@@ -75,6 +77,22 @@ def summarise(res: RunResult) -> pd.Series:
         out[f"wait_mean_h.{label}"] = float(w.mean()) if len(w) else math.nan
         for q in (50, 95, 99):
             out[f"wait_p{q}_h.{label}"] = float(np.percentile(w, q)) if len(w) else math.nan
+
+    # The service a class was offered: jobs turned away (balked, or lost after their tenant
+    # churned) count as never starting, so a queue that drives customers off cannot pass for
+    # a short one. The quantile is read off the data (no interpolation towards infinity).
+    turned_away = (tenants["jobs_balked"] + tenants["jobs_lost_to_churn"]).to_numpy()
+    tenant_class = tenants["tenant_class"].to_numpy()
+    for label in CLASSES:
+        mask = classes == label
+        away = int(turned_away[tenant_class == label].sum())
+        if not mask.any() and not away:
+            continue
+        offered = np.r_[waits[mask], np.full(away, np.inf)]
+        out[f"jobs_turned_away.{label}"] = away
+        out[f"wait_p95_h_offered.{label}"] = float(
+            np.quantile(offered, 0.95, method="inverted_cdf")
+        )
 
     out["revenue_usd"] = float(jobs["revenue_usd"].sum())
     for tier, revenue in jobs.groupby("tier", observed=True)["revenue_usd"].sum().items():

@@ -28,15 +28,16 @@ def _tenants(
     """Per tenant: jobs, waits, revenue, leases, and for a credit tenant its deal (:func:`_deal`).
 
     ``jobs_skipped`` counts would-be submissions that never happened, of which ``jobs_balked``
-    balked at a long expected wait; ``churned_at_h`` is when a tenant left after long waits.
+    balked at a long expected wait and ``jobs_lost_to_churn`` came after the tenant left over
+    long waits (at ``churned_at_h``).
     ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue).
     """
     sc = model.scenario
     waits = censored_wait_h(jobs, sc.horizon_h)
     skipped_tenant = model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
-    balked = np.frombuffer(model.recorder.skipped_reason, dtype=np.int8) == SKIP_REASONS.index(
-        "balked"
-    )
+    reason = np.frombuffer(model.recorder.skipped_reason, dtype=np.int8)
+    balked = reason == SKIP_REASONS.index("balked")
+    churned = reason == SKIP_REASONS.index("churned")
     idle_gpu_h = np.zeros(0)
     if not cohorts.empty:
         idle = cohorts["in_service_gpu_h"] - cohorts["busy_gpu_h"]
@@ -65,6 +66,7 @@ def _tenants(
                 "jobs_submitted": int(mine.sum()),
                 "jobs_skipped": int(np.sum(skipped_tenant == i)),
                 "jobs_balked": int(np.sum(balked & (skipped_tenant == i))),
+                "jobs_lost_to_churn": int(np.sum(churned & (skipped_tenant == i))),
                 "churned_at_h": model.recorder.churned.get(i, math.nan),
                 "jobs_finished": int((j["state"] == "finished").sum()),
                 "jobs_running": int((j["state"] == "running").sum()),

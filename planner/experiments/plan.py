@@ -123,10 +123,15 @@ class _Judge:
         jobs = [Evaluation(self.data, overrides, self.seed, r) for r in range(self.reps)]
         rows = run_all(jobs, self.workers)
         values = [float(row.get(self.metric, math.nan)) for row in rows]
-        if not all(math.isfinite(v) for v in values):
+        if any(math.isnan(v) for v in values):
             raise ValueError(f"metric '{self.metric}' is not defined in every replication")
-        # A two-sided interval at 2c - 1 has its upper end at the one-sided c bound.
-        interval = mean_ci(values, 2.0 * self.confidence - 1.0)
+        if any(math.isinf(v) for v in values):
+            # Unbounded in some replication (e.g. most jobs turned away): it cannot meet.
+            inf = math.inf
+            interval = Interval(inf, inf, inf, len(values), 2.0 * self.confidence - 1.0)
+        else:
+            # A two-sided interval at 2c - 1 has its upper end at the one-sided c bound.
+            interval = mean_ci(values, 2.0 * self.confidence - 1.0)
         objective = None
         if self.objective is not None:
             objective = mean_ci([float(row[self.objective]) for row in rows], 0.95)
@@ -191,7 +196,7 @@ def largest_grant(
     tenant: str,
     *,
     target_h: float,
-    metric: str = "wait_p95_h.paying",
+    metric: str = "wait_p95_h_offered.paying",
     high_usd: float | None = None,
     tol_usd: float = 5e6,
     scale_demand: bool = True,
@@ -246,7 +251,7 @@ def fewest_gpus(
     cohort: str,
     *,
     target: float,
-    metric: str = "wait_p95_h.paying",
+    metric: str = "wait_p95_h_offered.paying",
     low_gpus: int | None = None,
     high_gpus: int | None = None,
     also: Callable[[int], Mapping[str, Any]] | None = None,
@@ -290,7 +295,7 @@ def best_price(
     low_usd: float,
     high_usd: float,
     objective: str = "revenue_usd",
-    metric: str = "wait_p95_h.paying",
+    metric: str = "wait_p95_h_offered.paying",
     target: float = math.inf,
     tol_usd: float = 0.05,
     confidence: float = 0.95,
