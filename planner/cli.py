@@ -39,6 +39,7 @@ from planner.errors import ScenarioError
 from planner.experiments import plan
 from planner.experiments.replicate import replicate
 from planner.experiments.sensitivity import tornado
+from planner.experiments.sweep import sweep
 from planner.results import RunResult
 from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
 from planner.writers import write_json, write_run
@@ -254,6 +255,92 @@ def comparison(table: pd.DataFrame, path: str) -> Table:
         if key in table.index:
             out.add_row(label, *(formats[kind](v) for v in table.loc[key]))
     return out
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            file_okay=False,
+            help="The sweep's directory: sweep.json and one Parquet file per finished (point, "
+            "replication) under rows/. Run again to resume.",
+            show_default=False,
+        ),
+    ],
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            metavar="PATH=V1,V2,...",
+            help="A parameter and its values; repeat for a cartesian product.",
+            show_default=False,
+        ),
+    ] = None,
+    points: Annotated[
+        Path | None,
+        typer.Option(
+            "--points",
+            dir_okay=False,
+            help="A YAML file listing the points instead: a list of {PATH: VALUE} mappings.",
+            show_default=False,
+        ),
+    ] = None,
+    reps: Annotated[int, typer.Option(min=1, help="Replications per point.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed shared by every point.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local processes (default: one per CPU).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Run on a Dask cluster instead, e.g. tcp://scheduler:8786.",
+            show_default=False,
+        ),
+    ] = None,
+    sets: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario at many parameter points, replicated, into a resumable Parquet dataset."""
+    if (grid is None) == (points is None):
+        raise typer.BadParameter("give --grid (repeatable) or --points, not both or neither")
+    sweep_grid: dict[str, list[Any]] | None = None
+    sweep_points: list[dict[str, Any]] | None = None
+    if grid is not None:
+        sweep_grid = {}
+        for item in grid:
+            path, eq, raw = item.partition("=")
+            if not eq or not path.strip() or not raw.strip():
+                raise typer.BadParameter(f"'{item}' is not PATH=V1,V2,...", param_hint="'--grid'")
+            sweep_grid[path.strip()] = [yaml.safe_load(v) for v in raw.split(",")]
+    else:
+        assert points is not None
+        loaded = yaml.safe_load(points.read_text(encoding="utf-8"))
+        if not isinstance(loaded, list) or not all(isinstance(p, dict) for p in loaded):
+            raise typer.BadParameter(
+                f"{points} must hold a list of {{PATH: VALUE}} mappings", param_hint="'--points'"
+            )
+        sweep_points = loaded
+    show = not quiet and sys.stderr.isatty()
+    began = time.perf_counter()
+    try:
+        with _scenario_errors():
+            sc = _load(scenario, sets)
+            with _counter("sweep", enabled=show) as note:
+                rows = sweep(
+                    sc, out, grid=sweep_grid, points=sweep_points, reps=reps, seed=seed,
+                    executor=dask or "processes", workers=workers, progress=note,
+                )  # fmt: skip
+    except ValueError as err:  # another sweep's directory
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
+    if not quiet:
+        spent = time.perf_counter() - began
+        where = out / "rows"
+        Console().print(Text(f"{len(rows)} rows in {where} ({spent:,.1f} s)"))
 
 
 plan_app = typer.Typer(

@@ -53,7 +53,7 @@ RUN_FILES = {f"{name}.parquet" for name in RunResult.table_names()} | {
     "summary.json",
     "run.json",
 }
-VERBS = ("run", "compare", "plan", "sensitivity", "validate", "schema", "scenarios")
+VERBS = ("run", "compare", "sweep", "plan", "sensitivity", "validate", "schema", "scenarios")
 
 
 def invoke(*args: str | Path) -> Result:
@@ -546,3 +546,33 @@ def test_sensitivity_ranks_parameters(tmp_path: Path) -> None:
 def test_a_range_without_two_values_is_a_usage_error() -> None:
     result = invoke("sensitivity", "mmc", "--range", "fleet.0.gpus=15")
     assert result.exit_code == 2 and "PATH=LOW,HIGH" in result.stderr
+
+
+def test_sweep_writes_a_row_per_point_and_replication_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ("sweep", "mmc", "--grid", "fleet.0.gpus=15,16", "--reps", "2", "--workers", "2")
+    args += ("--set", "horizon_days=3", "--out", str(out))
+    first = invoke(*args)
+    assert first.exit_code == 0, first.stderr
+    assert "4 rows" in first.stdout
+    files = {p.name: p.stat().st_mtime_ns for p in (out / "rows").iterdir()}
+    assert len(files) == 4
+    again = invoke(*args)
+    assert again.exit_code == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "rows").iterdir()} == files
+
+
+def test_sweep_refuses_another_sweeps_directory(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    base = ("sweep", "mmc", "--set", "horizon_days=3", "--out", str(out), "--workers", "1")
+    assert invoke(*base, "--grid", "fleet.0.gpus=15").exit_code == 0
+    result = invoke(*base, "--grid", "fleet.0.gpus=16")
+    assert result.exit_code == 2 and "holds another sweep" in result.stderr
+
+
+def test_sweep_with_a_bad_point_names_it_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    result = invoke("sweep", "mmc", "--grid", "scheduler.kind=fifo,lottery", "--out", out)
+    assert result.exit_code == 2
+    assert "sweep point 1 (scheduler.kind=lottery)" in result.stderr
+    assert not (out / "rows").exists()
