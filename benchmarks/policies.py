@@ -9,12 +9,13 @@ nodes. At time zero an 8-GPU job starts that outlives the run, and a job that ne
 pod heads the queue behind it, with Q more jobs waiting. Then a stream of small jobs (8 GPUs,
 exponential work with a mean of one hour on a node, offered load 0.6) flows past them. Cases:
 
-- ``backfill, whole-pod queue``: the Q jobs each need the whole pod. The head reserves the pod
+- ``backfill, whole-pod queue`` (the whole queue looked at, ``max_scan: null``): the Q jobs
+  each need the whole pod. The head reserves the pod
   from the blocker's end, beyond the run, and every stream job backfills.
 - ``backfill, long-job queue``: the Q jobs need one node each but would run past the
   reservation, which holds every node, so none may backfill. This is EASY's worst case: each
-  pass looks at every one of them. Also timed with ``max_scan: 100`` (Slurm's per-event
-  default queue depth).
+  pass looks at every one of them (``max_scan: null``). Also timed with the default
+  ``max_scan: 100``.
 - ``quota``: the stream belongs to a tenant holding 2,048 GPUs in quota (its own queue); the
   whole-pod jobs wait in the shared queue, where only the head is looked at.
 
@@ -109,8 +110,8 @@ def time_run(scheduler: dict[str, Any], batch: JobBatch, stream_jobs: int) -> fl
 
 
 CASES: tuple[tuple[str, dict[str, Any], int], ...] = (
-    ("backfill, whole-pod queue", {"kind": "backfill"}, POD_GPUS),
-    ("backfill, long-job queue", {"kind": "backfill"}, NODE_GPUS),
+    ("backfill, whole-pod queue", {"kind": "backfill", "max_scan": None}, POD_GPUS),
+    ("backfill, long-job queue", {"kind": "backfill", "max_scan": None}, NODE_GPUS),
     ("backfill, long-job queue, max_scan 100", {"kind": "backfill", "max_scan": 100}, NODE_GPUS),
     ("quota", {"kind": "quota"}, POD_GPUS),
 )

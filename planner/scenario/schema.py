@@ -686,9 +686,11 @@ class BackfillScheduler(Spec):
     kind: Literal["backfill"] = "backfill"
     estimate: RuntimeEstimate = Field(default_factory=ExactEstimate)
     max_scan: PositiveInt | None = Field(
-        default=None,
-        description="jobs looked at per scheduling pass, the head included; default the whole "
-        "queue (exact EASY). Slurm looks at 100 per event by default (default_queue_depth)",
+        default=100,
+        description="jobs looked at per scheduling pass, the head included; null for the whole "
+        "queue. A pass runs at every arrival and completion, as Slurm's event-triggered "
+        "scheduling does, which looks at 100 jobs by default (default_queue_depth); Microsoft "
+        "HPC Pack's backfill looks ahead 1,000",
     )
 
 

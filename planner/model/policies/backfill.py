@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ class Backfill(Policy):
             return False
         cluster = self.cluster
         run_h = cluster.duration_h(job, held.pool) * self._factor[job]
-        return cluster.now + run_h > held.start_h + _EPS_H
+        return run_h > held.start_h - cluster.now + _EPS_H
 
     def _try_backfill(self, job: int, late: bool) -> bool:
         held = self.reservation
@@ -182,14 +183,20 @@ class Backfill(Policy):
         outside = -1  # free GPUs beside the reserved nodes, counted when first needed
         started: set[int] = set()
         parked: set[int] = set()
+        seen = 1  # queue positions looked at, the head's included
+        cluster, factor = self.cluster, self._factor
+        # A job runs past the reservation if it would start now and end after it begins.
+        slack_h = held.start_h - cluster.now + _EPS_H if held is not None else math.inf
+        shortcuts = self.shortcuts and held is not None
         for job in islice(self._queue, 1, self._max_scan):
             if free == 0:
                 break
+            seen += 1
             size = gpus[job]
             if size > free:
                 continue
-            late = self._late(job, held)
-            if self.shortcuts and late and self._only_pool(job, held):
+            late = held is not None and cluster.duration_h(job, held.pool) * factor[job] > slack_h
+            if late and shortcuts and self._only_pool(job, held):
                 if outside < 0:
                     outside = self._free_outside(held)
                 if size > outside:
@@ -207,26 +214,40 @@ class Backfill(Policy):
             gone = started | parked
             for job in started:
                 self._forget(job)
-            self._queue = deque(job for job in self._queue if job not in gone)
+            # Only the part of the queue looked at changes: rebuild that, not the whole queue.
+            queue = self._queue
+            looked_at = [queue.popleft() for _ in range(seen)]
+            queue.extendleft(reversed([job for job in looked_at if job not in gone]))
 
     def _park(self, jobs: set[int], held: Reservation) -> None:
         """Set aside jobs that cannot start while ``held`` stands: each ends (by its estimate)
         after the reservation begins, may use only the reserved pool, and is larger than the
         free GPUs beside the reserved nodes. Waiting only makes the first truer, the reserved
         nodes do not change, so only the room beside them growing to fit one can free them."""
+        gpus = self.cluster.job_gpus
+        smallest = min(gpus[j] for j in jobs)
         for job in jobs:
             self._forget(job)
+        if not self._parked:
+            self._parked_smallest = smallest
         self._parked.extend(jobs)
         self._parked_for = held
-        self._parked_smallest = min(self.cluster.job_gpus[j] for j in self._parked)
+        self._parked_smallest = min(self._parked_smallest, smallest)
 
     def _unpark(self) -> None:
         """Put the parked jobs back in their places in the queue."""
         gpus = self.cluster.job_gpus
         for job in self._parked:
             self._sizes[gpus[job]] += 1
-        back = sorted(self._parked, key=self._order.__getitem__)
-        self._queue = deque(heapq.merge(self._queue, back, key=self._order.__getitem__))
+        order = self._order.__getitem__
+        back = sorted(self._parked, key=order)
+        # Parked jobs come from the front of the queue: merge them into the part of it that
+        # precedes the last of them, and leave the rest in place.
+        queue, last = self._queue, order(back[-1])
+        front = []
+        while queue and order(queue[0]) < last:
+            front.append(queue.popleft())
+        queue.extendleft(reversed(list(heapq.merge(front, back, key=order))))
         self._parked, self._parked_for = [], None
 
     def _free_outside(self, held: Reservation | None) -> int:
