@@ -42,6 +42,7 @@ from planner.experiments.sensitivity import tornado
 from planner.experiments.sweep import sweep
 from planner.results import RunResult
 from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
+from planner.traces import FORMATS, read_trace, write_generic
 from planner.writers import write_json, write_run
 
 CLASSES = ("paying", "credit", "internal", "all")
@@ -341,6 +342,54 @@ def sweep_command(
         spent = time.perf_counter() - began
         where = out / "rows"
         Console().print(Text(f"{len(rows)} rows in {where} ({spent:,.1f} s)"))
+
+
+trace_app = typer.Typer(
+    no_args_is_help=True, help="Work with public GPU-cluster traces.", rich_markup_mode=None
+)
+app.add_typer(trace_app, name="trace")
+
+
+@trace_app.command("import")
+def trace_import(
+    source: Annotated[
+        Path,
+        typer.Argument(help="The trace: a file, or its directory.", show_default=False),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help=f"The trace's format: {', '.join(FORMATS)}.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            dir_okay=False,
+            help="Where to write the generic CSV (submit_s, duration_s, gpus, tenant, gpu_model).",
+            show_default=False,
+        ),
+    ],
+    skip_bad: Annotated[
+        bool,
+        typer.Option("--skip-bad", help="Skip malformed rows and report how many, not fail."),
+    ] = False,
+) -> None:
+    """Convert a trace to the generic CSV form."""
+    try:
+        trace = read_trace(source, fmt, skip_bad=skip_bad)
+    except ScenarioError as err:
+        typer.echo(err.message(), err=True)
+        raise typer.Exit(2) from None
+    write_generic(trace, out)
+    lines = [f"{len(trace):,} jobs from {trace.name} written to {out}"]
+    if trace.skipped_rows:
+        lines.append(f"{trace.skipped_rows:,} malformed rows skipped")
+    lines += list(trace.notes)
+    Console().print(Text("\n".join(lines)))
 
 
 plan_app = typer.Typer(

@@ -24,6 +24,9 @@ class ScenarioError(ValueError):
     dotted field path, e.g. ``tenants.moonshot.workload.gpus``.
     """
 
+    # What the problems are in, for the message.
+    subject = "the scenario"
+
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:
         self.source = source
         self.problems = tuple(problems)
@@ -32,5 +35,5 @@ class ScenarioError(ValueError):
     def message(self) -> str:
         """One paragraph: the file, then each problem on its own line."""
         count = len(self.problems)
-        head = f"{self.source}: {count} problem{'s' if count != 1 else ''} in the scenario"
+        head = f"{self.source}: {count} problem{'s' if count != 1 else ''} in {self.subject}"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
