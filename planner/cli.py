@@ -1043,7 +1043,7 @@ def describe(sc: Scenario) -> list[Table | Text]:
             Text(t.name),
             t.tenant_class,
             Text(", ".join(t.models)),
-            _num(t.workload.arrivals.per_day) if t.workload is not None else MISSING,
+            _arrivals(t.workload.arrivals) if t.workload is not None else MISSING,
             str(len(t.campaigns)),
             *((_usd(credit.amount_usd), str(credit.expires)) if credit is not None else ("", "")),
         )
@@ -1091,6 +1091,12 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _arrivals(arrivals: Any) -> str:
+    """Jobs a day, or where a replayed trace comes from."""
+    per_day = getattr(arrivals, "per_day", None)
+    return _num(per_day) if per_day is not None else f"trace {arrivals.path}"
 
 
 def _pct(value: Any) -> str:

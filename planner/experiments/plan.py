@@ -223,6 +223,8 @@ def largest_grant(
     high = high_usd if high_usd is not None else 4.0 * current.amount_usd
     base = f"tenants.{tenant}.credit"
     workload = found_tenant.workload if scale_demand else None
+    if workload is not None and not hasattr(workload.arrivals, "per_day"):
+        workload = None  # a replayed trace has no rate to scale
 
     def overrides(amount: float) -> dict[str, Any]:
         # A grant of zero is not a grant: the smallest is one dollar.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,7 +18,14 @@ from planner.model.market import Market, PriceCurve
 from planner.model.sampling import draw, draw_gpus
 from planner.model.streams import Streams
 from planner.scenario.checks import largest_pod_gpus
-from planner.scenario.schema import HOURS_PER_DAY, HOURS_PER_YEAR, Poisson, Scenario, Tenant
+from planner.scenario.schema import (
+    HOURS_PER_DAY,
+    HOURS_PER_YEAR,
+    Poisson,
+    Scenario,
+    Tenant,
+    TraceArrivals,
+)
 
 NO_CAMPAIGN = -1
 
@@ -188,19 +196,68 @@ def _workload_jobs(
     begin_h = max(0.0, sc.hours_since_start(workload.active_from or sc.start))
     end_h = min(sc.horizon_h, sc.hours_since_start(workload.active_until or sc.end))
     rng = streams.get(f"arrivals/{tenant.name}")
-    if workload.price_elasticity > 0:
-        curve = market.curve(tenant.models[0])
-        reference = workload.reference_usd_per_gpu_h or curve.price(0.0)
-        submit = elastic_arrivals(
-            workload.arrivals, begin_h, end_h, rng, curve, reference, workload.price_elasticity
+    arrivals = workload.arrivals
+    if isinstance(arrivals, TraceArrivals):
+        submit, gpus, work = replay_trace(
+            arrivals, begin_h, end_h, sc.node_gpus(tenant), rng, f"tenants.{tenant.name}"
         )
     else:
-        submit = poisson_arrivals(workload.arrivals, begin_h, end_h, rng)
+        assert workload.gpus is not None and workload.work_gpu_h is not None
+        if workload.price_elasticity > 0:
+            curve = market.curve(tenant.models[0])
+            reference = workload.reference_usd_per_gpu_h or curve.price(0.0)
+            submit = elastic_arrivals(
+                arrivals, begin_h, end_h, rng, curve, reference, workload.price_elasticity
+            )
+        else:
+            submit = poisson_arrivals(arrivals, begin_h, end_h, rng)
+        gpus = draw_gpus(
+            workload.gpus, streams.get(f"gpus/{tenant.name}"), len(submit), sc.node_gpus(tenant)
+        )
+        work = draw(workload.work_gpu_h, streams.get(f"work/{tenant.name}"), len(submit))
     n = len(submit)
-    gpus = draw_gpus(workload.gpus, streams.get(f"gpus/{tenant.name}"), n, sc.node_gpus(tenant))
-    work = draw(workload.work_gpu_h, streams.get(f"work/{tenant.name}"), n)
     keep_u = streams.get(f"thinning/{tenant.name}").random(n)
     return submit, np.full(n, index), gpus, work, np.full(n, NO_CAMPAIGN), keep_u
+
+
+def replay_trace(
+    spec: TraceArrivals,
+    begin_h: float,
+    end_h: float,
+    node_gpus: int,
+    rng: np.random.Generator,
+    where: str,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+    """A trace's jobs as (submit_h, gpus, work_gpu_h) inside [begin_h, end_h).
+
+    Thinning and repeating for ``load_scale`` draw from ``rng``, one uniform per trace job, so
+    a higher load scale keeps every job a lower one kept.
+    """
+    from planner.catalog import gpu_model
+    from planner.traces import read_trace
+
+    try:
+        trace = read_trace(Path(spec.path), spec.format)
+    except ScenarioError as err:
+        raise ScenarioError(
+            f"{where}.workload.arrivals", [Problem(spec.path, str(p)) for p in err.problems]
+        ) from None
+    jobs = trace.jobs
+    if spec.trace_tenants is not None and "tenant" in jobs:
+        jobs = jobs[jobs["tenant"].isin(spec.trace_tenants)]
+    submit = spec.offset_h + jobs["submit_s"].to_numpy(dtype=float) / 3600.0 * spec.time_scale
+    gpus = jobs["gpus"].to_numpy(dtype=np.int64)
+    duration_h = np.maximum(jobs["duration_s"].to_numpy(dtype=float), spec.min_duration_s) / 3600
+    u = rng.random(len(submit))
+    whole, part = divmod(spec.load_scale, 1.0)
+    copies = int(whole) + (u < part).astype(np.int64)
+    submit, gpus, duration_h = (np.repeat(a, copies) for a in (submit, gpus, duration_h))
+    inside = (submit >= begin_h) & (submit < end_h)
+    submit, gpus, duration_h = submit[inside], gpus[inside], duration_h[inside]
+    gpus = np.where(gpus > node_gpus, -(-gpus // node_gpus) * node_gpus, gpus)
+    work = duration_h * gpus * gpu_model(spec.reference_model).throughput
+    order = np.argsort(submit, kind="stable")
+    return submit[order], gpus[order].astype(np.int64), work[order]
 
 
 def elastic_arrivals(

@@ -67,6 +67,10 @@ class Model:
         if jobs is not None:
             check_jobs(sc, jobs)
         self.jobs = jobs if jobs is not None else generate_jobs(sc, self.streams, self.market)
+        if jobs is None and any(
+            t.workload is not None and t.workload.arrivals.kind == "trace" for t in sc.tenants
+        ):
+            check_jobs(sc, self.jobs)  # a replayed trace's sizes are known only now
         self.cohorts: list[CohortPlan]
         self.orders: list[OrderOutcome]
         self.cohorts, self.orders = plan_supply(sc, self.streams)

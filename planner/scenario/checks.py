@@ -127,6 +127,10 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
             yield from model(("tenants", i, "models", j), name)
         for j, name in enumerate(tenant.regions or []):
             yield from region(("tenants", i, "regions", j), name)
+        arrivals = tenant.workload.arrivals if tenant.workload is not None else None
+        reference = getattr(arrivals, "reference_model", None)
+        if reference is not None:
+            yield from model(("tenants", i, "workload", "arrivals", "reference_model"), reference)
         if tenant.reservation is not None:
             yield from model(("tenants", i, "reservation", "model"), tenant.reservation.model)
             yield from region(("tenants", i, "reservation", "region"), tenant.reservation.region)
@@ -229,7 +233,7 @@ def _jobs_fit(sc: Scenario, i: int, tenant: Tenant) -> Iterator[Found]:
                 "order, so no job of this tenant can ever run",
             )
         return
-    if tenant.workload is not None:
+    if tenant.workload is not None and tenant.workload.gpus is not None:
         bound = tenant.workload.gpus.upper_bound()
         if math.isinf(bound):
             yield (

@@ -334,20 +334,53 @@ class Poisson(Spec):
     annual_growth: float = Field(default=0.0, gt=-1.0)
 
 
-Arrivals = Poisson
+class TraceArrivals(Spec):
+    """Jobs replayed from a public trace or a generic trace CSV (see ``planner trace import``).
+
+    A trace job submitted ``s`` seconds into the trace arrives at ``offset_h + s / 3600 x
+    time_scale`` hours into the scenario (and only inside the workload's active window). Its
+    GPUs are the trace's, rounded up to whole nodes when larger than one; its work is its run
+    time on ``reference_model`` GPUs, so on that model it runs as long as it did. ``load_scale``
+    thins the trace (below 1: each job kept with that chance) or repeats it (above 1: whole
+    copies, plus one more with the fractional chance), every copy arriving with its original.
+    """
+
+    kind: Literal["trace"] = "trace"
+    path: str = Field(description="the trace: a file or a trace directory (relative to the "
+                      "working directory)")  # fmt: skip
+    format: Literal["generic", "philly", "itp", "crux", "openb"] = "generic"
+    offset_h: NonNegativeFloat = 0.0
+    time_scale: PositiveFloat = Field(
+        default=1.0, description="stretches (above 1) or compresses (below 1) the trace's time"
+    )
+    load_scale: PositiveFloat = 1.0
+    reference_model: Name = Field(
+        default="H800", description="GPU model the trace's run times are taken as measured on"
+    )
+    trace_tenants: list[str] | None = Field(
+        default=None, description="keep only jobs of these trace tenants (ITP: clusters)"
+    )
+    min_duration_s: PositiveFloat = Field(
+        default=1.0, description="shorter run times (a zero in a trace) are raised to this"
+    )
+
+
+Arrivals = Annotated[Poisson | TraceArrivals, Field(discriminator="kind")]
 
 
 class Workload(Spec):
     """A tenant's stream of jobs: arrivals, GPUs per job and work per job."""
 
     arrivals: Arrivals
-    gpus: Distribution = Field(
+    gpus: Distribution | None = Field(
+        default=None,
         description="GPUs per job; draws are rounded up to a whole GPU, and a job larger than "
-        "one node is rounded up to whole nodes"
+        "one node is rounded up to whole nodes. Not with trace arrivals (the trace's are used)",
     )
-    work_gpu_h: Distribution = Field(
+    work_gpu_h: Distribution | None = Field(
+        default=None,
         description="work per job in reference-GPU-hours (H800 = 1.0): duration = "
-        "work / (gpus x throughput)"
+        "work / (gpus x throughput). Not with trace arrivals",
     )
     active_from: date | None = Field(default=None, description="default: scenario start")
     active_until: date | None = Field(default=None, description="default: the horizon's end")
@@ -365,6 +398,15 @@ class Workload(Spec):
     def _ordered(self) -> Self:
         if self.active_from and self.active_until and self.active_from >= self.active_until:
             raise ValueError("active_from must be before active_until")
+        replay = isinstance(self.arrivals, TraceArrivals)
+        for name in ("gpus", "work_gpu_h"):
+            given = getattr(self, name) is not None
+            if replay and given:
+                raise ValueError(f"'{name}' comes from the trace: leave it out")
+            if not replay and not given:
+                raise ValueError(f"'{name}' is required with {self.arrivals.kind} arrivals")
+        if replay and self.price_elasticity > 0:
+            raise ValueError("a replayed trace does not respond to price: price_elasticity is 0")
         return self
 
 
