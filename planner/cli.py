@@ -43,6 +43,7 @@ from planner.experiments.sweep import sweep
 from planner.results import RunResult
 from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
 from planner.traces import FORMATS, read_trace, write_generic
+from planner.traces.fit import fit_trace
 from planner.writers import write_json, write_run
 
 CLASSES = ("paying", "credit", "internal", "all")
@@ -390,6 +391,46 @@ def trace_import(
         lines.append(f"{trace.skipped_rows:,} malformed rows skipped")
     lines += list(trace.notes)
     Console().print(Text("\n".join(lines)))
+
+
+@trace_app.command("fit")
+def trace_fit(
+    source: Annotated[
+        Path, typer.Argument(help="The trace: a file, or its directory.", show_default=False)
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help=f"The trace's format: {', '.join(FORMATS)}."),
+    ] = "generic",
+    reference_model: Annotated[
+        str, typer.Option(help="GPU model the trace's run times are taken as measured on.")
+    ] = "H800",
+    work_model: Annotated[
+        str, typer.Option(help="'empirical' (keeps the mean and tail) or 'lognormal'.")
+    ] = "empirical",
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed rows.")] = False,
+) -> None:
+    """Fit a workload block to a trace and say how well each part fits."""
+    try:
+        trace = read_trace(source, fmt, skip_bad=skip_bad)
+        fitted = fit_trace(trace, reference_model, work_model=work_model)
+    except ScenarioError as err:
+        typer.echo(err.message(), err=True)
+        raise typer.Exit(2) from None
+    except (ValueError, KeyError) as err:
+        typer.echo(f"{source}: {err}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"# fitted to {trace.name}: {len(trace):,} jobs; paste under a tenant")
+    typer.echo(yaml.safe_dump({"workload": fitted.workload()}, sort_keys=False).rstrip())
+    table = _table("fit", ("quantity", "left"), ("trace", "right"), ("model", "right"))
+    for quantity, in_trace, in_model in fitted.report.itertuples(index=False):
+        table.add_row(str(quantity), _num_or_missing(in_trace), _num_or_missing(in_model))
+    Console(stderr=True).print(table)
+
+
+def _num_or_missing(value: Any) -> str:
+    number = _finite(value)
+    return MISSING if number is None else f"{number:,.4g}"
 
 
 plan_app = typer.Typer(

@@ -21,6 +21,7 @@ from planner.scenario.checks import largest_pod_gpus
 from planner.scenario.schema import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
+    BurstyArrivals,
     Poisson,
     Scenario,
     Tenant,
@@ -203,7 +204,9 @@ def _workload_jobs(
         )
     else:
         assert workload.gpus is not None and workload.work_gpu_h is not None
-        if workload.price_elasticity > 0:
+        if isinstance(arrivals, BurstyArrivals):
+            submit = bursty_arrivals(arrivals, begin_h, end_h, rng)
+        elif workload.price_elasticity > 0:
             curve = market.curve(tenant.models[0])
             reference = workload.reference_usd_per_gpu_h or curve.price(0.0)
             submit = elastic_arrivals(
@@ -218,6 +221,35 @@ def _workload_jobs(
     n = len(submit)
     keep_u = streams.get(f"thinning/{tenant.name}").random(n)
     return submit, np.full(n, index), gpus, work, np.full(n, NO_CAMPAIGN), keep_u
+
+
+def bursty_arrivals(
+    arrivals: BurstyArrivals, begin_h: float, end_h: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Arrival times on [begin_h, end_h) of a renewal process with hyperexponential gaps.
+
+    Balanced means: with mean gap m and squared CV c², phase 1 is taken with probability
+    p = (1 + sqrt((c² - 1) / (c² + 1))) / 2 at rate 2p/m, phase 2 otherwise at rate
+    2(1 - p)/m; each phase then carries half the mean, and the gaps have mean m and CV c.
+    """
+    if end_h <= begin_h:
+        return np.empty(0)
+    mean_h = HOURS_PER_DAY / arrivals.per_day
+    c2 = arrivals.cv**2
+    p = (1.0 + math.sqrt((c2 - 1.0) / (c2 + 1.0))) / 2.0
+    scales = np.array([mean_h / (2.0 * p), mean_h / (2.0 * (1.0 - p))])
+    expected = (end_h - begin_h) / mean_h
+    times: list[NDArray[np.float64]] = []
+    t = begin_h
+    while t < end_h:
+        n = int(expected + 6 * math.sqrt(expected) * arrivals.cv + 100)
+        phase = (rng.random(n) >= p).astype(np.int64)
+        gaps = rng.exponential(1.0, n) * scales[phase]
+        chunk = t + np.cumsum(gaps)
+        times.append(chunk)
+        t = float(chunk[-1])
+    out = np.concatenate(times)
+    return out[out < end_h].astype(np.float64)
 
 
 def replay_trace(
