@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 import planner
 from planner.catalog import gpu_model
@@ -122,3 +123,13 @@ def test_philly_on_its_cluster_runs_at_the_load_it_offers() -> None:
     assert summary["jobs_submitted"] == 111_549 and summary["jobs_running_at_horizon"] == 0
     assert summary["utilisation"] == pytest.approx(offered, rel=1e-3)
     assert summary["utilisation"] == pytest.approx(0.47, abs=0.01)
+
+
+def test_a_relative_trace_path_is_read_from_the_scenario_files_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    trace_file(folder)
+    d = replay(Path("t.csv"))
+    (folder / "s.yaml").write_text(yaml.safe_dump(d))
+    sc = planner.load_scenario(folder / "s.yaml")
+    assert len(planner.simulate(sc).jobs) == 4

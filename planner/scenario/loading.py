@@ -42,7 +42,21 @@ def load_scenario(path: str | Path) -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [Problem("", _yaml_reason(exc))]) from None
+    _anchor_trace_paths(data, file.parent)
     return validate(data, source)
+
+
+def _anchor_trace_paths(data: Any, folder: Path) -> None:
+    """Read a replayed trace's relative ``path`` from the scenario file's folder, so a scenario
+    and its trace can move together."""
+    tenants = data.get("tenants") if isinstance(data, dict) else None
+    for tenant in tenants if isinstance(tenants, list) else []:
+        workload = tenant.get("workload") if isinstance(tenant, dict) else None
+        arrivals = workload.get("arrivals") if isinstance(workload, dict) else None
+        if isinstance(arrivals, dict) and arrivals.get("kind") == "trace":
+            path = arrivals.get("path")
+            if isinstance(path, str) and not Path(path).is_absolute():
+                arrivals["path"] = str(folder / path)
 
 
 def validate(data: Any, source: str = "<dict>") -> Scenario:

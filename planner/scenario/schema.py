@@ -357,8 +357,10 @@ class TraceArrivals(Spec):
     """
 
     kind: Literal["trace"] = "trace"
-    path: str = Field(description="the trace: a file or a trace directory (relative to the "
-                      "working directory)")  # fmt: skip
+    path: str = Field(
+        description="the trace: a file or a trace directory; a relative path is read from "
+        "the scenario file's folder (from the working directory for a scenario built in code)"
+    )
     format: Literal["generic", "philly", "itp", "crux", "openb"] = "generic"
     offset_h: NonNegativeFloat = 0.0
     time_scale: PositiveFloat = Field(
