@@ -201,10 +201,7 @@ def compare(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
     """Run a scenario once per value of one field, on the same seed, and show them side by side."""
-    path, eq, raw = each.partition("=")
-    if not eq or not path.strip() or not raw.strip():
-        raise typer.BadParameter(f"'{each}' is not PATH=V1,V2,...", param_hint="'--each'")
-    values = [yaml.safe_load(v) for v in raw.split(",")]
+    path, values = parse_values(each, "--each")
     with _scenario_errors():
         sc = _load(scenario, sets)
         for value in values:  # every variant is checked before any is run
@@ -314,10 +311,8 @@ def sweep_command(
     if grid is not None:
         sweep_grid = {}
         for item in grid:
-            path, eq, raw = item.partition("=")
-            if not eq or not path.strip() or not raw.strip():
-                raise typer.BadParameter(f"'{item}' is not PATH=V1,V2,...", param_hint="'--grid'")
-            sweep_grid[path.strip()] = [yaml.safe_load(v) for v in raw.split(",")]
+            path, values = parse_values(item, "--grid")
+            sweep_grid[path] = values
     else:
         assert points is not None
         loaded = yaml.safe_load(points.read_text(encoding="utf-8"))
@@ -450,14 +445,16 @@ ConfidenceOpt = Annotated[
 ]  # fmt: skip
 
 
+MetricOpt = Annotated[str, typer.Option(help="Summary key held to the target.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the replications.")]
+
+
 @plan_app.command("grant")
 def plan_grant(
     scenario: ScenarioArg,
     tenant: Annotated[str, typer.Option(help="The credit tenant whose grant to size.")],
     target_h: Annotated[float, typer.Option(help="The service level, in hours.")],
-    metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
-        "wait_p95_h_offered.paying"
-    ),
+    metric: MetricOpt = "wait_p95_h_offered.paying",
     high_usd: Annotated[
         float | None, typer.Option(help="Largest grant tried (default 4x the current one).")
     ] = None,
@@ -470,7 +467,7 @@ def plan_grant(
         ),
     ] = False,
     reps: RepsOpt = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    seed: SeedOpt = 0,
     confidence: ConfidenceOpt = 0.95,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
@@ -492,13 +489,11 @@ def plan_gpus(
     scenario: ScenarioArg,
     cohort: Annotated[str, typer.Option(help="Fleet cohort to size, by name or index.")],
     target: Annotated[float, typer.Option(help="The service level the metric must meet.")],
-    metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
-        "wait_p95_h_offered.paying"
-    ),
+    metric: MetricOpt = "wait_p95_h_offered.paying",
     low_gpus: Annotated[int | None, typer.Option(help="Fewest GPUs tried.")] = None,
     high_gpus: Annotated[int | None, typer.Option(help="Most GPUs tried.")] = None,
     reps: RepsOpt = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    seed: SeedOpt = 0,
     confidence: ConfidenceOpt = 0.95,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
@@ -521,13 +516,11 @@ def plan_price(
     low_usd: Annotated[float, typer.Option(help="Lowest price tried, per GPU-hour.")],
     high_usd: Annotated[float, typer.Option(help="Highest price tried, per GPU-hour.")],
     objective: Annotated[str, typer.Option(help="Summary key to maximise.")] = "revenue_usd",
-    metric: Annotated[str, typer.Option(help="Summary key held to the target.")] = (
-        "wait_p95_h_offered.paying"
-    ),
+    metric: MetricOpt = "wait_p95_h_offered.paying",
     target: Annotated[float, typer.Option(help="The service level (default: none).")] = math.inf,
     tol_usd: Annotated[float, typer.Option(help="Stop when the bracket is this narrow.")] = 0.05,
     reps: RepsOpt = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    seed: SeedOpt = 0,
     confidence: ConfidenceOpt = 0.95,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
@@ -609,7 +602,7 @@ def sensitivity(
     ],
     metric: Annotated[str, typer.Option(help="Summary key to watch.")] = "wait_p95_h.paying",
     reps: Annotated[int, typer.Option(min=1, help="Replications per run.")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of the replications.")] = 0,
+    seed: SeedOpt = 0,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
     out: OutOpt = None,
@@ -617,11 +610,10 @@ def sensitivity(
     """One-at-a-time sensitivity of a metric to parameters (a tornado table)."""
     parsed: dict[str, tuple[Any, Any]] = {}
     for item in ranges:
-        path, eq, raw = item.partition("=")
-        ends = [yaml.safe_load(v) for v in raw.split(",")] if eq else []
-        if not path.strip() or len(ends) != 2:
+        path, ends = parse_values(item, "--range", form="PATH=LOW,HIGH")
+        if len(ends) != 2:
             raise typer.BadParameter(f"'{item}' is not PATH=LOW,HIGH", param_hint="'--range'")
-        parsed[path.strip()] = (ends[0], ends[1])
+        parsed[path] = (ends[0], ends[1])
     with _scenario_errors():
         sc = _load(scenario, sets)
         table = tornado(sc, parsed, metric, reps=reps, seed=seed, workers=workers)
@@ -746,6 +738,18 @@ def _load(scenario: str, sets: Sequence[str] | None) -> Scenario:
         return sc.with_overrides(overrides)
     except ScenarioError as err:
         raise ScenarioError(f"{scenario} with --set", err.problems) from None
+
+
+def parse_values(item: str, option: str, form: str = "PATH=V1,V2,...") -> tuple[str, list[Any]]:
+    """``PATH=V1,V2,...`` as the path and its values, each read as YAML."""
+    path, eq, raw = item.partition("=")
+    if not eq or not path.strip() or not raw.strip():
+        raise typer.BadParameter(f"'{item}' is not {form}", param_hint=f"'{option}'")
+    try:
+        return path.strip(), [yaml.safe_load(v) for v in raw.split(",")]
+    except yaml.YAMLError as exc:
+        hint = f"'{option}'"
+        raise typer.BadParameter(f"'{item}': not valid YAML ({exc})", param_hint=hint) from None
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, Any]:

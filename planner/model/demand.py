@@ -17,7 +17,7 @@ from planner.errors import Problem, ScenarioError
 from planner.model.market import Market, PriceCurve
 from planner.model.sampling import draw, draw_gpus
 from planner.model.streams import Streams
-from planner.scenario.checks import largest_pod_gpus
+from planner.scenario.checks import largest_pod_gpus, whole_nodes
 from planner.scenario.schema import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -144,7 +144,9 @@ def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) 
             (
                 np.array([warm_submit_h]),
                 np.array([tenant_index[tenant_name]]),
-                np.array([_rounded_to_nodes(sc, tenant_index[tenant_name], warm_gpus)]),
+                np.array(
+                    [whole_nodes(warm_gpus, sc.node_gpus(sc.tenants[tenant_index[tenant_name]]))]
+                ),
                 np.array([warm_work]),
                 np.array([len(names) - 1]),
                 np.zeros(1),
@@ -182,11 +184,6 @@ def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) 
         keep_u=keep_u[order].astype(np.float64),
         campaign_names=tuple(names),
     )
-
-
-def _rounded_to_nodes(sc: Scenario, tenant: int, gpus: int) -> int:
-    node = sc.node_gpus(sc.tenants[tenant])
-    return gpus if gpus <= node else -(-gpus // node) * node
 
 
 def _workload_jobs(

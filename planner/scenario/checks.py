@@ -256,9 +256,17 @@ def _jobs_fit(sc: Scenario, i: int, tenant: Tenant) -> Iterator[Found]:
             )
 
 
+def whole_nodes(gpus: int, node_gpus: int) -> int:
+    """GPUs a job holds: its own count on one node, or whole nodes when it needs more."""
+    return gpus if gpus <= node_gpus else -(-gpus // node_gpus) * node_gpus
+
+
 def _node_rounded(sc: Scenario, tenant: Tenant, gpus: int) -> int:
-    node = sc.node_gpus(tenant)
-    return gpus if gpus <= node else -(-gpus // node) * node
+    return whole_nodes(gpus, sc.node_gpus(tenant))
+
+
+def _may_use(tenant: Tenant, model: str, region: str) -> bool:
+    return model in tenant.models and (tenant.regions is None or region in tenant.regions)
 
 
 def pool_gpus(sc: Scenario, model: str, region: str, at_start: bool = False) -> int:
@@ -286,9 +294,7 @@ def _reservations_fit(sc: Scenario) -> Iterator[Found]:
         if spot is None:
             continue
         loc: Loc = ("tenants", i, "reservation")
-        if spot.model not in tenant.models or (
-            tenant.regions is not None and spot.region not in tenant.regions
-        ):
+        if not _may_use(tenant, spot.model, spot.region):
             yield loc, f"{spot.model} in {spot.region} is not a pool this tenant may use"
             continue
         held[(spot.model, spot.region)] += spot.gpus
@@ -312,15 +318,10 @@ def _initial_state_fits(sc: Scenario) -> Iterator[Found]:
         if tenant is None or region is None:
             continue  # reported already
         loc: Loc = ("initial_state", "running", i)
-        if job.model not in tenant.models or (
-            tenant.regions is not None and job.region not in tenant.regions
-        ):
+        if not _may_use(tenant, job.model, job.region):
             yield loc, f"tenant '{job.tenant}' may not use {job.model} in {job.region}"
             continue
-        node = region.gpus_per_node
-        used[(job.model, job.region)] += (
-            -(-job.gpus // node) * node if job.gpus > node else job.gpus
-        )
+        used[(job.model, job.region)] += whole_nodes(job.gpus, region.gpus_per_node)
         capacity = pool_gpus(sc, job.model, job.region, at_start=True)
         if used[(job.model, job.region)] > capacity:
             yield (

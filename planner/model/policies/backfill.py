@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import math
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -184,9 +183,6 @@ class Backfill(Policy):
         started: set[int] = set()
         parked: set[int] = set()
         seen = 1  # queue positions looked at, the head's included
-        cluster, factor = self.cluster, self._factor
-        # A job runs past the reservation if it would start now and end after it begins.
-        slack_h = held.start_h - cluster.now + _EPS_H if held is not None else math.inf
         shortcuts = self.shortcuts and held is not None
         for job in islice(self._queue, 1, self._max_scan):
             if free == 0:
@@ -195,7 +191,7 @@ class Backfill(Policy):
             size = gpus[job]
             if size > free:
                 continue
-            late = held is not None and cluster.duration_h(job, held.pool) * factor[job] > slack_h
+            late = self._late(job, held)
             if late and shortcuts and self._only_pool(job, held):
                 if outside < 0:
                     outside = self._free_outside(held)
