@@ -403,12 +403,36 @@ def trace_fit(
     work_model: Annotated[
         str, typer.Option(help="'empirical' (keeps the mean and tail) or 'lognormal'.")
     ] = "empirical",
+    window_h: Annotated[
+        float,
+        typer.Option(
+            "--window-h",
+            min=0.001,
+            help="Window of the rate and work profile, in hours (168: weekly).",
+        ),
+    ] = 168.0,
+    steady: Annotated[
+        bool,
+        typer.Option(
+            "--steady", help="A steady rate with the trace's gap CV, with no profile over time."
+        ),
+    ] = False,
+    work_apart: Annotated[
+        bool,
+        typer.Option("--work-apart", help="Fit work over all sizes rather than for each size."),
+    ] = False,
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed rows.")] = False,
 ) -> None:
     """Fit a workload block to a trace and say how well each part fits."""
     try:
         trace = read_trace(source, fmt, skip_bad=skip_bad)
-        fitted = fit_trace(trace, reference_model, work_model=work_model)
+        fitted = fit_trace(
+            trace,
+            reference_model,
+            work_model=work_model,
+            window_h=None if steady else window_h,
+            by_gpus=not work_apart,
+        )
     except ScenarioError as err:
         typer.echo(err.message(), err=True)
         raise typer.Exit(2) from None

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from planner.errors import Problem, ScenarioError
 from planner.model.market import Market, PriceCurve
-from planner.model.sampling import draw, draw_gpus
+from planner.model.sampling import draw_sizes, draw_work, whole_nodes_array
 from planner.model.streams import Streams
 from planner.scenario.checks import largest_pod_gpus, whole_nodes
 from planner.scenario.schema import (
@@ -211,10 +212,13 @@ def _workload_jobs(
             )
         else:
             submit = poisson_arrivals(arrivals, begin_h, end_h, rng)
-        gpus = draw_gpus(
-            workload.gpus, streams.get(f"gpus/{tenant.name}"), len(submit), sc.node_gpus(tenant)
-        )
-        work = draw(workload.work_gpu_h, streams.get(f"work/{tenant.name}"), len(submit))
+        sizes = draw_sizes(workload.gpus, streams.get(f"gpus/{tenant.name}"), len(submit))
+        work = draw_work(workload.work_gpu_h, sizes, streams.get(f"work/{tenant.name}"))
+        profile = arrivals.rate_profile if isinstance(arrivals, BurstyArrivals) else None
+        if profile is not None and profile.work_factors is not None:
+            window = ((submit - begin_h) // profile.window_h).astype(np.int64)
+            work = work * np.asarray(profile.work_factors)[window % len(profile.factors)]
+        gpus = whole_nodes_array(sizes, sc.node_gpus(tenant))
     n = len(submit)
     keep_u = streams.get(f"thinning/{tenant.name}").random(n)
     return submit, np.full(n, index), gpus, work, np.full(n, NO_CAMPAIGN), keep_u
@@ -229,6 +233,27 @@ def bursty_arrivals(
     p = (1 + sqrt((c² - 1) / (c² + 1))) / 2 at rate 2p/m, phase 2 otherwise at rate
     2(1 - p)/m; each phase then carries half the mean, and the gaps have mean m and CV c.
     """
+    if end_h <= begin_h:
+        return np.empty(0)
+    profile = arrivals.rate_profile
+    if profile is None:
+        return _renewal(arrivals, begin_h, end_h, rng)
+    # A time change: a steady process in operational time u, where u grows at the profile's
+    # factor, keeps its gaps' shape within a window and takes the window's rate.
+    n_windows = math.ceil((end_h - begin_h) / profile.window_h)
+    factors = np.resize(np.asarray(profile.factors, dtype=np.float64), n_windows)
+    edges_h = begin_h + profile.window_h * np.arange(n_windows + 1)
+    edges_h[-1] = end_h
+    edges_u = np.concatenate(([0.0], np.cumsum(factors * np.diff(edges_h))))
+    u = _renewal(arrivals, 0.0, float(edges_u[-1]), rng)
+    window = np.searchsorted(edges_u, u, side="right") - 1
+    times = edges_h[window] + (u - edges_u[window]) / factors[window]
+    return times[times < end_h].astype(np.float64)
+
+
+def _renewal(
+    arrivals: BurstyArrivals, begin_h: float, end_h: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
     if end_h <= begin_h:
         return np.empty(0)
     mean_h = HOURS_PER_DAY / arrivals.per_day
@@ -274,6 +299,9 @@ def replay_trace(
     jobs = trace.jobs
     if spec.trace_tenants is not None and "tenant" in jobs:
         jobs = jobs[jobs["tenant"].isin(spec.trace_tenants)]
+    if spec.trace_gpu_models is not None:
+        models = jobs["gpu_model"] if "gpu_model" in jobs else pd.Series("", index=jobs.index)
+        jobs = jobs[models.fillna("").astype(str).isin(spec.trace_gpu_models)]
     submit = spec.offset_h + jobs["submit_s"].to_numpy(dtype=float) / 3600.0 * spec.time_scale
     gpus = jobs["gpus"].to_numpy(dtype=np.int64)
     duration_h = np.maximum(jobs["duration_s"].to_numpy(dtype=float), spec.min_duration_s) / 3600

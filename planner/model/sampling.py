@@ -12,6 +12,8 @@ from planner.scenario.distributions import (
     Exponential,
     Lognormal,
     Uniform,
+    WorkByGpus,
+    WorkDistribution,
 )
 
 FloatArray = NDArray[np.float64]
@@ -38,13 +40,27 @@ def draw(dist: Distribution, rng: np.random.Generator, n: int) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
-def draw_gpus(dist: Distribution, rng: np.random.Generator, n: int, node_gpus: int) -> IntArray:
-    """GPU counts: whole GPUs (uniform: integers low..high), multi-node jobs in whole nodes."""
+def draw_sizes(dist: Distribution, rng: np.random.Generator, n: int) -> IntArray:
+    """GPU counts as asked for: whole GPUs (uniform: integers low..high), at least one."""
     if isinstance(dist, Uniform):
         gpus = rng.integers(int(np.ceil(dist.low)), int(np.floor(dist.high)) + 1, n)
     else:
         gpus = np.ceil(draw(dist, rng, n)).astype(np.int64)
-    gpus = np.maximum(gpus, 1)
+    return np.maximum(gpus, 1).astype(np.int64)
+
+
+def whole_nodes_array(gpus: IntArray, node_gpus: int) -> IntArray:
+    """A job larger than one node holds whole nodes."""
     multi = gpus > node_gpus
-    gpus[multi] = -(-gpus[multi] // node_gpus) * node_gpus
-    return gpus.astype(np.int64)
+    return np.where(multi, -(-gpus // node_gpus) * node_gpus, gpus).astype(np.int64)
+
+
+def draw_work(dist: WorkDistribution, sizes: IntArray, rng: np.random.Generator) -> FloatArray:
+    """Work per job; ``by_gpus`` draws each size's jobs from that size's distribution."""
+    if not isinstance(dist, WorkByGpus):
+        return draw(dist, rng, len(sizes))
+    work = np.empty(len(sizes), dtype=np.float64)
+    for size, size_dist in sorted(dist.by_gpus.items()):
+        mine = sizes == size
+        work[mine] = draw(size_dist, rng, int(mine.sum()))
+    return work

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from planner.scenario.base import Spec
 
@@ -128,4 +128,25 @@ class Uniform(Spec):
 
 Distribution = Annotated[
     Constant | Exponential | Lognormal | Choice | Uniform, Field(discriminator="kind")
+]
+
+
+class WorkByGpus(Spec):
+    """Work drawn by the job's GPU count (as drawn, before rounding to whole nodes): in real
+    clusters the large jobs also run long, and drawing size and work apart loses that."""
+
+    kind: Literal["by_gpus"] = "by_gpus"
+    by_gpus: dict[PositiveInt, Distribution] = Field(min_length=1)
+
+    def mean(self) -> float:
+        """The unweighted mean over sizes (the workload's size mix weights it properly)."""
+        return sum(d.mean() for d in self.by_gpus.values()) / len(self.by_gpus)
+
+    def upper_bound(self) -> float:
+        return max(d.upper_bound() for d in self.by_gpus.values())
+
+
+WorkDistribution = Annotated[
+    Constant | Exponential | Lognormal | Choice | Uniform | WorkByGpus,
+    Field(discriminator="kind"),
 ]

@@ -24,7 +24,14 @@ from pydantic import (
 )
 
 from planner.scenario.base import Spec
-from planner.scenario.distributions import Constant, Distribution, Exponential
+from planner.scenario.distributions import (
+    Choice,
+    Constant,
+    Distribution,
+    Exponential,
+    WorkByGpus,
+    WorkDistribution,
+)
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
@@ -334,6 +341,33 @@ class Poisson(Spec):
     annual_growth: float = Field(default=0.0, gt=-1.0)
 
 
+class RateProfile(Spec):
+    """The arrival rate over time: in the k-th window of ``window_h`` from the workload's start
+    the rate is ``per_day x factors[k]`` (so ``per_day`` is the mean rate when the factors
+    average 1, as ``planner trace fit`` writes them), the profile starting over when it runs
+    out. A trace's
+    busy weeks build its queues, which a steady rate with the same gaps does not reproduce."""
+
+    window_h: PositiveFloat = 24.0
+    factors: list[Annotated[float, Field(ge=0.0)]] = Field(min_length=1)
+    work_factors: list[PositiveFloat] | None = Field(
+        default=None,
+        description="work per job in the k-th window is multiplied by work_factors[k]; as "
+        "many as 'factors'",
+    )
+
+    @model_validator(mode="after")
+    def _some_rate(self) -> Self:
+        if sum(self.factors) <= 0:
+            raise ValueError("'factors' must not all be zero")
+        if self.work_factors is not None and len(self.work_factors) != len(self.factors):
+            raise ValueError(
+                f"'work_factors' has {len(self.work_factors)} entries but 'factors' has "
+                f"{len(self.factors)}"
+            )
+        return self
+
+
 class BurstyArrivals(Spec):
     """A renewal process whose inter-arrival times mix two exponentials (hyperexponential,
     balanced means): ``per_day`` jobs a day on average with inter-arrival coefficient of
@@ -343,6 +377,11 @@ class BurstyArrivals(Spec):
     kind: Literal["bursty"] = "bursty"
     per_day: PositiveFloat
     cv: float = Field(ge=1.0, description="std / mean of the inter-arrival times")
+    rate_profile: RateProfile | None = Field(
+        default=None,
+        description="the rate over time; 'cv' is then the variability at a steady rate, and "
+        "the profile adds its own (see 'planner trace fit')",
+    )
 
 
 class TraceArrivals(Spec):
@@ -373,6 +412,13 @@ class TraceArrivals(Spec):
     trace_tenants: list[str] | None = Field(
         default=None, description="keep only jobs of these trace tenants (ITP: clusters)"
     )
+    trace_gpu_models: list[str] | None = Field(
+        default=None,
+        description="keep only jobs whose GPU model or GPU-type constraint in the trace is one "
+        "of these, written as the trace writes it (openb: 'V100M16|V100M32'); '' keeps the jobs "
+        "with none. A tenant per constraint, allowed the regions that hold those GPUs, replays "
+        "a trace's constraints",
+    )
     min_duration_s: PositiveFloat = Field(
         default=1.0, description="shorter run times (a zero in a trace) are raised to this"
     )
@@ -390,10 +436,11 @@ class Workload(Spec):
         description="GPUs per job; draws are rounded up to a whole GPU, and a job larger than "
         "one node is rounded up to whole nodes. Not with trace arrivals (the trace's are used)",
     )
-    work_gpu_h: Distribution | None = Field(
+    work_gpu_h: WorkDistribution | None = Field(
         default=None,
         description="work per job in reference-GPU-hours (H800 = 1.0): duration = "
-        "work / (gpus x throughput). Not with trace arrivals",
+        "work / (gpus x throughput); 'by_gpus' draws it by the job's size. Not with trace "
+        "arrivals",
     )
     active_from: date | None = Field(default=None, description="default: scenario start")
     active_until: date | None = Field(default=None, description="default: the horizon's end")
@@ -418,6 +465,13 @@ class Workload(Spec):
                 raise ValueError(f"'{name}' comes from the trace: leave it out")
             if not replay and not given:
                 raise ValueError(f"'{name}' is required with {self.arrivals.kind} arrivals")
+        if isinstance(self.work_gpu_h, WorkByGpus):
+            sizes = self.gpus.values if isinstance(self.gpus, Choice) else None
+            if sizes is None or any(v != int(v) for v in sizes):
+                raise ValueError("'by_gpus' work needs 'gpus' to be a choice of whole GPU counts")
+            missing = sorted({int(v) for v in sizes} - set(self.work_gpu_h.by_gpus))
+            if missing:
+                raise ValueError(f"'work_gpu_h.by_gpus' has no work for {missing} GPUs")
         if not isinstance(self.arrivals, Poisson) and self.price_elasticity > 0:
             raise ValueError(
                 f"{self.arrivals.kind} arrivals do not respond to price: price_elasticity is 0"
