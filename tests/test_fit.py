@@ -221,7 +221,7 @@ def philly_on(gpus: int, workload: dict[str, object], scheduler: str = "fifo") -
 def test_the_fitted_philly_workload_queues_like_the_replay() -> None:
     """On 1,456 GPUs (offered load about 0.8) under FIFO, the replay's p50 and p95 waits are
     348 h and 645 h. The fitted workload, over five seeds, gives mean p50 and p95 within 30% of
-    them (measured: about 20% and 16% short). The steady fit, which matches the rate and the
+    them (measured: 19% and 15% short). The steady fit, which matches the rate and the
     gaps' CV but not the heavy weeks, misses the p50 by over 90%. The replay is one history and
     the fit a distribution, so the tolerance is a planning tolerance, not a confidence
     interval; docs/validation.md gives the spread over seeds."""

@@ -134,6 +134,7 @@ def fit_trace(
         model_mean = float(model.expect(lambda x: np.minimum(x, cap)))
         fit_ks = float(stats.kstest(logs, "norm", args=(mu, sigma)).statistic)
     trace_gaps = np.diff(submit_h)
+    model_gpu_h_per_day = per_day * model_mean * _work_weight(profile, span_h)
     rows = [
         ("jobs per day", (len(submit_h) - 1) / span_h * HOURS_PER_DAY, per_day),
         ("inter-arrival CV", _cv(trace_gaps), _cv(model_gaps)),
@@ -144,7 +145,7 @@ def fit_trace(
             for q, m in zip(QUANTILES, model_q, strict=True)
         ),
         ("work mean, GPU-h", float(work.mean()), model_mean),
-        ("work, GPU-h a day", float(work.sum()) / span_h * HOURS_PER_DAY, per_day * model_mean),
+        ("work, GPU-h a day", float(work.sum()) / span_h * HOURS_PER_DAY, model_gpu_h_per_day),
         ("KS distance, log work (lognormal)", math.nan, fit_ks),
     ]
     report = pd.DataFrame(rows, columns=["quantity", "trace", "model"])
@@ -167,12 +168,14 @@ def _arrivals(
     counts = np.bincount(window, minlength=n_windows).astype(float)
     covered_h = np.full(n_windows, window_h)
     covered_h[-1] = span_h - window_h * (n_windows - 1) or window_h
-    rates = counts / covered_h
-    factors = rates / rates.mean()
+    # The mean rate is over the whole span, so a short last window weighs as little as it
+    # lasts, and the expected count over the span is the trace's.
+    mean_rate = counts.sum() / covered_h.sum()
+    factors = counts / covered_h / mean_rate
     edges_u = np.concatenate(([0.0], np.cumsum(factors * window_h)))
     u = edges_u[window] + (since_h - window * window_h) * factors[window]
     profile = {"window_h": window_h, "factors": [round(float(f), 4) for f in factors]}
-    return float(rates.mean()) * HOURS_PER_DAY, _cv(np.diff(u)), profile
+    return float(mean_rate) * HOURS_PER_DAY, _cv(np.diff(u)), profile
 
 
 def _model_gaps(
@@ -229,3 +232,15 @@ def _work_factors(
     sums = np.bincount(window, weights=work, minlength=n_windows)
     means = np.divide(sums, counts, out=np.full(n_windows, work.mean()), where=counts > 0)
     return [round(float(f), 4) for f in means / work.mean()]
+
+
+def _work_weight(profile: dict[str, Any] | None, span_h: float) -> float:
+    """The profile's mean work factor over the span, each window weighted by its jobs."""
+    if profile is None or "work_factors" not in profile:
+        return 1.0
+    factors = np.asarray(profile["factors"])
+    window_h = float(profile["window_h"])
+    length_h = np.full(len(factors), window_h)
+    length_h[-1] = span_h - window_h * (len(factors) - 1) or window_h
+    jobs = factors * length_h
+    return float(np.average(profile["work_factors"], weights=jobs))
