@@ -40,6 +40,9 @@ from planner.experiments import plan
 from planner.experiments.replicate import replicate
 from planner.experiments.sensitivity import tornado
 from planner.experiments.sweep import sweep
+from planner.report import REPORT_FILE, run_data, write_report
+from planner.report.formats import finite
+from planner.report.inputs import ANSWER_FILE, SENSITIVITY_FILE
 from planner.results import RunResult
 from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
 from planner.traces import FORMATS, read_trace, write_generic
@@ -87,6 +90,23 @@ OutOpt = Annotated[
     Path | None,
     typer.Option(
         "--out", file_okay=False, help="Write the results into this directory.", show_default=False
+    ),
+]
+ReportOpt = Annotated[
+    bool,
+    typer.Option(
+        "--report",
+        help="Also write report.html, with its figures as PNG files under figures/, into the "
+        "--out directory (as `planner report DIR` does).",
+    ),
+]
+SloOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--slo-h",
+        min=0.0,
+        help="A wait SLO in hours, drawn on the report's waits figure (scenarios state none).",
+        show_default=False,
     ),
 ]
 
@@ -147,8 +167,16 @@ def run(
         ),
     ] = 1,
     workers: WorkersOpt = 1,
+    with_report: ReportOpt = False,
+    slo_h: SloOpt = None,
 ) -> None:
     """Simulate a scenario and print its headline metrics (with --reps, their intervals)."""
+    _report_needs_out(with_report, out)
+    if with_report and reps > 1:
+        raise typer.BadParameter(
+            "a report shows one run: drop --reps, or sweep the seed with `planner sweep`",
+            param_hint="'--report'",
+        )
     show_bar = not quiet and sys.stderr.isatty()
     if reps > 1:
         with _scenario_errors():
@@ -168,12 +196,18 @@ def run(
         with _LazyProgress(Console(stderr=True), enabled=show_bar) as bar:
             res = planner.simulate(sc, seed=seed, progress=bar if show_bar else None)
     written = write_run(res, out) if out is not None else []
+    page = None
+    if with_report and out is not None:
+        with _scenario_errors():
+            page = write_report(out, run=run_data(res), slo_h=slo_h)
     if quiet:
         return
     console = Console()
     _print_blocks(console, report(res))
     if out is not None:
         console.print(Text(f"wrote {len(written)} files to {out}"))
+    if page is not None:
+        console.print(Text(f"wrote {page}"))
 
 
 @app.command()
@@ -302,6 +336,7 @@ def sweep_command(
     ] = None,
     sets: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    with_report: ReportOpt = False,
 ) -> None:
     """Run a scenario at many parameter points, replicated, into a resumable Parquet dataset."""
     if (grid is None) == (points is None):
@@ -334,10 +369,16 @@ def sweep_command(
     except ValueError as err:  # another sweep's directory
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
+    page = None
+    if with_report:
+        with _scenario_errors():
+            page = write_report(out, ["sweep"])
     if not quiet:
         spent = time.perf_counter() - began
         where = out / "rows"
         Console().print(Text(f"{len(rows)} rows in {where} ({spent:,.1f} s)"))
+        if page is not None:
+            Console().print(Text(f"wrote {page}"))
 
 
 trace_app = typer.Typer(
@@ -448,7 +489,7 @@ def trace_fit(
 
 
 def _num_or_missing(value: Any) -> str:
-    number = _finite(value)
+    number = finite(value)
     return MISSING if number is None else f"{number:,.4g}"
 
 
@@ -477,7 +518,14 @@ SeedOpt = Annotated[int, typer.Option(help="Seed of the replications.")]
 def plan_grant(
     scenario: ScenarioArg,
     tenant: Annotated[str, typer.Option(help="The credit tenant whose grant to size.")],
-    target_h: Annotated[float, typer.Option(help="The service level, in hours.")],
+    target_h: Annotated[
+        float | None,
+        typer.Option(
+            help="The service level, in hours (default: the scenario's slo.wait_p95_h for the "
+            "metric's class).",
+            show_default=False,
+        ),
+    ] = None,
     metric: MetricOpt = "wait_p95_h_offered.paying",
     high_usd: Annotated[
         float | None, typer.Option(help="Largest grant tried (default 4x the current one).")
@@ -496,16 +544,33 @@ def plan_grant(
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
     out: OutOpt = None,
+    with_report: ReportOpt = False,
 ) -> None:
     """The largest credit grant for a tenant that keeps a metric within a target."""
+    _report_needs_out(with_report, out)
     with _scenario_errors():
         sc = _load(scenario, sets)
+        if target_h is None:
+            target_h = _slo_target(sc, metric)
         answer = plan.largest_grant(
             sc, tenant, target_h=target_h, metric=metric, high_usd=high_usd, tol_usd=tol_usd,
             scale_demand=not fixed_demand, confidence=confidence, reps=reps, seed=seed,
             workers=workers,
         )  # fmt: skip
-    _show_answer(answer, out, _usd)
+    _show_answer(answer, out, _usd, with_report)
+
+
+def _slo_target(sc: Scenario, metric: str) -> float:
+    """The scenario's p95 SLO for a p95 wait metric's class."""
+    kind, _, cls = metric.rpartition(".")
+    levels = {str(c): hours for c, hours in sc.slo.wait_p95_h.items()}
+    slo = levels.get(cls) if kind.startswith("wait_p95_h") else None
+    if slo is None:
+        raise typer.BadParameter(
+            f"give a target: the scenario has no slo.wait_p95_h for the metric {metric}",
+            param_hint="'--target-h'",
+        )
+    return float(slo)
 
 
 @plan_app.command("gpus")
@@ -522,15 +587,17 @@ def plan_gpus(
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
     out: OutOpt = None,
+    with_report: ReportOpt = False,
 ) -> None:
     """The fewest GPUs in a cohort that keep a metric within a target."""
+    _report_needs_out(with_report, out)
     with _scenario_errors():
         sc = _load(scenario, sets)
         answer = plan.fewest_gpus(
             sc, cohort, target=target, metric=metric, low_gpus=low_gpus, high_gpus=high_gpus,
             confidence=confidence, reps=reps, seed=seed, workers=workers,
         )  # fmt: skip
-    _show_answer(answer, out, _int)
+    _show_answer(answer, out, _int, with_report)
 
 
 @plan_app.command("price")
@@ -549,8 +616,10 @@ def plan_price(
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
     out: OutOpt = None,
+    with_report: ReportOpt = False,
 ) -> None:
     """The list price that maximises an objective, subject to a service level."""
+    _report_needs_out(with_report, out)
     with _scenario_errors():
         sc = _load(scenario, sets)
         answer = plan.best_price(
@@ -558,16 +627,40 @@ def plan_price(
             target=target, tol_usd=tol_usd, confidence=confidence, reps=reps, seed=seed,
             workers=workers,
         )  # fmt: skip
-    _show_answer(answer, out, _price)
+    _show_answer(answer, out, _price, with_report)
 
 
-def _show_answer(answer: plan.Answer, out: Path | None, fmt: Callable[[Any], str]) -> None:
+def _show_answer(
+    answer: plan.Answer, out: Path | None, fmt: Callable[[Any], str], with_report: bool
+) -> None:
+    page = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _replace(out / "evaluations.csv", lambda path: answer.table().to_csv(path, index=False))
+        write_json(answer_dict(answer), out / ANSWER_FILE)
+        if with_report:
+            with _scenario_errors():
+                page = write_report(out, ["plan"])
     console = Console()
     console.print(planning_answer(answer, fmt))
     console.print(evaluations(answer, fmt))
+    if page is not None:
+        console.print(Text(f"wrote {page}"))
+
+
+def answer_dict(answer: plan.Answer) -> dict[str, Any]:
+    """What a planning query asked and found, beside its evaluations (JSON-ready: an
+    unbounded target or an answer not found is null)."""
+    return {
+        "question": answer.question,
+        "metric": answer.metric,
+        "target": finite(answer.target),
+        "confidence": answer.confidence,
+        "answer": finite(answer.answer),
+        "bracket": list(answer.bracket) if answer.bracket is not None else None,
+        "reps": answer.reps,
+        "seed": answer.seed,
+    }
 
 
 def planning_answer(answer: plan.Answer, fmt: Callable[[Any], str]) -> Text:
@@ -630,8 +723,10 @@ def sensitivity(
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
     out: OutOpt = None,
+    with_report: ReportOpt = False,
 ) -> None:
     """One-at-a-time sensitivity of a metric to parameters (a tornado table)."""
+    _report_needs_out(with_report, out)
     parsed: dict[str, tuple[Any, Any]] = {}
     for item in ranges:
         path, ends = parse_values(item, "--range", form="PATH=LOW,HIGH")
@@ -641,9 +736,14 @@ def sensitivity(
     with _scenario_errors():
         sc = _load(scenario, sets)
         table = tornado(sc, parsed, metric, reps=reps, seed=seed, workers=workers)
+    page = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         _replace(out / "tornado.csv", lambda path: table.to_csv(path, index=False))
+        write_json({"metric": metric, "reps": reps, "seed": seed}, out / SENSITIVITY_FILE)
+        if with_report:
+            with _scenario_errors():
+                page = write_report(out, ["sensitivity"])
     shown = _table(
         f"{metric}: one at a time, base {table['base'].iloc[0]:,.4g}",
         ("parameter", "left"), ("low", "right"), ("high", "right"),
@@ -655,6 +755,36 @@ def sensitivity(
             f"{row.at_low:,.4g}", f"{row.at_high:,.4g}", f"{row.swing:,.4g}",
         )  # fmt: skip
     Console().print(shown)
+    if page is not None:
+        Console().print(Text(f"wrote {page}"))
+
+
+@app.command("report")
+def report_command(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR",
+            help="A directory written by planner run, sweep, plan or sensitivity with --out.",
+            show_default=False,
+        ),
+    ],
+    slo_h: SloOpt = None,
+) -> None:
+    """Write DIR/report.html: the figures of the run, sweep, planning query or sensitivity in
+    DIR, each with its data, in one page that needs no network (PNGs also under DIR/figures/)."""
+    with _scenario_errors():
+        page = write_report(directory, slo_h=slo_h)
+    Console().print(Text(f"wrote {page}"))
+
+
+def _report_needs_out(with_report: bool, out: Path | None) -> None:
+    """Refuse --report without --out before anything runs."""
+    if with_report and out is None:
+        raise typer.BadParameter(
+            f"--report writes {REPORT_FILE} into the --out directory: give --out DIR",
+            param_hint="'--report'",
+        )
 
 
 def intervals(table: pd.DataFrame, title: str) -> Table:
@@ -1152,16 +1282,6 @@ def _suffixes(summary: pd.Series, prefix: str) -> list[str]:
     return [str(key)[len(prefix) :] for key in summary.index if str(key).startswith(prefix)]
 
 
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _arrivals(arrivals: Any) -> str:
     """Jobs a day, or where a replayed trace comes from."""
     per_day = getattr(arrivals, "per_day", None)
@@ -1169,28 +1289,28 @@ def _arrivals(arrivals: Any) -> str:
 
 
 def _pct(value: Any) -> str:
-    number = _finite(value)
+    number = finite(value)
     return MISSING if number is None else f"{number:.1%}"
 
 
 def _hours(value: Any) -> str:
-    number = _finite(value)
+    number = finite(value)
     return MISSING if number is None else f"{number:,.2f}"
 
 
 def _int(value: Any) -> str:
-    number = _finite(value)
+    number = finite(value)
     return MISSING if number is None else f"{round(number):,}"
 
 
 def _num(value: Any) -> str:
-    number = _finite(value)
+    number = finite(value)
     return MISSING if number is None else f"{number:,g}"
 
 
 def _qty(value: Any) -> str:
     """A large count, abbreviated like money: 1.23M, 45.6K."""
-    number = _finite(value)
+    number = finite(value)
     if number is None:
         return MISSING
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
@@ -1205,12 +1325,12 @@ def _price(value: Any) -> str:
     """A price per GPU-hour; infinite when credits were granted but none used."""
     if isinstance(value, float) and math.isinf(value):
         return "∞"
-    number = _finite(value)
+    number = finite(value)
     return MISSING if number is None else f"${number:,.2f}"
 
 
 def _usd(value: Any) -> str:
-    number = _finite(value)
+    number = finite(value)
     if number is None:
         return MISSING
     sign = "-" if number <= -0.5 else ""  # no "-$0" for rounding dust

@@ -53,7 +53,17 @@ RUN_FILES = {f"{name}.parquet" for name in RunResult.table_names()} | {
     "summary.json",
     "run.json",
 }
-VERBS = ("run", "compare", "sweep", "plan", "sensitivity", "validate", "schema", "scenarios")
+VERBS = (
+    "run",
+    "compare",
+    "sweep",
+    "plan",
+    "sensitivity",
+    "report",
+    "validate",
+    "schema",
+    "scenarios",
+)
 
 
 def invoke(*args: str | Path) -> Result:

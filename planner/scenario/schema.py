@@ -862,6 +862,16 @@ class InitialState(Spec):
     queue: list[QueuedJob] = Field(default_factory=list)
 
 
+class ServiceLevels(Spec):
+    """The service each tenant class is promised: reports draw it, and planning queries hold a
+    class's p95 wait to it when no other target is given."""
+
+    wait_p95_h: dict[TenantClass, PositiveFloat] = Field(
+        default_factory=dict,
+        description="p95 wait from submission to start, in hours, by tenant class",
+    )
+
+
 class Scenario(Spec):
     """A whole planning scenario: fleet, supply, market, demand and scheduling over a horizon."""
 
@@ -884,6 +894,7 @@ class Scenario(Spec):
         default_factory=InitialState, description="running jobs and queue at time zero"
     )
     failures: Failures | None = Field(default=None, description="off unless given")
+    slo: ServiceLevels = Field(default_factory=ServiceLevels)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,0 +1,208 @@
+"""Drawing experiments' figures from their data: response curves, a search path, a tornado.
+
+Each function returns a PNG; matplotlib is imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from planner.report.formats import num, usd
+from planner.report.plotting import GREY, colour, legend, new_figure, percent_axis, png, style
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+MEETS, FAILS = "#009E73", "#D55E00"
+
+
+def draw_response(
+    curves: pd.DataFrame, x_param: str | None, metrics: Sequence[str], level: float = 0.95
+) -> bytes:
+    """One panel per metric: the mean at each point with its interval as a band (numeric x) or
+    as error bars (categorical x); one line per combination of the other swept parameters."""
+    columns = min(len(metrics), 2) or 1
+    rows = math.ceil(len(metrics) / columns) or 1
+    fig = new_figure(3.4 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False).ravel())
+    params = [c for c in curves.columns if str(c).startswith("param.")]
+    others = [p for p in params if p != x_param]
+    numeric = x_param is not None and pd.api.types.is_numeric_dtype(curves[x_param])
+    categories: list[str] = []
+    if x_param is not None and not numeric:
+        categories = list(dict.fromkeys(curves[x_param].astype(str)))
+    for ax, metric in zip(axes, metrics, strict=False):
+        mine = curves[curves["metric"] == metric]
+        groups = mine.groupby(others, sort=False) if others else [((), mine)]
+        for i, (key, group) in enumerate(groups):
+            label = _series_label(others, key)
+            if x_param is None:
+                xs = group["point"].to_numpy(dtype=float)
+            elif numeric:
+                group = group.sort_values(x_param)
+                xs = group[x_param].to_numpy(dtype=float)
+            else:
+                xs = np.array([categories.index(v) for v in group[x_param].astype(str)], float)
+            means = group["mean"].to_numpy(dtype=float)
+            low, high = group["low"].to_numpy(dtype=float), group["high"].to_numpy(dtype=float)
+            shade = colour(i)
+            if numeric:
+                ax.plot(xs, means, marker="o", ms=4, color=shade, label=label)
+                ax.fill_between(xs, low, high, color=shade, alpha=0.2, linewidth=0)
+            else:
+                shift = (i - (len(groups) - 1) / 2) * 0.08 if len(groups) > 1 else 0.0
+                errors = np.vstack([means - low, high - means])
+                ax.errorbar(xs + shift, means, yerr=np.nan_to_num(errors), fmt="o", capsize=4,
+                            color=shade, label=label)  # fmt: skip
+        if categories:
+            ax.set_xticks(range(len(categories)), labels=categories, fontsize=8)
+        elif numeric and x_param is not None:
+            ticks = np.unique(curves[x_param].to_numpy(dtype=float))
+            if len(ticks) <= 12:
+                ax.set_xticks(ticks, labels=[num(t) for t in ticks])
+        style(ax, title=metric)
+        _value_axis(ax, metric)
+        ax.set_xlabel(_strip(x_param) if x_param else "sweep point", fontsize=9)
+        if others:
+            legend(ax)
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
+    shown = "shaded" if numeric else "as error bars"
+    fig.suptitle(
+        f"mean over replications, {level:.0%} t-interval {shown}", fontsize=9, x=0.01, ha="left"
+    )
+    return png(fig)
+
+
+def draw_search(
+    path: pd.DataFrame, target: float | None, answer: float | None, metric: str | None = None
+) -> bytes:
+    """Candidate tried at each step (top) and the metric's interval there (bottom), green where
+    the candidate met the target and red where it failed."""
+    with_objective = bool(np.isfinite(path["objective_mean"].to_numpy(dtype=float)).any())
+    panels = 3 if with_objective else 2
+    fig = new_figure(2.6 * panels)
+    axes = fig.subplots(panels, 1, sharex=True)
+    steps = path["step"].to_numpy()
+    meets = path["meets"].to_numpy(dtype=bool)
+    shades = np.where(meets, MEETS, FAILS)
+    top = axes[0]
+    top.plot(steps, path["candidate"], color=GREY, linewidth=1.0, zorder=1)
+    top.scatter(steps, path["candidate"], c=shades, s=36, zorder=2)
+    if answer is not None:
+        top.axhline(
+            answer, color=MEETS, linestyle="--", linewidth=1.0, label=f"answer {answer:,.4g}"
+        )
+    style(top, ylabel="candidate")
+    _plain_numbers(top)
+    _meets_legend(top)
+    middle = axes[1]
+    means = path["metric_mean"].to_numpy(dtype=float)
+    low, high = path["metric_low"].to_numpy(dtype=float), path["metric_high"].to_numpy(dtype=float)
+    finite = np.isfinite(means) & np.isfinite(low) & np.isfinite(high)
+    for ok, shade in ((True, MEETS), (False, FAILS)):
+        sel = finite & (meets == ok)
+        if sel.any():
+            errors = np.vstack([means[sel] - low[sel], high[sel] - means[sel]])
+            middle.errorbar(steps[sel], means[sel], yerr=errors, fmt="o", color=shade, capsize=4)
+    unbounded = ~finite
+    if unbounded.any():
+        ceiling = float(np.nanmax(np.where(finite, high, np.nan))) if finite.any() else 1.0
+        middle.scatter(steps[unbounded], np.full(unbounded.sum(), ceiling), marker="^",
+                       color=FAILS, label="unbounded (some replication infinite)")  # fmt: skip
+    if target is not None:
+        middle.axhline(target, color="#333333", linestyle="--", linewidth=1.2,
+                       label=f"target {target:g}")  # fmt: skip
+    style(middle, title=f"{metric or 'metric'}: mean and interval", ylabel="metric")
+    legend(middle, loc="best")
+    if with_objective:
+        axes[2].plot(steps, path["objective_mean"], marker="o", color=colour(0))
+        style(axes[2], ylabel="objective (mean)")
+        _plain_numbers(axes[2])
+    axes[-1].set_xlabel("step", fontsize=9)
+    axes[-1].set_xticks(steps)
+    return png(fig)
+
+
+def draw_tornado(bars: pd.DataFrame, metric: str | None) -> bytes:
+    """Each parameter's span of the metric between its two ends, the end at the low value and
+    the end at the high value marked (with their intervals), against the base."""
+    fig = new_figure(1.3 + 0.55 * max(2, len(bars)))
+    ax = fig.subplots()
+    y = np.arange(len(bars))
+    base = float(bars["base"].iloc[0]) if len(bars) else 0.0
+    ax.barh(y, bars["right"] - bars["left"], left=bars["left"], color="#d9d9d9", height=0.5)
+    for column, half, marker, shade, label in (
+        ("at_low", "at_low_half_width", "o", colour(0), "at the low value"),
+        ("at_high", "at_high_half_width", "D", colour(1), "at the high value"),
+    ):
+        ax.errorbar(
+            bars[column],
+            y,
+            xerr=np.nan_to_num(bars[half].to_numpy(dtype=float)),
+            fmt=marker,
+            color=shade,
+            capsize=3,
+            label=label,
+        )
+    ax.axvline(base, color="#333333", linewidth=1.0, label=f"base {base:,.4g}")
+    labels = [
+        f"{p}\n{lo} → {hi}"
+        for p, lo, hi in zip(bars["parameter"], bars["low_value"], bars["high_value"], strict=True)
+    ]
+    ax.set_yticks(y, labels=labels, fontsize=8)
+    ax.set_ylim(len(bars) - 0.5, -0.5)
+    style(ax)
+    ax.set_xlabel(metric or "metric", fontsize=9)
+    _value_axis(ax, metric or "", "x")
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right upper", fontsize=8, frameon=False)
+    return png(fig)
+
+
+def _value_axis(ax: Axes, metric: str, axis: str = "y") -> None:
+    """Percentages for shares, $ for money, hours for waits, by the metric's name."""
+    from matplotlib.ticker import FuncFormatter
+
+    words = set(metric.replace(".", "_").split("_"))
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if any(w in metric for w in ("utilisation", "share", "payback", "capture", "goodput")):
+        percent_axis(ax, axis)
+    elif "usd" in words:
+        target.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
+    elif "h" in words and "gpu" not in words:
+        current = target.get_label_text()
+        target.set_label_text(f"{current} (hours)" if current else "hours", fontsize=9)
+
+
+def _plain_numbers(ax: Axes) -> None:
+    """y tick labels as whole numbers with separators (no 1e8 offset) when they are large."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: num(v)))
+
+
+def _meets_legend(ax: Axes) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=MEETS, label="meets the target"),
+        Line2D([], [], marker="o", linestyle="", color=FAILS, label="fails"),
+    ]
+    extra, labels = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + extra, labels=[h.get_label() for h in handles] + labels,
+              fontsize=8, frameon=False, loc="best")  # fmt: skip
+
+
+def _series_label(others: Sequence[str], key: object) -> str:
+    values = key if isinstance(key, tuple) else (key,)
+    return ", ".join(f"{_strip(p)}={v}" for p, v in zip(others, values, strict=False))
+
+
+def _strip(param: str) -> str:
+    return param.removeprefix("param.")

@@ -1,0 +1,140 @@
+"""Experiments' sections of the report: a sweep's response curves, a planning query's search
+path and a sensitivity's tornado, each with a caption of its key numbers and its data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from planner.report import draw_experiments, response, search, sensitivity
+from planner.report.figure import Figure, Note, Section, extreme_row
+from planner.report.formats import column_format, num
+from planner.report.inputs import ANSWER_FILE, PlanData, SweepData, TornadoData
+
+LEVEL = 0.95
+
+
+def sweep_section(data: SweepData, metrics: Sequence[str] | None = None) -> Section:
+    """Response curves of the headline metrics over the sweep's parameters."""
+    rows = data.rows
+    chosen = response.headline_metrics(rows, metrics or response.HEADLINE_METRICS)
+    points = int(rows["point"].nunique())
+    reps = int(rows.groupby("point").size().min()) if len(rows) else 0
+    swept = response.parameters(rows)
+    about = (
+        f"Sweep of {data.scenario_name or 'a scenario'}: {points} points × up to "
+        f"{data.reps or reps} replications (seed {data.seed}); parameters "
+        + (", ".join(p.removeprefix("param.") for p in swept) or "none")
+        + "."
+    )
+    facts = (("points", num(points)), ("rows", num(len(rows))), ("replications", num(reps)))
+    if not chosen:
+        note = Note("response", "Response curves", "The rows hold none of the headline metrics.")
+        return Section("sweep", "Sweep", about, facts, (note,))
+    curves = response.response_curves(rows, chosen, LEVEL)
+    x_param = response.x_parameter(rows)
+    parts = []
+    for metric in chosen:
+        mine = curves[(curves["metric"] == metric) & np.isfinite(curves["mean"])]
+        if not len(mine):
+            continue
+        fmt = column_format(metric, mine["mean"])
+        lo, hi = extreme_row(mine, "mean", largest=False), extreme_row(mine, "mean")
+        parts.append(
+            f"{metric} from {fmt(lo['mean'])} ({_where(lo, swept)}) to {fmt(hi['mean'])} "
+            f"({_where(hi, swept)})"
+        )
+    caption = "Mean over replications at each point: " + "; ".join(parts) + "."
+    if reps >= 2:
+        caption += (
+            f" Bands: {LEVEL:.0%} Student t intervals across the {reps} replications "
+            "(common random numbers across points)."
+        )
+    else:
+        caption += " One replication per point, so no interval is drawn."
+    figure = Figure(
+        "response",
+        "Response curves",
+        caption,
+        draw_experiments.draw_response(curves, x_param, chosen, LEVEL),
+        (("mean and interval per point", response.response_table(curves)),),
+    )
+    return Section("sweep", "Sweep", about, facts, (figure,))
+
+
+def plan_section(data: PlanData) -> Section:
+    """The planning query's search path."""
+    path = search.search_path(data.evaluations)
+    question = data.question or "Planning query"
+    about = f"{question}: {len(path)} candidates evaluated" + (
+        f" × {data.reps} replications each." if data.reps else "."
+    )
+    facts: list[tuple[str, str]] = [("evaluations", num(len(path)))]
+    if data.answer is not None:
+        facts.append(("answer", num(data.answer)))
+    if data.bracket is not None:
+        facts.append(
+            ("final bracket (meets, fails)", f"{num(data.bracket[0])}, {num(data.bracket[1])}")
+        )
+    met = path[path["meets"]]
+    parts = [
+        f"{len(path)} candidates in the order tried; {len(met)} met the target, "
+        f"{len(path) - len(met)} failed."
+    ]
+    if data.metric is not None and data.target is not None and data.confidence is not None:
+        parts.append(
+            f"A candidate meets when the one-sided {data.confidence:.0%} upper bound of "
+            f"{data.metric}'s mean is at most {data.target:g} (the interval's top end)."
+        )
+    else:
+        parts.append(f"The target is unknown here (no {ANSWER_FILE} beside the evaluations).")
+    if data.answer is not None:
+        parts.append(f"Answer: {num(data.answer)}.")
+    elif data.question is not None:
+        parts.append("No candidate in the range met the target.")
+    figure = Figure(
+        "search",
+        "Search path",
+        " ".join(parts),
+        draw_experiments.draw_search(path, data.target, data.answer, data.metric),
+        (("evaluations", path),),
+    )
+    return Section("plan", "Planning query", about, tuple(facts), (figure,))
+
+
+def tornado_section(data: TornadoData) -> Section:
+    """The one-at-a-time sensitivity as a tornado chart."""
+    bars = sensitivity.tornado_bars(data.table)
+    metric = data.metric or "the metric"
+    about = f"One-at-a-time sensitivity of {metric} to {len(bars)} parameters" + (
+        f", {data.reps} replications per run." if data.reps else "."
+    )
+    if not len(bars):
+        note = Note("tornado", "Tornado", "The sensitivity table has no parameters.")
+        return Section("sensitivity", "Sensitivity", about, (), (note,))
+    fmt = column_format(metric, bars["base"])
+    widest, narrowest = bars.iloc[0], bars.iloc[-1]
+    caption = (
+        f"Base {fmt(widest['base'])}. Widest swing: {widest['parameter']} "
+        f"({widest['low_value']} → {widest['high_value']}) moves {metric} from "
+        f"{fmt(widest['at_low'])} to {fmt(widest['at_high'])}, a swing of {num(widest['swing'])}."
+    )
+    if len(bars) > 1:
+        caption += f" Narrowest: {narrowest['parameter']}, a swing of {num(narrowest['swing'])}."
+    figure = Figure(
+        "tornado",
+        "Tornado",
+        caption,
+        draw_experiments.draw_tornado(bars, data.metric),
+        (("bars, widest swing first", bars),),
+    )
+    facts = (("base", fmt(widest["base"])), ("parameters", num(len(bars))))
+    return Section("sensitivity", "Sensitivity", about, facts, (figure,))
+
+
+def _where(row: pd.Series, params: Sequence[str]) -> str:
+    if not params:
+        return f"point {int(row['point'])}"
+    return ", ".join(f"{p.removeprefix('param.')}={row[p]}" for p in params)
