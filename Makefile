@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/planner run alibaba-2024
+	$(BIN)/planner run alibaba-2024 --out out/alibaba-2024 --report
 
 test: $(STAMP)
 	$(BIN)/ruff check planner tests benchmarks

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from planner.report.formats import num, usd
 from planner.report.plotting import GREY, colour, legend, new_figure, percent_axis, png, style
@@ -119,6 +120,7 @@ def draw_search(
         middle.axhline(target, color="#333333", linestyle="--", linewidth=1.2,
                        label=f"target {target:g}")  # fmt: skip
     style(middle, title=f"{metric or 'metric'}: mean and interval", ylabel="metric")
+    _log_if_wide(middle, np.concatenate([high[finite], [target] if target else []]))
     legend(middle, loc="best")
     if with_objective:
         axes[2].plot(steps, path["objective_mean"], marker="o", color=colour(0))
@@ -206,3 +208,13 @@ def _series_label(others: Sequence[str], key: object) -> str:
 
 def _strip(param: str) -> str:
     return param.removeprefix("param.")
+
+
+def _log_if_wide(ax: Axes, values: NDArray[np.float64]) -> None:
+    """A symmetric log scale when the values span over two decades, so that candidates far
+    past the target do not flatten the ones near it."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if len(positive) and positive.max() > 100 * positive.min():
+        ax.set_yscale("symlog", linthresh=float(positive.min()))
+        if (values[np.isfinite(values)] >= 0).all():
+            ax.set_ylim(bottom=0, top=float(positive.max()) * 3)
