@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import planner
@@ -46,6 +48,32 @@ def test_a_rate_profile_sets_the_rate_window_by_window_and_repeats() -> None:
         count = int((window == k).sum())
         assert abs(count - expected) <= 4 * 3.0 * math.sqrt(max(expected, 1.0)), (k, count)
     assert not np.any(window == 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    factors=st.lists(st.sampled_from([0.0, 0.1, 1.0, 3.0]), min_size=1, max_size=6).filter(any),
+    window_h=st.floats(0.5, 48.0),
+    begin_h=st.floats(0.0, 100.0),
+    length_h=st.floats(1.0, 500.0),
+    cv=st.floats(1.0, 20.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_profiled_arrivals_are_ordered_inside_the_window_and_absent_where_the_rate_is_zero(
+    factors: list[float],
+    window_h: float,
+    begin_h: float,
+    length_h: float,
+    cv: float,
+    seed: int,
+) -> None:
+    profile = RateProfile(window_h=window_h, factors=factors)
+    spec = BurstyArrivals(per_day=200.0, cv=cv, rate_profile=profile)
+    times = bursty_arrivals(spec, begin_h, begin_h + length_h, np.random.default_rng(seed))
+    assert np.all(np.diff(times) >= 0)
+    assert np.all((times >= begin_h) & (times < begin_h + length_h))
+    window = ((times - begin_h) // window_h).astype(int) % len(factors)
+    assert all(factors[k] > 0 for k in window)
 
 
 def test_work_follows_the_profile_and_the_jobs_size() -> None:
