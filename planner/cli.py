@@ -550,27 +550,12 @@ def plan_grant(
     _report_needs_out(with_report, out)
     with _scenario_errors():
         sc = _load(scenario, sets)
-        if target_h is None:
-            target_h = _slo_target(sc, metric)
         answer = plan.largest_grant(
             sc, tenant, target_h=target_h, metric=metric, high_usd=high_usd, tol_usd=tol_usd,
             scale_demand=not fixed_demand, confidence=confidence, reps=reps, seed=seed,
             workers=workers,
         )  # fmt: skip
     _show_answer(answer, out, _usd, with_report)
-
-
-def _slo_target(sc: Scenario, metric: str) -> float:
-    """The scenario's p95 SLO for a p95 wait metric's class."""
-    kind, _, cls = metric.rpartition(".")
-    levels = {str(c): hours for c, hours in sc.slo.wait_p95_h.items()}
-    slo = levels.get(cls) if kind.startswith("wait_p95_h") else None
-    if slo is None:
-        raise typer.BadParameter(
-            f"give a target: the scenario has no slo.wait_p95_h for the metric {metric}",
-            param_hint="'--target-h'",
-        )
-    return float(slo)
 
 
 @plan_app.command("gpus")

@@ -23,6 +23,7 @@ from typer.testing import CliRunner, Result
 
 import planner
 from planner.cli import app
+from planner.experiments import plan
 from planner.report import (
     REPORT_FILE,
     credits,
@@ -422,9 +423,16 @@ def test_the_scenarios_slo_per_class_is_drawn_unless_overridden(res: planner.Run
 def test_a_grant_plan_takes_its_target_from_the_scenarios_slo_or_asks_for_one(
     review_yaml: Path,
 ) -> None:
+    d = review_dict()
+    d["slo"] = {"wait_p95_h": {"paying": 6.0}}
+    sc = planner.Scenario.model_validate(d)
+    assert plan.slo_target(sc, "wait_p95_h_offered.paying") == 6.0
+    assert plan.slo_target(sc, "wait_p95_h.paying") == 6.0
+    with pytest.raises(planner.ScenarioError, match=r"no service level for wait_mean_h\.paying"):
+        plan.slo_target(sc, "wait_mean_h.paying")
     result = invoke("plan", "grant", review_yaml, "--tenant", "startup", "--reps", "2")
     assert result.exit_code == 2
-    assert "no slo.wait_p95_h for the metric wait_p95_h_offered.paying" in result.output
+    assert "no service level for wait_p95_h_offered.paying: give a target" in result.output
 
 
 def test_without_failures_or_deals_their_figures_give_way_to_notes() -> None:

@@ -191,11 +191,24 @@ def _answer(
     )
 
 
+def slo_target(scenario: Scenario, metric: str) -> float:
+    """The scenario's p95 wait SLO for the tenant class of a p95 wait ``metric``."""
+    kind, _, cls = metric.rpartition(".")
+    levels = {str(c): hours for c, hours in scenario.slo.wait_p95_h.items()}
+    slo = levels.get(cls) if kind.startswith("wait_p95_h") else None
+    if slo is None:
+        raise ScenarioError(
+            "plan grant",
+            [Problem("slo.wait_p95_h", f"no service level for {metric}: give a target")],
+        )
+    return float(slo)
+
+
 def largest_grant(
     scenario: Scenario,
     tenant: str,
     *,
-    target_h: float,
+    target_h: float | None = None,
     metric: str = "wait_p95_h_offered.paying",
     high_usd: float | None = None,
     tol_usd: float = 5e6,
@@ -205,7 +218,8 @@ def largest_grant(
     seed: int = 0,
     workers: int = 1,
 ) -> Answer:
-    """The largest credit grant for ``tenant`` that keeps ``metric`` within ``target_h``.
+    """The largest credit grant for ``tenant`` that keeps ``metric`` within ``target_h``
+    (default: the scenario's ``slo.wait_p95_h`` for the metric's tenant class).
 
     Searches grants from 0 to ``high_usd`` (default: four times the current grant). The grant
     is set as ``amount_usd``; a grant sized by investment and share is replaced by the amount.
@@ -214,6 +228,8 @@ def largest_grant(
     changes, which moves queues only if the tenant's ``after`` rule ties its demand to credits.
     """
     began = time.perf_counter()
+    if target_h is None:
+        target_h = slo_target(scenario, metric)
     found_tenant = _tenant(scenario, tenant)
     current = found_tenant.credit
     if current is None:

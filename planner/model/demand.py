@@ -311,10 +311,10 @@ def replay_trace(
     submit, gpus, duration_h = (np.repeat(a, copies) for a in (submit, gpus, duration_h))
     inside = (submit >= begin_h) & (submit < end_h)
     submit, gpus, duration_h = submit[inside], gpus[inside], duration_h[inside]
-    gpus = np.where(gpus > node_gpus, -(-gpus // node_gpus) * node_gpus, gpus)
+    gpus = whole_nodes_array(gpus, node_gpus)
     work = duration_h * gpus * gpu_model(spec.reference_model).throughput
     order = np.argsort(submit, kind="stable")
-    return submit[order], gpus[order].astype(np.int64), work[order]
+    return submit[order], gpus[order].astype(np.int64), work[order].astype(np.float64)
 
 
 def elastic_arrivals(

@@ -138,13 +138,6 @@ class WorkByGpus(Spec):
     kind: Literal["by_gpus"] = "by_gpus"
     by_gpus: dict[PositiveInt, Distribution] = Field(min_length=1)
 
-    def mean(self) -> float:
-        """The unweighted mean over sizes (the workload's size mix weights it properly)."""
-        return sum(d.mean() for d in self.by_gpus.values()) / len(self.by_gpus)
-
-    def upper_bound(self) -> float:
-        return max(d.upper_bound() for d in self.by_gpus.values())
-
 
 WorkDistribution = Annotated[
     Constant | Exponential | Lognormal | Choice | Uniform | WorkByGpus,

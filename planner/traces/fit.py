@@ -104,8 +104,8 @@ def fit_trace(
     work = duration_h * gpus * gpu_model(reference_model).throughput
 
     per_day, cv, profile = _arrivals(submit_h, window_h)
-    if profile is not None and work_profile:
-        profile["work_factors"] = _work_factors(submit_h, work, profile["window_h"])
+    if window_h is not None and profile is not None and work_profile:
+        profile["work_factors"] = _work_factors(submit_h, work, window_h)
     model_gaps = _model_gaps(per_day, cv, profile, span_h)
     if work_model == "empirical":
         if by_gpus:
@@ -134,7 +134,6 @@ def fit_trace(
         model_mean = float(model.expect(lambda x: np.minimum(x, cap)))
         fit_ks = float(stats.kstest(logs, "norm", args=(mu, sigma)).statistic)
     trace_gaps = np.diff(submit_h)
-    model_gpu_h_per_day = per_day * model_mean * _work_weight(profile, span_h)
     rows = [
         ("jobs per day", (len(submit_h) - 1) / span_h * HOURS_PER_DAY, per_day),
         ("inter-arrival CV", _cv(trace_gaps), _cv(model_gaps)),
@@ -145,7 +144,8 @@ def fit_trace(
             for q, m in zip(QUANTILES, model_q, strict=True)
         ),
         ("work mean, GPU-h", float(work.mean()), model_mean),
-        ("work, GPU-h a day", float(work.sum()) / span_h * HOURS_PER_DAY, model_gpu_h_per_day),
+        # Work factors average 1 over the jobs, so they leave the GPU-hours a day unchanged.
+        ("work, GPU-h a day", float(work.sum()) / span_h * HOURS_PER_DAY, per_day * model_mean),
         ("KS distance, log work (lognormal)", math.nan, fit_ks),
     ]
     report = pd.DataFrame(rows, columns=["quantity", "trace", "model"])
@@ -163,11 +163,8 @@ def _arrivals(
     span_h = float(since_h[-1])
     if window_h is None:
         return (len(since_h) - 1) / span_h * HOURS_PER_DAY, _cv(np.diff(since_h)), None
-    n_windows = max(1, math.ceil(span_h / window_h))
-    window = np.minimum((since_h // window_h).astype(np.int64), n_windows - 1)
-    counts = np.bincount(window, minlength=n_windows).astype(float)
-    covered_h = np.full(n_windows, window_h)
-    covered_h[-1] = span_h - window_h * (n_windows - 1) or window_h
+    window, covered_h = _windows(since_h, window_h)
+    counts = np.bincount(window, minlength=len(covered_h)).astype(float)
     # The mean rate is over the whole span, so a short last window weighs as little as it
     # lasts, and the expected count over the span is the trace's.
     mean_rate = counts.sum() / covered_h.sum()
@@ -220,27 +217,25 @@ def _atoms(
     return atoms[order], weights[order] / weights.sum()
 
 
+def _windows(
+    since_h: NDArray[np.float64], window_h: float
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Each time's window from the first, and each window's length (the last may be short)."""
+    span_h = float(since_h[-1])
+    n_windows = max(1, math.ceil(span_h / window_h))
+    window = np.minimum((since_h // window_h).astype(np.int64), n_windows - 1)
+    covered_h = np.full(n_windows, window_h)
+    covered_h[-1] = span_h - window_h * (n_windows - 1) or window_h
+    return window, covered_h
+
+
 def _work_factors(
     submit_h: NDArray[np.float64], work: NDArray[np.float64], window_h: float
 ) -> list[float]:
     """Each window's mean work per job over the whole trace's (1 where a window has no jobs):
     the heavy weeks of a trace bring its longest, largest jobs, not just more jobs."""
-    window = ((submit_h - submit_h[0]) // window_h).astype(np.int64)
-    n_windows = max(1, math.ceil((submit_h[-1] - submit_h[0]) / window_h))
-    window = np.minimum(window, n_windows - 1)
-    counts = np.bincount(window, minlength=n_windows)
-    sums = np.bincount(window, weights=work, minlength=n_windows)
-    means = np.divide(sums, counts, out=np.full(n_windows, work.mean()), where=counts > 0)
+    window, covered_h = _windows(submit_h - submit_h[0], window_h)
+    counts = np.bincount(window, minlength=len(covered_h))
+    sums = np.bincount(window, weights=work, minlength=len(covered_h))
+    means = np.divide(sums, counts, out=np.full(len(covered_h), work.mean()), where=counts > 0)
     return [round(float(f), 4) for f in means / work.mean()]
-
-
-def _work_weight(profile: dict[str, Any] | None, span_h: float) -> float:
-    """The profile's mean work factor over the span, each window weighted by its jobs."""
-    if profile is None or "work_factors" not in profile:
-        return 1.0
-    factors = np.asarray(profile["factors"])
-    window_h = float(profile["window_h"])
-    length_h = np.full(len(factors), window_h)
-    length_h[-1] = span_h - window_h * (len(factors) - 1) or window_h
-    jobs = factors * length_h
-    return float(np.average(profile["work_factors"], weights=jobs))
