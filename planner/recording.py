@@ -35,6 +35,8 @@ class Recorder:
     start_job: array[int] = field(default_factory=lambda: array("q"))
     start_h: array[float] = field(default_factory=lambda: array("d"))
     start_cohort: array[int] = field(default_factory=lambda: array("q"))
+    # GPUs the run holds: the job's own, or every GPU of the whole nodes it spans.
+    start_gpus: array[int] = field(default_factory=lambda: array("q"))
     end_job: array[int] = field(default_factory=lambda: array("q"))
     end_h: array[float] = field(default_factory=lambda: array("d"))
     # 1 where a run ended because a node failed (the job went back to the queue), else 0.
@@ -63,10 +65,11 @@ class Recorder:
     # Daily per pool: (t_h, model, region, free GPUs, free GPUs no queued job fits, queued jobs).
     fragmentation: list[tuple[float, str, str, int, int, int]] = field(default_factory=list)
 
-    def job_started(self, job: int, t_h: float, cohort: int) -> None:
+    def job_started(self, job: int, t_h: float, cohort: int, gpus_held: int) -> None:
         self.start_job.append(job)
         self.start_h.append(t_h)
         self.start_cohort.append(cohort)
+        self.start_gpus.append(gpus_held)
 
     def job_ended(self, job: int, t_h: float) -> None:
         self.end_job.append(job)

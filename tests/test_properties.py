@@ -32,19 +32,28 @@ SCHEDULERS = st.sampled_from(
 
 @st.composite
 def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
-    """A random scenario (cohorts, an order under a ban, tenants with credits) and job table."""
+    """A random scenario (cohorts in regions of different node sizes, an order under a ban,
+    tenants with credits) and a job table of any sizes that fit somewhere."""
     node = draw(st.sampled_from([1, 4, 8]))
     pod_nodes = draw(st.integers(1, 4))
-    regions = [{"name": "r1", "pod_gpus": node * pod_nodes, "gpus_per_node": node}]
-    fleet = [
-        {
-            "model": draw(st.sampled_from(MODELS)),
-            "region": "r1",
-            "gpus": node * draw(st.integers(1, 3 * pod_nodes)),
-            "acquired": draw(st.sampled_from(["2023-01-01", "2024-01-02", "2024-01-04"])),
-        }
-        for _ in range(draw(st.integers(1, 3)))
+    node2 = draw(st.sampled_from([2, 8, 16]))
+    pod_nodes2 = draw(st.integers(1, 3))
+    regions = [
+        {"name": "r1", "pod_gpus": node * pod_nodes, "gpus_per_node": node},
+        {"name": "r2", "pod_gpus": node2 * pod_nodes2, "gpus_per_node": node2},
     ]
+    fleet = []
+    for _ in range(draw(st.integers(1, 3))):
+        region = draw(st.sampled_from(regions))
+        fleet.append(
+            {
+                "model": draw(st.sampled_from(MODELS)),
+                "region": region["name"],
+                "gpus": region["gpus_per_node"]
+                * draw(st.integers(1, 3 * region["pod_gpus"] // region["gpus_per_node"])),
+                "acquired": draw(st.sampled_from(["2023-01-01", "2024-01-02", "2024-01-04"])),
+            }
+        )
     orders = [
         {
             "model": "A800",
@@ -82,12 +91,13 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
         },
         {"name": "batch", "class": "paying", "models": ["H800", "A800"], "tier": "spot"},
     ]
-    h800_gpus = sum(c["gpus"] for c in fleet if c["model"] == "H800")
-    if h800_gpus and draw(st.booleans()):
+    h800 = [c for c in fleet if c["model"] == "H800"]
+    if h800 and draw(st.booleans()):
+        region = draw(st.sampled_from([c["region"] for c in h800]))
         tenants[2]["reservation"] = {
-            "gpus": draw(st.integers(1, h800_gpus)),
+            "gpus": draw(st.integers(1, sum(c["gpus"] for c in h800 if c["region"] == region))),
             "model": "H800",
-            "region": "r1",
+            "region": region,
             "start": "2024-01-02",
         }
     sc = planner.Scenario.model_validate(
@@ -142,13 +152,12 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, Any]:
     tenant_ix = [draw(st.sampled_from(runnable)) for _ in range(n)]
     rows = []
     for t in tenant_ix:
-        largest = largest_of[t]
-        sizes = sorted(
-            {s for s in (1, 2, node, 2 * node, node * pod_nodes) if s <= largest}
-            & {s for s in range(1, largest + 1) if s <= node or s % node == 0}
-        )
         rows.append(
-            (draw(st.floats(0.0, 180.0)), draw(st.sampled_from(sizes)), draw(st.floats(0.5, 400.0)))
+            (
+                draw(st.floats(0.0, 180.0)),
+                draw(st.integers(1, largest_of[t])),
+                draw(st.floats(0.5, 400.0)),
+            )
         )
     order = sorted(range(n), key=lambda k: rows[k][0])
     rows = [rows[k] for k in order]
@@ -205,15 +214,33 @@ def test_invariants(world: tuple[planner.Scenario, Any]) -> None:
         assert np.all(np.isnan(starts[first_queued:]))
         assert np.all(np.diff(starts[:first_queued]) >= -1e-9)
 
-    # A finished job's useful GPU-hours are its work: held time minus what failures cost
-    # (checked where every run was on H800s, whose throughput is 1.0, at full speed).
-    runs = res.runs
+    # Every run holds the job's own GPUs on one node, or every GPU of the whole nodes it spans
+    # in the region it runs in.
+    node_of = {r.name: r.gpus_per_node for r in sc.regions}
+    runs = res.runs.merge(jobs[["job_id", "gpus"]], on="job_id", suffixes=("_held", ""))
+    node_gpus = runs["region"].astype(str).map(node_of).to_numpy()
+    asked = runs["gpus"].to_numpy()
+    nodes = -(-asked // node_gpus)
+    np.testing.assert_array_equal(runs["gpus_held"], np.where(nodes > 1, nodes * node_gpus, asked))
+
+    # A finished job's useful GPU-hours are its work, scaled by the GPUs held for each one
+    # asked: held time minus what failures cost (checked where every run was on H800s, whose
+    # throughput is 1.0, at full speed, and held the same GPUs).
     if sc.placement.capped_nvlink_multinode_throughput < 1.0:
-        runs = runs[runs.groupby("job_id")["gpus"].transform("max") <= sc.regions[0].gpus_per_node]
-    all_h800 = runs.groupby("job_id")["gpu_model"].agg(lambda m: set(m) == {"H800"}).astype(bool)
+        spans = pd.Series(nodes > 1, index=runs.index).groupby(runs["job_id"]).transform("any")
+        runs = runs[~spans.to_numpy(dtype=bool)]
+    per_job = runs.groupby("job_id")
+    same = (per_job["gpu_model"].agg(lambda m: set(m) == {"H800"}).astype(bool)) & (
+        per_job["gpus_held"].min() == per_job["gpus_held"].max()
+    )
     done = finished.set_index("job_id")
-    done = done[all_h800.reindex(done.index, fill_value=False).to_numpy(dtype=bool)]
-    np.testing.assert_allclose(done["gpu_h"] - done["lost_gpu_h"], done["work_gpu_h"], rtol=1e-6)
+    done = done[same.reindex(done.index, fill_value=False).to_numpy(dtype=bool)]
+    np.testing.assert_allclose(
+        done["gpu_h"] - done["lost_gpu_h"],
+        done["work_gpu_h"] * done["gpus_held"] / done["gpus"],
+        rtol=1e-6,
+    )
+    runs = res.runs
 
     # Capacity, run by run: a cohort never holds more GPUs than it has, runs no job before it
     # is in service, and starts none after it retired.

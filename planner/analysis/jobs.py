@@ -25,6 +25,7 @@ JOB_COLUMNS = (
     "tenant_class",
     "campaign",
     "gpus",
+    "gpus_held",
     "gpu_model",
     "region",
     "cohort",
@@ -56,8 +57,11 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     # reverse time order leaves each job's earliest start in place.
     order = np.argsort(seg.from_h, kind="stable")[::-1]
     start[seg.job[order]] = seg.from_h[order]
-    # A job's cohort is where its last run was (segments are in start order).
+    # A job's cohort is where its last run was (segments are in start order), and so are
+    # the GPUs it holds.
     cohort[seg.job] = seg.cohort
+    gpus_held = np.zeros(n, dtype=np.int64)
+    gpus_held[seg.job] = seg.gpus
     end_job = np.frombuffer(rec.end_job, dtype=np.int64)
     interrupted = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
     end[end_job[~interrupted]] = np.frombuffer(rec.end_h)[~interrupted]
@@ -69,7 +73,7 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     )
 
     revenue = np.bincount(seg.job, seg.revenue_usd, minlength=n)
-    held_h = np.bincount(seg.job, seg.to_h - seg.from_h, minlength=n)
+    held_gpu_h = np.bincount(seg.job, seg.gpus * (seg.to_h - seg.from_h), minlength=n)
     credit = np.bincount(
         np.frombuffer(rec.credit_job, dtype=np.int64), np.frombuffer(rec.credit_usd), minlength=n
     )
@@ -97,6 +101,7 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
             "tenant_class": _labels(job_class, CLASSES),
             "campaign": _labels(batch.campaign, batch.campaign_names),
             "gpus": batch.gpus,
+            "gpus_held": gpus_held,
             "gpu_model": _labels(cohort, [c.model for c in cohorts]),
             "region": _labels(cohort, [c.region for c in cohorts]),
             "cohort": _labels(cohort, [c.name for c in cohorts]),
@@ -106,7 +111,7 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
             "wait_h": start - batch.submit_h,
             "state": _labels(state, STATES),
             "work_gpu_h": batch.work_gpu_h,
-            "gpu_h": batch.gpus * held_h,
+            "gpu_h": held_gpu_h,
             "tier": _labels(batch.tenant, [t.tier for t in tenants]),
             "restarts": restarts,
             "preemptions": preemptions,

@@ -28,7 +28,7 @@ class Segments:
     cohort: NDArray[np.int64]
     from_h: FloatArray
     to_h: FloatArray
-    gpus: NDArray[np.int64]
+    gpus: NDArray[np.int64]  # held: a job spanning nodes holds every GPU on them
     charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
     price_factor: (
         FloatArray  # paid per GPU-hour over the list price: the tier's, or 0 if not charged
@@ -64,7 +64,7 @@ def segments(model: Model) -> Segments:
     still_open = np.ones(len(s_job), dtype=bool)
     still_open[s_order[found]] = False
     job, cohort, from_h = s_job, s_cohort, s_h.copy()
-    gpus = model.jobs.gpus[job]
+    gpus = np.frombuffer(rec.start_gpus, dtype=np.int64)
     revenue = np.zeros(len(job))
     tenants = model.scenario.tenants
     is_charged = np.array([t.tenant_class != "internal" for t in tenants])

@@ -286,10 +286,7 @@ class Model:
                 alloc = pool.allocate(gpus)
             if alloc is None:
                 continue
-            rate = gpus * pool.throughput
-            if len(alloc.nodes) > 1:
-                rate *= pool.multinode_throughput
-            duration = self._work[job] / rate
+            duration = self.duration_h(job, pool)
             if admit is None or admit(job, alloc, duration):
                 break
             pool.release(alloc)
@@ -303,12 +300,10 @@ class Model:
             self.drawn_to_h[job] = now
         if self._churn_wait_h[tenant] is not None and job not in self._restarts:
             self._count_long_wait(tenant, now - self.job_submit_h[job])
-        self.recorder.job_started(job, now, alloc.cohort)
+        self.recorder.job_started(job, now, alloc.cohort, alloc.held_gpus)
         if not self._tracking:
             Wake(env, duration, job, self._on_end_cb)
             return True
-        if job in self._restarts:
-            duration += self.checkpoints.restart_h
         self._wakes[job] = Wake(env, duration, job, self._on_end_cb)
         self._run_start_h[job] = now
         for node in alloc.nodes:
@@ -316,17 +311,12 @@ class Model:
         return True
 
     def duration_h(self, job: int, pool: Pool) -> float:
-        gpus = self.job_gpus[job]
-        rate = gpus * pool.throughput
-        if gpus > pool.node_gpus:
-            rate *= pool.multinode_throughput
-        return self._work[job] / rate
-
-    def _rate(self, job: int, alloc: Allocation) -> float:
-        """Reference-GPU-hours of work a job does per hour where it is placed."""
-        pool = alloc.pool
-        rate = self.job_gpus[job] * pool.throughput
-        return rate * pool.multinode_throughput if len(alloc.nodes) > 1 else rate
+        """Hours ``job`` would run if started on ``pool`` now: its remaining work at the pool's
+        rate, plus the restart from its last checkpoint if an earlier run was cut short."""
+        run_h = self._work[job] / pool.work_rate(self.job_gpus[job])
+        if self._tracking and job in self._restarts:
+            run_h += self.checkpoints.restart_h
+        return run_h
 
     def preempt(self, job: int) -> None:
         """Stop a running job for another; the policy requeues it."""
@@ -402,7 +392,8 @@ class Model:
 
     def _count_long_wait(self, tenant: int, wait_h: float) -> None:
         patience = self.scenario.tenants[tenant].patience
-        assert patience is not None and patience.churn_wait_h is not None
+        if patience is None or patience.churn_wait_h is None:
+            raise RuntimeError(f"tenant {tenant} counts long waits but has no churn_wait_h")
         if wait_h > patience.churn_wait_h:
             self._long_waits[tenant] += 1
             if self._long_waits[tenant] == patience.churn_after:
@@ -417,7 +408,7 @@ class Model:
         if self._tracking:
             self._forget_run(job, alloc)
             if job in self._restarts:  # this last run began by restoring a checkpoint
-                restart_gpu_h = self.checkpoints.restart_h * self.job_gpus[job]
+                restart_gpu_h = self.checkpoints.restart_h * alloc.held_gpus
                 self.recorder.work_lost(job, alloc.cohort, restart_gpu_h)
         alloc.pool.release(alloc)
         if job in self.drawn_to_h:
@@ -465,10 +456,11 @@ class Model:
         overhead_h = self.checkpoints.restart_h if job in self._restarts else 0.0
         interval_h = self.checkpoints.interval_h(len(alloc.nodes))
         saved_h = saved_progress_h(run_h, overhead_h, interval_h)
-        self._work[job] = max(self._work[job] - saved_h * self._rate(job, alloc), 1e-9)
+        rate = alloc.pool.work_rate(self.job_gpus[job])
+        self._work[job] = max(self._work[job] - saved_h * rate, 1e-9)
         self._restarts[job] = self._restarts.get(job, 0) + 1
         self.recorder.job_interrupted(job, now, preempted)
-        self.recorder.work_lost(job, alloc.cohort, (run_h - saved_h) * self.job_gpus[job])
+        self.recorder.work_lost(job, alloc.cohort, (run_h - saved_h) * alloc.held_gpus)
         self._queued_work_gpu_h += self._work[job]
         if self._ended is not None:
             self._ended(job)
@@ -505,7 +497,7 @@ class Model:
             job,
             self.job_tenant[job],
             self.prices[alloc.cohort],
-            self.job_gpus[job],
+            alloc.held_gpus,
             self.drawn_to_h[job],
             to_h,
         )

@@ -7,6 +7,10 @@ Placement rules (gang scheduling):
 - a larger job takes whole free nodes inside one pod, best fit: the pod with the fewest whole
   free nodes that still fit it, so large pods stay free for large jobs.
 
+A job that spans nodes holds every GPU of the nodes it takes, as on a real cluster where a
+multi-node job is given whole machines: a 12-GPU job on 8-GPU nodes holds 16 GPUs, and is
+counted busy and billed for 16 (:func:`held_gpus`). It still does the work of its own 12.
+
 Each cohort gets pods of its own, so every job runs on exactly one cohort.
 Nothing here is per GPU or per hour: state changes only when a job starts or ends.
 """
@@ -15,6 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+
+def held_gpus(gpus: int, node_gpus: int) -> int:
+    """GPUs a job of ``gpus`` holds on nodes of ``node_gpus``: its own on one node, every GPU
+    of the whole nodes it takes when it spans several."""
+    return gpus if gpus <= node_gpus else -(-gpus // node_gpus) * node_gpus
 
 
 @dataclass(slots=True)
@@ -34,6 +44,11 @@ class Allocation:
     cohort: int
     nodes: tuple[int, ...]
     gpus_per_node: int
+
+    @property
+    def held_gpus(self) -> int:
+        """Every GPU the job holds: on the nodes it spans, all of them."""
+        return self.gpus_per_node * len(self.nodes)
 
 
 @dataclass(slots=True)
@@ -63,6 +78,12 @@ class Pool:
 
     def __post_init__(self) -> None:
         self.partial = [set() for _ in range(self.node_gpus)]
+
+    def work_rate(self, gpus: int) -> float:
+        """Reference-GPU-hours of work per hour a job of ``gpus`` does here: its own GPUs at
+        this model's throughput, slowed where it spans nodes (the NVLink-capped penalty)."""
+        rate = gpus * self.throughput
+        return rate * self.multinode_throughput if gpus > self.node_gpus else rate
 
     def add_cohort(self, cohort: int, gpus: int) -> None:
         """Install a cohort's GPUs as new nodes in new pods, all free."""

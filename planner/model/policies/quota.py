@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from planner.model.fleet import Allocation, Pool
+from planner.model.fleet import Allocation, Pool, held_gpus
 from planner.model.policies.base import Cluster, Policy, level_queues
 
 
@@ -29,7 +29,8 @@ class Quota(Policy):
     borrow like everyone else's. Without ``lend``, no job outside a quota may leave a pool
     with fewer free GPUs than the unused reservations on it; with ``lend`` they may, and with
     ``reclaim`` an in-quota job blocked by borrowers preempts them (spot first, then latest
-    started). Reservations are counted in GPUs, so a job may still wait for fragments to join.
+    started). Reservations are counted in GPUs held (a job spanning nodes holds them whole),
+    so a job may still wait for fragments to join.
     """
 
     def __init__(
@@ -49,7 +50,8 @@ class Quota(Policy):
         self._own: dict[int, deque[int]] = {t: deque() for t, h in enumerate(held) if h}
         self._shared: deque[int] = deque()
         self._used = [0] * len(held)
-        self.in_quota: set[int] = set()
+        # Jobs running in quota, with the GPUs each counts against its tenant's reservation.
+        self.in_quota: dict[int, int] = {}
 
     def _active(self, tenant: int) -> Held | None:
         held = self._held[tenant]
@@ -82,18 +84,21 @@ class Quota(Policy):
 
     def _start_own(self, job: int) -> bool:
         """Start a reserved tenant's job: in quota if it fits its reservation, else outside."""
-        tenant, gpus = self.cluster.job_tenant[job], self.cluster.job_gpus[job]
+        tenant = self.cluster.job_tenant[job]
         held = self._active(tenant)
+        pool = None if held is None else self._reserved_pool(job, held)
+        gpus = self.cluster.job_gpus[job]
+        if pool is not None:
+            gpus = held_gpus(gpus, pool.node_gpus)
         if held is None or self._used[tenant] + gpus > held.gpus:
             return self._start_outside(job)
-        pool = self._reserved_pool(job, held)
         if pool is None:
             return False
         started = self._start(job, pools=[pool]) or (
             self._reclaim and self._make_room(job, self._borrower(job, pool), [pool])
         )
         if started:
-            self.in_quota.add(job)
+            self.in_quota[job] = gpus
             self._used[tenant] += gpus
         return started
 
@@ -102,15 +107,16 @@ class Quota(Policy):
         the reserved pool and fits what is left of it."""
         if not super().start_on(job, pools):
             return False
-        tenant, gpus = self.cluster.job_tenant[job], self.cluster.job_gpus[job]
+        tenant = self.cluster.job_tenant[job]
         held = self._active(tenant)
-        where = self.cluster.running[job].pool
+        where = self.cluster.running[job]
+        gpus = where.held_gpus
         if (
             held is not None
-            and (where.model, where.region) == (held.model, held.region)
+            and (where.pool.model, where.pool.region) == (held.model, held.region)
             and self._used[tenant] + gpus <= held.gpus
         ):
-            self.in_quota.add(job)
+            self.in_quota[job] = gpus
             self._used[tenant] += gpus
         return True
 
@@ -119,9 +125,9 @@ class Quota(Policy):
 
     def ended(self, job: int) -> None:
         super().ended(job)
-        if job in self.in_quota:
-            self.in_quota.discard(job)
-            self._used[self.cluster.job_tenant[job]] -= self.cluster.job_gpus[job]
+        gpus = self.in_quota.pop(job, 0)
+        if gpus:
+            self._used[self.cluster.job_tenant[job]] -= gpus
 
     def _submit(self, job: int) -> None:
         own = self._own.get(self.cluster.job_tenant[job])
