@@ -7,6 +7,7 @@ the engine places and starts jobs, the policy decides which to try and when.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from planner.model.policies.backfill import Backfill
 from planner.model.policies.base import Cluster, Policy
@@ -23,7 +24,16 @@ from planner.scenario.schema import (
     Scenario,
 )
 
-__all__ = ["Backfill", "Cluster", "Fifo", "Policy", "Priority", "Quota", "make_policy"]
+__all__ = [
+    "Backfill",
+    "Cluster",
+    "Fifo",
+    "Policy",
+    "Priority",
+    "Quota",
+    "estimate_factors",
+    "make_policy",
+]
 
 
 def make_policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
@@ -46,13 +56,9 @@ def _policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
             ]
             return Priority(cluster, spot, levels, spec.aging_h, spec.preempt)
         case BackfillScheduler():
-            n = len(cluster.job_gpus)
-            if isinstance(spec.estimate, NoisyEstimate):
-                rng = streams.get("estimates")
-                factor = rng.uniform(1.0, spec.estimate.max_factor, n).tolist()
-            else:
-                factor = np.ones(n).tolist()
-            return Backfill(cluster, spot, factor, spec.max_scan)
+            tenant = np.asarray(cluster.job_tenant, dtype=np.int64)
+            factor = estimate_factors(sc, tenant, streams)
+            return Backfill(cluster, spot, factor.tolist(), spec.max_scan)
         case QuotaScheduler():
             held: list[Held | None] = []
             for t in sc.tenants:
@@ -69,3 +75,23 @@ def _policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
                     )
                 )
             return Quota(cluster, spot, held, spec.lend, spec.reclaim)
+
+
+def estimate_factors(
+    sc: Scenario, job_tenant: NDArray[np.int64], streams: Streams
+) -> NDArray[np.float64]:
+    """Each job's runtime estimate over its true runtime, for backfill: 1 when exact, else
+    U(1, max_factor).
+
+    Drawn from a stream per tenant, in the order of that tenant's jobs, so a tenant's k-th job
+    gets the same factor whatever other tenants submit: compared runs whose demand differs
+    elsewhere keep common random numbers.
+    """
+    factor = np.ones(len(job_tenant))
+    spec = sc.scheduler
+    if isinstance(spec, BackfillScheduler) and isinstance(spec.estimate, NoisyEstimate):
+        for i, tenant in enumerate(sc.tenants):
+            mine = np.flatnonzero(job_tenant == i)
+            rng = streams.get(f"estimates/{tenant.name}")
+            factor[mine] = rng.uniform(1.0, spec.estimate.max_factor, len(mine))
+    return factor

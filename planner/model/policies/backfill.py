@@ -150,12 +150,15 @@ class Backfill(Policy):
         return held
 
     def _earliest(self, head: int) -> Reservation | None:
+        """Jobs the head may preempt (spot work) count as gone now: left in at their estimated
+        ends they would push the reservation later each time spot work takes idle GPUs, and
+        jobs backfilled against the later time would then delay the head past its promise."""
         cluster, ends = self.cluster, self._estimated_end_h
         now = cluster.now
         best: Reservation | None = None
         for pool in cluster.pools(head):
             mine = sorted(
-                (ends.get(job, now), job)
+                (now if self._preemptible(head, job) else ends.get(job, now), job)
                 for job, where in cluster.running.items()
                 if where.pool is pool
             )
