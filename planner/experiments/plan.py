@@ -334,7 +334,8 @@ def best_price(
 
     def score(price: float) -> float:
         found = judge(price)
-        assert found.objective is not None
+        if found.objective is None:
+            raise RuntimeError("a price search judges an objective at every candidate")
         return found.objective.mean if found.meets else -math.inf
 
     a, b = low_usd, high_usd

@@ -191,7 +191,8 @@ def _workload_jobs(
     sc: Scenario, index: int, tenant: Tenant, streams: Streams, market: Market
 ) -> tuple[np.ndarray, ...]:
     workload = tenant.workload
-    assert workload is not None
+    if workload is None:
+        raise ValueError(f"tenant {tenant.name!r} has no workload to draw jobs from")
     begin_h = max(0.0, sc.hours_since_start(workload.active_from or sc.start))
     end_h = min(sc.horizon_h, sc.hours_since_start(workload.active_until or sc.end))
     rng = streams.get(f"arrivals/{tenant.name}")
@@ -201,7 +202,8 @@ def _workload_jobs(
             arrivals, begin_h, end_h, sc.node_gpus(tenant), rng, f"tenants.{tenant.name}"
         )
     else:
-        assert workload.gpus is not None and workload.work_gpu_h is not None
+        if workload.gpus is None or workload.work_gpu_h is None:
+            raise ValueError(f"tenant {tenant.name!r}: a workload needs gpus and work_gpu_h")
         if isinstance(arrivals, BurstyArrivals):
             submit = bursty_arrivals(arrivals, begin_h, end_h, rng)
         elif workload.price_elasticity > 0:

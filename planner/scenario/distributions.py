@@ -65,7 +65,8 @@ class Lognormal(Spec):
         """Mean of log(X)."""
         if self.median is not None:
             return math.log(self.median)
-        assert self.mean_value is not None
+        if self.mean_value is None:
+            raise ValueError("a lognormal needs its median or its mean")
         return math.log(self.mean_value) - self.sigma**2 / 2
 
     def mean(self) -> float:

@@ -519,7 +519,8 @@ class Campaign(Spec):
     def work(self) -> float:
         if self.work_gpu_h is not None:
             return self.work_gpu_h
-        assert self.days is not None
+        if self.days is None:
+            raise ValueError("a campaign needs work_gpu_h or days")
         return self.gpus * self.days * HOURS_PER_DAY
 
 
@@ -580,7 +581,8 @@ class CreditGrant(Spec):
         # A stand-in amount lets every field validate (errors name their own field); the real
         # amount is the product of the validated investment and share.
         grant = handler({**data, "amount_usd": 1.0})
-        assert grant.investment_usd is not None and grant.credit_share is not None
+        if grant.investment_usd is None or grant.credit_share is None:
+            raise ValueError("a grant needs amount_usd, or investment_usd and credit_share")
         return grant.model_copy(update={"amount_usd": grant.investment_usd * grant.credit_share})
 
     @model_validator(mode="after")

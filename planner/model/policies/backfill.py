@@ -206,8 +206,7 @@ class Backfill(Policy):
                 del self._order[job]
                 free = self._most_free_gpus()
                 outside = -1
-        if parked:
-            assert held is not None
+        if parked and held is not None:  # only jobs that cannot pass a reservation are parked
             self._park(parked, held)
         if started or parked:
             gone = started | parked
