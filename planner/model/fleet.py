@@ -11,6 +11,10 @@ A job that spans nodes holds every GPU of the nodes it takes, as on a real clust
 multi-node job is given whole machines: a 12-GPU job on 8-GPU nodes holds 16 GPUs, and is
 counted busy and billed for 16 (:func:`held_gpus`). It still does the work of its own 12.
 
+Ties go to the lowest-numbered node (nodes are numbered in install order within a pool): of the
+nodes with the same fewest free GPUs, and of a pod's whole free nodes. Sets of nodes are kept as
+bitmasks (Python ints), so the lowest is one bit operation and the rule is the same in any engine.
+
 Each cohort gets pods of its own, so every job runs on exactly one cohort.
 Nothing here is per GPU or per hour: state changes only when a job starts or ends.
 """
@@ -27,13 +31,52 @@ def held_gpus(gpus: int, node_gpus: int) -> int:
     return gpus if gpus <= node_gpus else -(-gpus // node_gpus) * node_gpus
 
 
+def _lowest(mask: int) -> int:
+    """The lowest set bit's position."""
+    return (mask & -mask).bit_length() - 1
+
+
+def _lowest_n(mask: int, n: int) -> list[int]:
+    """The positions of the ``n`` lowest set bits, in order."""
+    out = []
+    for _ in range(n):
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _mask(nodes: frozenset[int] | None) -> int:
+    mask = 0
+    for node in nodes or ():
+        mask |= 1 << node
+    return mask
+
+
 @dataclass(slots=True)
 class Pod:
-    """A pod's nodes and the set of nodes in it with every GPU free."""
+    """A pod's nodes and which of them have every GPU free (bit i: node ``nodes[i]``)."""
 
     cohort: int
     nodes: range
-    whole_free: set[int]
+    whole: int
+
+    def lowest_whole(self, n: int, avoid: int = 0) -> list[int]:
+        """The pod's ``n`` lowest-numbered whole free nodes off ``avoid`` (a pool-wide node
+        bitmask)."""
+        return [self.nodes.start + i for i in _lowest_n(self._free(avoid), n)]
+
+    def whole_count(self, avoid: int = 0) -> int:
+        return self._free(avoid).bit_count()
+
+    def _free(self, avoid: int) -> int:
+        return self.whole & ~(avoid >> self.nodes.start) if avoid else self.whole
+
+    def take(self, node: int) -> None:
+        self.whole &= ~(1 << (node - self.nodes.start))
+
+    def give(self, node: int) -> None:
+        self.whole |= 1 << (node - self.nodes.start)
 
 
 @dataclass(slots=True)
@@ -66,8 +109,8 @@ class Pool:
     node_pod: list[int] = field(default_factory=list)
     node_cohort: list[int] = field(default_factory=list)
     pods: list[Pod] = field(default_factory=list)
-    # partial[f]: nodes with exactly f free GPUs, 0 < f < node_gpus.
-    partial: list[set[int]] = field(default_factory=list)
+    # partial[f]: bitmask of the nodes with exactly f free GPUs, 0 < f < node_gpus.
+    partial: list[int] = field(default_factory=list)
     free_gpus: int = 0
     gpus: int = 0
     # Cohorts out of service: their nodes take no new jobs and are not freed again.
@@ -77,7 +120,7 @@ class Pool:
     spares: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.partial = [set() for _ in range(self.node_gpus)]
+        self.partial = [0] * self.node_gpus
 
     def work_rate(self, gpus: int) -> float:
         """Reference-GPU-hours of work per hour a job of ``gpus`` does here: its own GPUs at
@@ -92,7 +135,7 @@ class Pool:
         last = first + gpus // self.node_gpus
         for pod_first in range(first, last, nodes_per_pod):
             nodes = range(pod_first, min(pod_first + nodes_per_pod, last))
-            self.pods.append(Pod(cohort, nodes, set(nodes)))
+            self.pods.append(Pod(cohort, nodes, (1 << len(nodes)) - 1))
             self.node_pod.extend([len(self.pods) - 1] * len(nodes))
         self.node_free.extend([self.node_gpus] * (last - first))
         self.node_cohort.extend([cohort] * (last - first))
@@ -107,41 +150,35 @@ class Pool:
         if gpus > self.free_gpus:
             return None
         size = self.node_gpus
+        avoid_mask = _mask(avoid)
         if gpus < size:
             partial = self.partial
             for free in range(gpus, size):
-                if not partial[free]:
+                mask = partial[free] & ~avoid_mask if avoid_mask else partial[free]
+                if not mask:
                     continue
-                if avoid is None:
-                    node = partial[free].pop()
-                else:
-                    found = next((n for n in partial[free] if n not in avoid), None)
-                    if found is None:
-                        continue
-                    node = found
-                    partial[free].discard(node)
+                node = _lowest(mask)
+                partial[free] ^= 1 << node
                 left = free - gpus
                 if left:
-                    partial[left].add(node)
+                    partial[left] |= 1 << node
                 self.node_free[node] = left
                 self.free_gpus -= gpus
                 return Allocation(self, self.node_cohort[node], (node,), gpus)
         need = -(-gpus // size)
-        pod = self._best_pod(need, avoid)
+        pod = self._best_pod(need, avoid_mask)
         if pod is None:
             return None
-        if avoid is None:
-            taken = tuple(pod.whole_free.pop() for _ in range(need))
-        else:
-            taken = tuple(sorted(pod.whole_free - avoid)[:need])
-            pod.whole_free.difference_update(taken)
+        taken = tuple(pod.lowest_whole(need, avoid_mask))
+        for node in taken:
+            pod.take(node)
         per_node = gpus if need == 1 else size
         left = size - per_node
         node_free = self.node_free
         for node in taken:
             node_free[node] = left
         if left:
-            self.partial[left].add(taken[0])
+            self.partial[left] |= 1 << taken[0]
         self.free_gpus -= per_node * need
         return Allocation(self, pod.cohort, taken, per_node)
 
@@ -159,26 +196,26 @@ class Pool:
             before = node_free[node]
             after = before + alloc.gpus_per_node
             if before > 0:
-                partial[before].discard(node)
+                partial[before] &= ~(1 << node)
             node_free[node] = after
             if after == size:
-                pods[node_pod[node]].whole_free.add(node)
+                pods[node_pod[node]].give(node)
             else:
-                partial[after].add(node)
+                partial[after] |= 1 << node
 
     def _unfree(self, node: int) -> None:
         """Take a node's free GPUs out of the free sets (it stays allocated to its jobs)."""
         free = self.node_free[node]
         if free == self.node_gpus:
-            self.pods[self.node_pod[node]].whole_free.discard(node)
+            self.pods[self.node_pod[node]].take(node)
         elif free:
-            self.partial[free].discard(node)
+            self.partial[free] &= ~(1 << node)
         self.free_gpus -= free
         self.node_free[node] = 0
 
     def _free_whole(self, node: int) -> None:
         self.node_free[node] = self.node_gpus
-        self.pods[self.node_pod[node]].whole_free.add(node)
+        self.pods[self.node_pod[node]].give(node)
         self.free_gpus += self.node_gpus
 
     def hold_spares(self, cohort: int, fraction: float) -> None:
@@ -224,9 +261,9 @@ class Pool:
             for node in pod.nodes:
                 free = self.node_free[node]
                 if free == size:
-                    pod.whole_free.discard(node)
+                    pod.take(node)
                 elif free:
-                    self.partial[free].discard(node)
+                    self.partial[free] &= ~(1 << node)
                 self.free_gpus -= free
                 self.node_free[node] = 0
                 removed += size
@@ -270,9 +307,10 @@ class Pool:
                     touched.add(node_pod[node])
             for pod in sorted(touched):
                 mine = newly_whole[pod]
-                if len(pods[pod].whole_free) + len(mine) >= need:
+                if pods[pod].whole_count() + len(mine) >= need:
                     # Nodes freed by the releases first: the ones free now may serve others.
-                    return k, tuple([*mine, *sorted(pods[pod].whole_free)][:need])
+                    rest = pods[pod].lowest_whole(max(0, need - len(mine)))
+                    return k, tuple([*mine, *rest][:need])
         return None
 
     def _fits_now(self, gpus: int, need: int) -> tuple[int, ...] | None:
@@ -282,9 +320,9 @@ class Pool:
         if gpus < self.node_gpus:
             for free in range(gpus, self.node_gpus):
                 if self.partial[free]:
-                    return (min(self.partial[free]),)
+                    return (_lowest(self.partial[free]),)
         pod = self._best_pod(need)
-        return None if pod is None else tuple(sorted(pod.whole_free)[:need])
+        return None if pod is None else tuple(pod.lowest_whole(need))
 
     def stranded_gpus(self, queued_gpus: Sequence[int]) -> int:
         """Free GPUs that none of the queued jobs (of these sizes) could take as they lie.
@@ -300,18 +338,20 @@ class Pool:
         stranded = 0
         for free, nodes in enumerate(self.partial):
             if nodes and free < smallest:
-                stranded += free * len(nodes)
+                stranded += free * nodes.bit_count()
         for pod in self.pods:
-            whole = len(pod.whole_free)
+            whole = pod.whole_count()
             if whole and smallest > size and (fewest_nodes is None or whole < fewest_nodes):
                 stranded += whole * size
         return stranded
 
-    def _best_pod(self, need: int, avoid: frozenset[int] | None = None) -> Pod | None:
+    def _best_pod(self, need: int, avoid: int = 0) -> Pod | None:
+        """The pod with the fewest whole free nodes (off ``avoid``, a node bitmask) that
+        still holds ``need``; ties go to the lowest-numbered pod."""
         best: Pod | None = None
         best_free = 0
         for pod in self.pods:
-            free = len(pod.whole_free if avoid is None else pod.whole_free - avoid)
+            free = pod.whole_count(avoid)
             if free >= need and (best is None or free < best_free):
                 best, best_free = pod, free
                 if free == need:
