@@ -23,34 +23,11 @@ from planner.model.policies import make_policy
 from planner.model.policies.base import Admit
 from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
+from planner.model.timing import ARRIVALS, DAILY, Wake, call_at
 from planner.recording import SKIP_REASONS, Recorder
 from planner.scenario.schema import HOURS_PER_DAY, RegionBar, Scenario
 
 CREDIT_RULE, BALKED, CHURNED = (SKIP_REASONS.index(r) for r in ("credit_rule", "balked", "churned"))
-
-
-class Wake(simpy.Event):
-    """A timeout carrying its one callback: the cheapest way to be called back at a time.
-
-    Arrivals and completions are a million of these in a large run; building the callback list
-    in the constructor saves a method call per event over ``env.timeout(...).callbacks.append``.
-    """
-
-    __slots__ = ("job",)
-
-    def __init__(
-        self,
-        env: simpy.Environment,
-        delay: float,
-        job: int,
-        callback: Callable[[Wake], None],
-    ) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-        self.job = job
-        env.schedule(self, simpy.events.NORMAL, delay)
 
 
 class Model:
@@ -188,19 +165,18 @@ class Model:
                 )
 
     def _at(self, t_h: float, action: Callable[[], None]) -> None:
-        """Run ``action`` at time ``t_h`` (or now, if that has passed)."""
-        event = self.env.timeout(max(0.0, t_h - self.env.now))
-        event.callbacks.append(lambda _event: action())
+        """Run ``action`` at time ``t_h`` (or now, if that has passed), as a business event."""
+        call_at(self.env, max(0.0, t_h - self.env.now), action)
 
     def _every_day(self, action: Callable[[], None]) -> None:
-        """Run ``action`` now and at each midnight to the horizon."""
+        """Run ``action`` now and at each midnight to the horizon, after all else then."""
 
-        def tick(_event: simpy.Event) -> None:
+        def tick() -> None:
             action()
             if self.env.now + HOURS_PER_DAY < self.scenario.horizon_h:
-                self.env.timeout(HOURS_PER_DAY).callbacks.append(tick)
+                call_at(self.env, HOURS_PER_DAY, tick, DAILY)
 
-        self.env.timeout(0.0).callbacks.append(tick)
+        call_at(self.env, 0.0, tick, DAILY)
 
     def _install(self, cohort: CohortPlan) -> None:
         region = self.scenario.region(cohort.region)
@@ -345,7 +321,7 @@ class Model:
         return self.recorder
 
     def _next_arrival_at(self, t_h: float) -> None:
-        Wake(self.env, t_h - self.env.now, -1, self._on_arrival_cb)
+        Wake(self.env, t_h - self.env.now, -1, self._on_arrival_cb, ARRIVALS)
 
     def _on_arrival(self, _event: Wake) -> None:
         now = self.env.now
@@ -373,7 +349,7 @@ class Model:
             i += 1
         self._next_arrival = i
         if i < n:
-            Wake(self.env, submit_h[i] - now, -1, self._on_arrival_cb)
+            Wake(self.env, submit_h[i] - now, -1, self._on_arrival_cb, ARRIVALS)
 
     def _refusal(self, job: int, tenant: int) -> int:
         """Why a screened tenant's job is not submitted (a ``SKIP_REASONS`` index), or -1."""

@@ -18,6 +18,7 @@ import simpy
 from planner.model.fleet import Pool
 from planner.model.sampling import draw
 from planner.model.streams import Streams
+from planner.model.timing import call_at
 from planner.scenario.schema import HOURS_PER_DAY, Failures, FixedCheckpoint
 
 Node = tuple[Pool, int]
@@ -61,7 +62,7 @@ class NodeFailures:
 
     def _next(self) -> None:
         gap_h = self._when.exponential(1.0 / (self.rate_per_node_h * self._max_nodes))
-        self.env.timeout(gap_h).callbacks.append(lambda _e: self._strike())
+        call_at(self.env, gap_h, self._strike)
 
     def _strike(self) -> None:
         self._next()
@@ -72,11 +73,11 @@ class NodeFailures:
     def inject(self, t_h: float, cohort: int, node: int = 0) -> None:
         """Make the ``node``-th node of ``cohort`` fail at ``t_h`` (a deliberate what-if)."""
 
-        def strike(_event: simpy.Event) -> None:
+        def strike() -> None:
             mine = [(pool, n) for pool, n in self.nodes if pool.node_cohort[n] == cohort]
             self._fail(*mine[node])
 
-        self.env.timeout(max(0.0, t_h - self.env.now)).callbacks.append(strike)
+        call_at(self.env, max(0.0, t_h - self.env.now), strike)
 
     def _fail(self, pool: Pool, node: int) -> None:
         if node in pool.down or pool.node_cohort[node] in pool.retired or node in pool.spares:
@@ -84,7 +85,7 @@ class NodeFailures:
         cause = self._cause_names[int(self._cause.choice(len(self._cause_p), p=self._cause_p))]
         self._on_failure(pool, node, cause)
         repair_h = float(draw(self.spec.repair_days, self._repair, 1)[0]) * HOURS_PER_DAY
-        self.env.timeout(repair_h).callbacks.append(lambda _e: self._on_repair(pool, node))
+        call_at(self.env, repair_h, lambda: self._on_repair(pool, node))
 
 
 class Checkpoints:
