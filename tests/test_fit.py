@@ -20,7 +20,7 @@ from planner.scenario.schema import BurstyArrivals, RateProfile, Workload
 from planner.traces import Trace, read_trace
 from planner.traces.fit import fit_trace
 from tests.conftest import base_dict
-from tests.test_traces import TRACES, needs_traces
+from tests.prerequisites import TRACES, needs_traces
 
 
 @pytest.mark.parametrize("cv", [1.0, 4.0, 20.0])
