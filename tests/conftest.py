@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 import planner
 from planner.model.demand import JobBatch
+from tests.prerequisites import traces_folder
 
 
 def base_dict(**changes: Any) -> dict[str, Any]:
@@ -41,6 +43,12 @@ def batch(rows: list[tuple[float, int, float]], tenant: int | list[int] = 0) -> 
         gpus=gpus.astype(np.int64),
         work_gpu_h=work.astype(np.float64),
     )
+
+
+@pytest.fixture
+def traces() -> Path:
+    """The folder of public traces (see tests/prerequisites.py)."""
+    return traces_folder()
 
 
 @pytest.fixture

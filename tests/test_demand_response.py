@@ -48,15 +48,58 @@ def test_raising_the_price_lowers_elastic_demand(
     assert np.all(dear >= cheap[: len(dear)] - 1e-9)
 
 
+PRICED = ((4.0, 1.0), (1.0, 0.5))  # (price, elasticity) against the reference price, $2.00
+REPLICATIONS = 20
+# Two checks per case, each at 1 - 0.05/4: by Bonferroni a 95% family-wise level.
+LEVEL = 1.0 - 0.05 / (2 * len(PRICED))
+WRONG_BY = 0.05  # power: an answer this far off (relative) must fall outside the interval
+
+
+def submitted(price: float, elasticity: float) -> np.ndarray:
+    """Jobs submitted in each replication at ``price``, on common random numbers."""
+    sc = elastic(price, elasticity)
+    return np.array(
+        [len(planner.simulate(sc, seed=7, replication=r).jobs) for r in range(REPLICATIONS)],
+        dtype=float,
+    )
+
+
+@pytest.fixture(scope="module")
+def counts() -> dict[tuple[float, float], np.ndarray]:
+    """Per (price, elasticity), and at the reference price (2.0, any elasticity)."""
+    return {case: submitted(*case) for case in ((2.0, 1.0), *PRICED)}
+
+
 @pytest.mark.statistical
-def test_elastic_arrival_rate_matches_the_demand_curve() -> None:
-    """At twice the reference price with elasticity 1, demand halves: 100 jobs a day, not 200.
-    The expected count over 20 days (2,000) lies inside a 99% interval over 30 replications."""
-    sc = elastic(4.0, 1.0)
-    counts = [len(planner.simulate(sc, seed=7, replication=r).jobs) for r in range(30)]
-    interval = mean_ci(counts, level=0.99)
-    assert interval.contains(2000.0), interval
-    assert not interval.contains(4000.0)
+@pytest.mark.parametrize(("price", "elasticity"), PRICED)
+def test_elastic_arrival_rate_matches_the_demand_curve(
+    counts: dict[tuple[float, float], np.ndarray], price: float, elasticity: float
+) -> None:
+    """200 jobs a day at $2.00 become 200 (p / 2) ** -elasticity: at $4.00 with elasticity 1,
+    100 a day (2,000 over 20 days); at $1.00 with elasticity 0.5, 283 a day. The expected count
+    lies inside the interval over replications, and a count 5% off either way does not."""
+    expected = 20 * 200.0 * (price / 2.0) ** -elasticity
+    interval = mean_ci(counts[price, elasticity], level=LEVEL)
+    assert interval.contains(expected), (expected, interval)
+    for wrong in (expected * (1 - WRONG_BY), expected * (1 + WRONG_BY)):
+        assert not interval.contains(wrong), (wrong, interval)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(("price", "elasticity"), PRICED)
+def test_the_price_effect_has_the_size_the_elasticity_gives(
+    counts: dict[tuple[float, float], np.ndarray], price: float, elasticity: float
+) -> None:
+    """Each replication measures the elasticity from the change in demand between the reference
+    price and ``price`` on the same seed: -ln(n_p / n_ref) / ln(p / p_ref). The interval over
+    replications holds the scenario's elasticity and excludes one 5% larger or smaller: an
+    effect of the right sign but the wrong size fails."""
+    change = counts[price, elasticity] / counts[2.0, 1.0]  # at the reference price, any elasticity
+    measured = -np.log(change) / np.log(price / 2.0)
+    interval = mean_ci(measured, level=LEVEL)
+    assert interval.contains(elasticity), (elasticity, interval)
+    for wrong in (elasticity * (1 - WRONG_BY), elasticity * (1 + WRONG_BY)):
+        assert not interval.contains(wrong), (wrong, interval)
 
 
 def patient(**patience: Any) -> planner.Scenario:

@@ -14,7 +14,7 @@ import pytest
 
 import planner
 from planner.traces import read_trace
-from tests.test_traces import TRACES, needs_traces
+from tests.prerequisites import TRACES, needs_traces
 
 OPENB = TRACES / "alibaba-openb-2023"
 

@@ -13,7 +13,7 @@ import planner
 from planner.catalog import gpu_model
 from planner.traces import read_trace
 from tests.conftest import base_dict
-from tests.test_traces import TRACES, needs_traces
+from tests.prerequisites import TRACES, needs_traces
 
 
 def replay(path: Path, **arrivals: Any) -> dict[str, Any]:

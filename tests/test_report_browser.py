@@ -18,6 +18,7 @@ import pytest
 
 import planner
 from planner.report import FIGURES_DIR, run_data, write_report
+from tests.prerequisites import unavailable
 from tests.test_report import review_dict
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -43,24 +44,20 @@ def _find(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser test (install chromium chromium-driver)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Headless Chromium driven by chromedriver, with a fresh profile and no network use."""
     chromium, driver = _find(CHROMIUM_NAMES), _find(DRIVER_NAMES)
     if chromium is None or driver is None:
-        _unavailable("chromium and chromedriver are not installed")
+        unavailable(
+            "chromium and chromedriver are not installed", "install chromium chromium-driver"
+        )
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[dev]')")
+        unavailable("selenium is not installed", "pip install -e '.[dev]'")
     options = Options()
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)

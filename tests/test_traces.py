@@ -1,7 +1,7 @@
 """Reading the four public traces and the generic CSV form.
 
 The traces live beside the project in ``../shared/data/traces`` (not in it); tests that need
-them are skipped where that folder is absent.
+them are skipped where that folder is absent, and fail under CI (tests/prerequisites.py).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.traces import Trace, TraceError, read_generic, read_trace, write_generic
-
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
-needs_traces = pytest.mark.skipif(not TRACES.is_dir(), reason=f"no traces at {TRACES}")
+from tests.prerequisites import TRACES, needs_traces
 
 
 @needs_traces

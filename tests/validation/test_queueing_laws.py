@@ -17,8 +17,9 @@ Method, per replication (independent seeds via ``replication=r``):
 
 Across replications :func:`planner.stats.mean_ci` gives Student t intervals. Three intervals are
 checked (utilisation; Little's law with the scenario's arrival rate; Little's law with the rate
-measured in the window), each at 98.33%, so by Bonferroni the family-wise level is 95%. Run with
-``-s`` for the figures.
+measured in the window), each at 98.33%, so by Bonferroni the family-wise level is 95%. Power:
+each interval must also exclude an answer 5% off (the offered load, or every replication's L,
+scaled by 0.95 or 1.05). Run with ``-s`` for the figures.
 """
 
 from __future__ import annotations
@@ -103,6 +104,37 @@ def test_littles_law_holds_for_the_queue(
     print("\n" + line)
     assert lq > 0.5, f"too little queueing for Little's law to say anything: {line}"
     assert gap.contains(0.0), line
+
+
+WRONG_BY = 0.05
+"""The power checks: an answer this far off (relative) must fall outside the same interval."""
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("sign", [-1, 1], ids=["low", "high"])
+def test_a_utilisation_off_by_five_percent_is_rejected(
+    mixed_runs: list[MixedReplication], sign: int
+) -> None:
+    """Power: the interval that holds the offered load excludes it scaled by 0.95 or 1.05."""
+    ci = mean_ci([r.utilisation for r in mixed_runs], level=LEVEL)
+    wrong = CASE.load * (1 + sign * WRONG_BY)
+    assert not ci.contains(wrong), f"utilisation {wrong:.4f} not rejected by {ci}"
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("rate", ["scenario", "measured"])
+@pytest.mark.parametrize("sign", [-1, 1], ids=["low", "high"])
+def test_a_queue_length_off_by_five_percent_breaks_littles_law(
+    mixed_runs: list[MixedReplication], rate: str, sign: int
+) -> None:
+    """Power: with every replication's L scaled by 0.95 or 1.05, the interval for L - lam W,
+    formed the same way as in the test above, excludes zero."""
+    lam = CASE.lam if rate == "scenario" else None
+    factor = 1 + sign * WRONG_BY
+    gap = mean_ci(
+        [r.little_gap(lam) + (factor - 1) * r.queue_jobs for r in mixed_runs], level=LEVEL
+    )
+    assert not gap.contains(0.0), f"L x {factor:g} - lam W = {gap} does not exclude 0"
 
 
 def test_time_averages_agree_with_the_job_table_and_the_cohort_accounts() -> None:
