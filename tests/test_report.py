@@ -232,6 +232,27 @@ def test_credit_balance_follows_the_ledger_and_forfeits_what_is_left_at_expiry(
     assert deals.set_index("tenant").loc["startup", "expires"] == pd.Timestamp(EXPIRY)
 
 
+def test_the_burn_down_table_shows_each_balance_under_the_month_it_closes(
+    res: planner.RunResult,
+) -> None:
+    """The balance left at the end of a month, by the ledger's own months: granted less burned
+    and forfeited in that month and every month before it."""
+    table = credits.burn_down_table(
+        credits.burn_down(res.credit_ledger, res.credit_events, res.scenario.start)
+    )
+    ledger = res.credit_ledger[res.credit_ledger["tenant"] == "startup"]
+    left = (
+        ledger["credits_granted_usd"]
+        - ledger["credits_burned_usd"]
+        - ledger["credits_forfeited_usd"]
+    ).cumsum()
+    by_month = dict(zip(pd.to_datetime(ledger["month"]).dt.to_period("M"), left, strict=True))
+    shown = table.set_index(pd.to_datetime(table["month_end"]).dt.to_period("M"))
+    assert list(shown.index) == list(by_month)
+    for month, expected in by_month.items():
+        assert shown.loc[month, "startup left_usd"] == pytest.approx(expected, abs=1e-6)
+
+
 def test_price_curves_step_down_by_the_launch_drop_on_its_date(res: planner.RunResult) -> None:
     curves = prices.price_curves(res.scenario)
     launch_h = res.scenario.hours_since_start(LAUNCH)

@@ -74,10 +74,16 @@ def burn_down(
 
 
 def burn_down_table(series: pd.DataFrame) -> pd.DataFrame:
-    """:func:`burn_down`'s month-end balances, one row per month end and a column per deal."""
-    ends = series[series["point"] == "month end"]
+    """:func:`burn_down`'s month-end balances, one row per month end and a column per deal.
+
+    A month-end point sits at the first instant of the next month; its row is labelled with
+    the month it closes (a balance at 1 November 00:00 is October's closing balance).
+    """
+    ends = series[series["point"] == "month end"].copy()
+    ends["month_end"] = (ends["date"] - pd.Timedelta(microseconds=1)).dt.to_period("M")
     wide = ends.pivot_table(
-        index="date", columns="tenant", values="left_usd", aggfunc="first", sort=True
+        index="month_end", columns="tenant", values="left_usd", aggfunc="first", sort=True
     )
     wide.columns = [f"{tenant} left_usd" for tenant in wide.columns]
-    return wide.reset_index().rename(columns={"date": "month_end"})
+    wide.index = wide.index.to_timestamp()
+    return wide.reset_index()
