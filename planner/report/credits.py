@@ -80,10 +80,10 @@ def burn_down_table(series: pd.DataFrame) -> pd.DataFrame:
     the month it closes (a balance at 1 November 00:00 is October's closing balance).
     """
     ends = series[series["point"] == "month end"].copy()
-    ends["month_end"] = (ends["date"] - pd.Timedelta(microseconds=1)).dt.to_period("M")
+    closes = (ends["date"] - pd.Timedelta(microseconds=1)).dt.to_period("M")
+    ends["month_end"] = closes.dt.to_timestamp()
     wide = ends.pivot_table(
         index="month_end", columns="tenant", values="left_usd", aggfunc="first", sort=True
     )
     wide.columns = [f"{tenant} left_usd" for tenant in wide.columns]
-    wide.index = wide.index.to_timestamp()
     return wide.reset_index()
