@@ -111,3 +111,23 @@ def test_lost_gpu_hours_count_every_gpu_held() -> None:
     # Useful time on 16 held GPUs does the work of 12.
     assert useful_gpu_h * 12 / 16 == pytest.approx(job["work_gpu_h"], rel=1e-6)
     assert np.all(res.runs["gpus"] == 16)
+
+
+def test_generated_jobs_rounded_for_the_smaller_nodes_hold_whole_larger_nodes() -> None:
+    """A tenant's generated 24-GPU jobs are whole 8-GPU nodes in one region; placed in the
+    region of 16-GPU nodes each holds 32 GPUs, and its GPU-hours, revenue and the cohort's busy
+    hours count 32."""
+    d = two_node_sizes().model_dump(mode="json", by_alias=True, exclude_unset=True)
+    d["horizon_days"] = 10
+    d["tenants"][0]["workload"] = {
+        "arrivals": {"kind": "poisson", "per_day": 4},
+        "gpus": {"kind": "choice", "values": [24]},
+        "work_gpu_h": {"kind": "constant", "value": 240},
+    }
+    res = planner.simulate(planner.Scenario.model_validate(d), seed=3)
+    jobs = res.jobs[res.jobs["start_h"].notna()]
+    assert len(jobs) > 10 and (jobs["gpus"] == 24).all()
+    assert (res.runs["gpus"] == 32).all()
+    held_h = res.runs["to_h"] - res.runs["from_h"]
+    assert res.cohorts["busy_gpu_h"].sum() == pytest.approx(32 * held_h.sum())
+    assert res.jobs["revenue_usd"].sum() == pytest.approx(2.0 * 32 * held_h.sum())
