@@ -79,7 +79,3 @@ app.command("report")(report.report_command)
 app.command()(scenarios.validate)
 app.command()(scenarios.schema)
 app.command()(scenarios.scenarios)
-
-
-if __name__ == "__main__":
-    main()

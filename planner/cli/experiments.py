@@ -3,26 +3,33 @@ scenario, replicated, across parameter values."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.text import Text
 
-from planner.cli.common import load, parse_values, replace, report_needs_out, scenario_errors
-from planner.cli.options import OutOpt, ReportOpt, ScenarioArg, SeedOpt, SetOpt, WorkersOpt
-from planner.cli.output import counter, table
-from planner.cli.tables import intervals
-from planner.experiments.replicate import replicate
-from planner.experiments.sensitivity import tornado
-from planner.experiments.sweep import sweep
-from planner.report import write_report
-from planner.report.inputs import SENSITIVITY_FILE
-from planner.writers import write_json
+from planner.cli.common import (
+    interrupts,
+    load,
+    parse_values,
+    replace,
+    report_needs_out,
+    scenario_errors,
+)
+from planner.cli.options import (
+    OutOpt,
+    QuietOpt,
+    ReportOpt,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    WorkersOpt,
+)
+from planner.cli.output import stdout, table
+from planner.progress import Progress
 
 
 def replications(
@@ -35,18 +42,22 @@ def replications(
     quiet: bool,
 ) -> None:
     """``planner run --reps N``: every headline metric's mean and interval across replications."""
-    show_bar = not quiet and sys.stderr.isatty()
+    from planner.cli.tables import intervals
+    from planner.experiments.replicate import replicate
+
     with scenario_errors():
         sc = load(scenario, sets)
-        with counter(f"{reps} replications", enabled=show_bar) as note:
-            result = replicate(sc, reps, seed, workers=workers, progress=note)
+    bar = Progress(f"{sc.name}: {reps} replications", "replications", enabled=not quiet)
+    stopped = f"of {reps} replications had finished; nothing written"
+    with interrupts(lambda: f"{bar.done:.0f} {stopped}"), bar, scenario_errors():
+        result = replicate(sc, reps, seed, workers=workers, progress=bar)
     summary = result.summary()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         replace(out / "replications.parquet", result.runs.to_parquet)
         replace(out / "intervals.csv", lambda path: summary.to_csv(path, index_label="metric"))
     if not quiet:
-        Console().print(intervals(summary, f"{sc.name} · seed {seed} · {reps} replications"))
+        stdout().print(intervals(summary, f"{sc.name} · seed {seed} · {reps} replications"))
 
 
 def sweep_command(
@@ -80,7 +91,7 @@ def sweep_command(
         ),
     ] = None,
     reps: Annotated[int, typer.Option(min=1, help="Replications per point.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed shared by every point.")] = 0,
+    seed: SeedOpt = 0,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Local processes (default: one per CPU).")
     ] = None,
@@ -93,34 +104,49 @@ def sweep_command(
         ),
     ] = None,
     sets: SetOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
     with_report: ReportOpt = False,
 ) -> None:
     """Run a scenario at many parameter points, replicated, into a resumable Parquet dataset."""
+    from planner.experiments.sweep import ROWS_DIR, sweep
+
     sweep_grid, sweep_points = _sweep_points(grid, points)
-    show = not quiet and sys.stderr.isatty()
     began = time.perf_counter()
+    rows_dir = out / ROWS_DIR
+    bar = Progress(f"sweep {out}", "rows", enabled=not quiet)
+
+    def resuming(done: int, total: int) -> None:
+        bar.resume_from(done, total)
+        if done:
+            bar.note(f"resuming: {done} of {total} rows found done in {rows_dir}; "
+                     f"running {total - done}")  # fmt: skip
+
+    def kept() -> str:  # every row counted by the bar is on disk
+        so_far = f"{bar.done:.0f} of {bar.total:.0f} rows" if bar.total else "the rows written"
+        return f"{so_far} kept in {rows_dir}; run the same command to resume"
+
+    with scenario_errors():
+        sc = load(scenario, sets)
     try:
-        with scenario_errors():
-            sc = load(scenario, sets)
-            with counter("sweep", enabled=show) as note:
-                rows = sweep(
-                    sc, out, grid=sweep_grid, points=sweep_points, reps=reps, seed=seed,
-                    executor=dask or "processes", workers=workers, progress=note,
-                )  # fmt: skip
+        with interrupts(kept), bar, scenario_errors():
+            rows = sweep(
+                sc, out, grid=sweep_grid, points=sweep_points, reps=reps, seed=seed,
+                executor=dask or "processes", workers=workers, progress=bar, on_start=resuming,
+            )  # fmt: skip
     except ValueError as err:  # another sweep's directory
         typer.echo(str(err), err=True)
         raise typer.Exit(2) from None
     page = None
     if with_report:
+        from planner.report import write_report
+
         with scenario_errors():
             page = write_report(out, ["sweep"])
     if not quiet:
         spent = time.perf_counter() - began
-        where = out / "rows"
-        Console().print(Text(f"{len(rows)} rows in {where} ({spent:,.1f} s)"))
+        stdout().print(Text(f"{len(rows)} rows in {rows_dir} ({spent:,.1f} s)"))
         if page is not None:
-            Console().print(Text(f"wrote {page}"))
+            stdout().print(Text(f"wrote {page}"))
 
 
 def _sweep_points(
@@ -160,6 +186,10 @@ def sensitivity(
     with_report: ReportOpt = False,
 ) -> None:
     """One-at-a-time sensitivity of a metric to parameters (a tornado table)."""
+    from planner.experiments.sensitivity import tornado
+    from planner.report.inputs import SENSITIVITY_FILE
+    from planner.writers import write_json
+
     report_needs_out(with_report, out)
     parsed: dict[str, tuple[Any, Any]] = {}
     for item in ranges:
@@ -169,13 +199,21 @@ def sensitivity(
         parsed[path] = (ends[0], ends[1])
     with scenario_errors():
         sc = load(scenario, sets)
-        swings = tornado(sc, parsed, metric, reps=reps, seed=seed, workers=workers)
+    bar = Progress(f"sensitivity of {metric}")
+    with (
+        interrupts(lambda: f"{bar.done:.0f} runs had finished; nothing written"),
+        bar,
+        scenario_errors(),
+    ):
+        swings = tornado(sc, parsed, metric, reps=reps, seed=seed, workers=workers, progress=bar)
     page = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         replace(out / "tornado.csv", lambda path: swings.to_csv(path, index=False))
         write_json({"metric": metric, "reps": reps, "seed": seed}, out / SENSITIVITY_FILE)
         if with_report:
+            from planner.report import write_report
+
             with scenario_errors():
                 page = write_report(out, ["sensitivity"])
     shown = table(
@@ -188,6 +226,7 @@ def sensitivity(
             str(row.parameter), str(row.low_value), str(row.high_value),
             f"{row.at_low:,.4g}", f"{row.at_high:,.4g}", f"{row.swing:,.4g}",
         )  # fmt: skip
-    Console().print(shown)
+    console = stdout()
+    console.print(shown)
     if page is not None:
-        Console().print(Text(f"wrote {page}"))
+        console.print(Text(f"wrote {page}"))

@@ -48,9 +48,18 @@ SloOpt = Annotated[
     typer.Option(
         "--slo-h",
         min=0.0,
-        help="A wait SLO in hours, drawn on the report's waits figure (scenarios state none).",
+        help="A wait SLO in hours for every tenant class, drawn on the report's waits figure "
+        "(default: the p95 SLOs the scenario states in slo.wait_p95_h, if any).",
         show_default=False,
     ),
 ]
-SeedOpt = Annotated[int, typer.Option(help="Seed of the replications.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        min=0, help="Random seed (0 or more): the same seed gives the same result, run for run."
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing but errors; no progress.")
+]
 MetricOpt = Annotated[str, typer.Option(help="Summary key held to the target.")]

@@ -1,98 +1,38 @@
-"""How the command line prints: rich tables, number formats and progress on stderr."""
+"""How the command line prints results: the console, plain tables and number formats."""
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from types import TracebackType
+from collections.abc import Sequence
 from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from planner.report.formats import finite
+from planner.numbers import finite
 
-PROGRESS_AFTER_S = 2.0
+UNBOUNDED_COLUMNS = 1000
 MISSING = "–"
 DATE_COLUMNS = frozenset({"acquired", "ordered", "due", "effective", "expires", "obsolete on"})
 
 
-class LazyProgress:
-    """A progress callback that shows a bar on stderr once a run has lasted a while."""
-
-    def __init__(
-        self, console: Console, *, enabled: bool, after_s: float = PROGRESS_AFTER_S
-    ) -> None:
-        self._console = console
-        self._enabled = enabled
-        self._after_s = after_s
-        self._began = time.monotonic()
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __call__(self, fraction: float) -> None:
-        """Record that ``fraction`` of the horizon is simulated; start the bar if it is due."""
-        if not self._enabled:
-            return
-        if self._progress is None:
-            if time.monotonic() - self._began < self._after_s:
-                return
-            self._progress = Progress(
-                "simulating",
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                console=self._console,
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task("simulating", total=1.0)
-        assert self._task is not None
-        self._progress.update(self._task, completed=fraction)
-
-    def __enter__(self) -> LazyProgress:
-        self._began = time.monotonic()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+def stdout() -> Console:
+    """The console for results: the terminal's width on a terminal; otherwise (a pipe, a file,
+    CI) wide enough that no table is cut, since a clipped number reads as another number."""
+    return _unclipped(Console())
 
 
-@contextmanager
-def counter(what: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for a known number of steps."""
-    if not enabled:
-        yield lambda done, total: None
-        return
-    with Progress(
-        TextColumn(what), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task(what, total=None)
+def stderr() -> Console:
+    """The console for what goes beside the results, on stderr, likewise never clipped."""
+    return _unclipped(Console(stderr=True))
 
-        def note(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
 
-        yield note
+def _unclipped(console: Console) -> Console:
+    if console.is_terminal:
+        return console
+    return Console(stderr=console.stderr, width=UNBOUNDED_COLUMNS)
 
 
 def print_blocks(console: Console, blocks: Sequence[Table | Text]) -> None:
@@ -120,6 +60,7 @@ def table(title: str, *columns: tuple[str, str]) -> Table:
             name,
             justify="right" if justify == "right" else "left",
             no_wrap=i == 0 or name in DATE_COLUMNS,
+            overflow="fold",  # on a narrow terminal a cell folds onto a second line, never "…"
         )
     return shown
 

@@ -1,19 +1,19 @@
 """``planner plan grant|gpus|price``: a planning question answered with an interval and the
-evaluations that led to it."""
+evaluations that led to it, each candidate told as it is decided."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from planner.cli.common import load, replace, report_needs_out, scenario_errors
+from planner.cli.common import interrupts, load, replace, report_needs_out, scenario_errors
 from planner.cli.options import (
     MetricOpt,
     OutOpt,
@@ -23,12 +23,12 @@ from planner.cli.options import (
     SetOpt,
     WorkersOpt,
 )
-from planner.cli.output import integer, price, table, usd
-from planner.experiments import plan
-from planner.report import write_report
-from planner.report.formats import finite
-from planner.report.inputs import ANSWER_FILE
-from planner.writers import write_json
+from planner.cli.output import integer, price, stdout, table, usd
+from planner.numbers import finite
+from planner.progress import Progress
+
+if TYPE_CHECKING:
+    from planner.experiments.plan import Answer, Candidate
 
 RepsOpt = Annotated[
     int, typer.Option("--reps", min=2, help="Replications per candidate (common random numbers).")
@@ -72,13 +72,16 @@ def plan_grant(
     with_report: ReportOpt = False,
 ) -> None:
     """The largest credit grant for a tenant that keeps a metric within a target."""
+    from planner.experiments import plan
+
     report_needs_out(with_report, out)
     with scenario_errors():
         sc = load(scenario, sets)
+    with _search(f"plan grant for {tenant}", metric, usd) as told:
         answer = plan.largest_grant(
             sc, tenant, target_h=target_h, metric=metric, high_usd=high_usd, tol_usd=tol_usd,
             scale_demand=not fixed_demand, confidence=confidence, reps=reps, seed=seed,
-            workers=workers,
+            workers=workers, **told,
         )  # fmt: skip
     _show_answer(answer, out, usd, with_report)
 
@@ -99,12 +102,15 @@ def plan_gpus(
     with_report: ReportOpt = False,
 ) -> None:
     """The fewest GPUs in a cohort that keep a metric within a target."""
+    from planner.experiments import plan
+
     report_needs_out(with_report, out)
     with scenario_errors():
         sc = load(scenario, sets)
+    with _search(f"plan gpus for cohort {cohort}", metric, integer) as told:
         answer = plan.fewest_gpus(
             sc, cohort, target=target, metric=metric, low_gpus=low_gpus, high_gpus=high_gpus,
-            confidence=confidence, reps=reps, seed=seed, workers=workers,
+            confidence=confidence, reps=reps, seed=seed, workers=workers, **told,
         )  # fmt: skip
     _show_answer(answer, out, integer, with_report)
 
@@ -127,20 +133,62 @@ def plan_price(
     with_report: ReportOpt = False,
 ) -> None:
     """The list price that maximises an objective, subject to a service level."""
+    from planner.experiments import plan
+
     report_needs_out(with_report, out)
     with scenario_errors():
         sc = load(scenario, sets)
+    with _search(f"plan price for {model}", metric, price, objective) as told:
         answer = plan.best_price(
             sc, model, low_usd=low_usd, high_usd=high_usd, objective=objective, metric=metric,
             target=target, tol_usd=tol_usd, confidence=confidence, reps=reps, seed=seed,
-            workers=workers,
+            workers=workers, **told,
         )  # fmt: skip
     _show_answer(answer, out, price, with_report)
 
 
+@contextmanager
+def _search(
+    what: str, metric: str, fmt: Callable[[Any], str], objective: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Progress and a line per candidate decided, for a search's ``progress`` and
+    ``on_candidate``; bad input exits 2 and an interrupt says how far the search got."""
+    bar = Progress(what, at_most=True)
+    decided: list[Candidate] = []
+
+    def told(candidate: Candidate) -> None:
+        decided.append(candidate)
+        bar.note(f"candidate {len(decided)} at {candidate_line(candidate, metric, fmt, objective)}")
+
+    with (
+        interrupts(lambda: f"{len(decided)} candidates decided (above); nothing written"),
+        bar,
+        scenario_errors(),
+    ):
+        yield {"progress": bar, "on_candidate": told}
+
+
+def candidate_line(
+    candidate: Candidate, metric: str, fmt: Callable[[Any], str], objective: str | None = None
+) -> str:
+    """``$380M: metric 12.3 [10.1, 14.5], meets (5.2 s)``: the value tried, the metric's mean
+    and interval there, and whether its upper bound meets the target."""
+    ci = candidate.interval
+    words = [f"{fmt(candidate.x)}: {metric} {ci.mean:,.3g} [{ci.low:,.3g}, {ci.high:,.3g}],"]
+    words.append("meets" if candidate.meets else "misses")
+    if objective is not None and candidate.objective is not None:
+        words.append(f"· {objective} {candidate.objective.mean:,.4g}")
+    words.append(f"({candidate.wall_s:,.1f} s)")
+    return " ".join(words)
+
+
 def _show_answer(
-    answer: plan.Answer, out: Path | None, fmt: Callable[[Any], str], with_report: bool
+    answer: Answer, out: Path | None, fmt: Callable[[Any], str], with_report: bool
 ) -> None:
+    from planner.report import write_report
+    from planner.report.inputs import ANSWER_FILE
+    from planner.writers import write_json
+
     page = None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -149,14 +197,14 @@ def _show_answer(
         if with_report:
             with scenario_errors():
                 page = write_report(out, ["plan"])
-    console = Console()
+    console = stdout()
     console.print(planning_answer(answer, fmt))
     console.print(evaluations(answer, fmt))
     if page is not None:
         console.print(Text(f"wrote {page}"))
 
 
-def answer_dict(answer: plan.Answer) -> dict[str, Any]:
+def answer_dict(answer: Answer) -> dict[str, Any]:
     """What a planning query asked and found, beside its evaluations (JSON-ready: an
     unbounded target or an answer not found is null)."""
     return {
@@ -171,7 +219,7 @@ def answer_dict(answer: plan.Answer) -> dict[str, Any]:
     }
 
 
-def planning_answer(answer: plan.Answer, fmt: Callable[[Any], str]) -> Text:
+def planning_answer(answer: Answer, fmt: Callable[[Any], str]) -> Text:
     """The answer in words: the value, the metric there with its interval, the cost."""
     lines = [f"{answer.question}: "]
     if answer.answer is None:
@@ -195,7 +243,7 @@ def planning_answer(answer: plan.Answer, fmt: Callable[[Any], str]) -> Text:
     return Text("".join(lines))
 
 
-def evaluations(answer: plan.Answer, fmt: Callable[[Any], str]) -> Table:
+def evaluations(answer: Answer, fmt: Callable[[Any], str]) -> Table:
     shown = table(
         "evaluations",
         ("step", "right"), ("candidate", "right"), (answer.metric, "right"),

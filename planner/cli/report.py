@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from planner.cli.common import scenario_errors
 from planner.cli.options import SloOpt
-from planner.report import write_report
+from planner.cli.output import stdout
 
 
 def report_command(
@@ -27,6 +26,8 @@ def report_command(
 ) -> None:
     """Write DIR/report.html: the figures of the run, sweep, planning query or sensitivity in
     DIR, each with its data, in one page that needs no network (PNGs also under DIR/figures/)."""
+    from planner.report import write_report
+
     with scenario_errors():
         page = write_report(directory, slo_h=slo_h)
-    Console().print(Text(f"wrote {page}"))
+    stdout().print(Text(f"wrote {page}"))

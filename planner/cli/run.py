@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 import planner
-from planner.cli.common import load, parse_values, replace, report_needs_out, scenario_errors
+from planner.cli.common import (
+    interrupts,
+    load,
+    parse_values,
+    replace,
+    report_needs_out,
+    scenario_errors,
+)
 from planner.cli.experiments import replications
-from planner.cli.options import ReportOpt, ScenarioArg, SetOpt, SloOpt, WorkersOpt
-from planner.cli.output import LazyProgress, print_blocks
-from planner.cli.tables import comparison, report
+from planner.cli.options import (
+    QuietOpt,
+    ReportOpt,
+    ScenarioArg,
+    SeedOpt,
+    SetOpt,
+    SloOpt,
+    WorkersOpt,
+)
+from planner.cli.output import print_blocks, stdout
 from planner.errors import ScenarioError
-from planner.report import run_data, write_report
-from planner.writers import write_run
+from planner.progress import Progress
 
 
 def run(
     scenario: ScenarioArg,
-    seed: Annotated[int, typer.Option(help="Random seed of the replication.")] = 0,
+    seed: SeedOpt = 0,
     sets: SetOpt = None,
     out: Annotated[
         Path | None,
@@ -35,10 +46,7 @@ def run(
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar."),
-    ] = False,
+    quiet: QuietOpt = False,
     reps: Annotated[
         int,
         typer.Option(
@@ -63,11 +71,16 @@ def run(
     if reps > 1:
         replications(scenario, sets, reps, seed, workers, out, quiet)
         return
-    show_bar = not quiet and sys.stderr.isatty()
+    from planner.cli.tables import report
+    from planner.report import run_data, write_report
+    from planner.writers import write_run
+
     with scenario_errors():
         sc = load(scenario, sets)
-        with LazyProgress(Console(stderr=True), enabled=show_bar) as bar:
-            res = planner.simulate(sc, seed=seed, progress=bar if show_bar else None)
+    bar = Progress(f"simulating {sc.name}", unit=None, enabled=not quiet)
+    stopped = f"of the horizon; nothing written{_to(out)}"
+    with interrupts(lambda: f"the run stopped at {bar.done:.0%} {stopped}"), bar, scenario_errors():
+        res = planner.simulate(sc, seed=seed, progress=bar.fraction)
     written = write_run(res, out) if out is not None else []
     page = None
     if with_report and out is not None:
@@ -75,7 +88,7 @@ def run(
             page = write_report(out, run=run_data(res), slo_h=slo_h)
     if quiet:
         return
-    console = Console()
+    console = stdout()
     print_blocks(console, report(res))
     if out is not None:
         console.print(Text(f"wrote {len(written)} files to {out}"))
@@ -93,7 +106,7 @@ def compare(
             show_default=False,
         ),
     ],
-    seed: Annotated[int, typer.Option(help="Random seed shared by every run.")] = 0,
+    seed: SeedOpt = 0,
     sets: SetOpt = None,
     out: Annotated[
         Path | None,
@@ -104,31 +117,35 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run a scenario once per value of one field, on the same seed, and show them side by side."""
+    from planner.cli.tables import comparison
+
     path, values = parse_values(each, "--each")
     with scenario_errors():
         sc = load(scenario, sets)
         for value in values:  # every variant is checked before any is run
             try:
-                sc.with_overrides({path.strip(): value})
+                sc.with_overrides({path: value})
             except ScenarioError as bad:
                 where = f"{scenario} with --each {path}={value}"
                 raise ScenarioError(where, bad.problems) from None
-        show = not quiet and sys.stderr.isatty()
-        stderr = Console(stderr=True)
-
-        def note(i: int, value: Any) -> None:
-            if show:
-                stderr.print(f"[{i + 1}/{len(values)}] {path}={value}")
-
-        table = planner.compare(sc, path.strip(), values, seed, progress=note)
+    bar = Progress(f"compare {path}", enabled=not quiet)
+    stopped = f"of {len(values)} runs had finished; nothing written{_to(out)}"
+    with interrupts(lambda: f"{bar.done:.0f} {stopped}"), bar, scenario_errors():
+        table = planner.compare(
+            sc, path, values, seed, progress=lambda i, _value: bar(i, len(values))
+        )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        replace(out / "compare.csv", lambda path: table.to_csv(path, index_label="metric"))
+        replace(out / "compare.csv", lambda file: table.to_csv(file, index_label="metric"))
     if not quiet:
-        console = Console()
-        console.print(comparison(table, path.strip()))
+        console = stdout()
+        console.print(comparison(table, path))
         if out is not None:
             console.print(Text(f"wrote {out / 'compare.csv'}"))
+
+
+def _to(out: Path | None) -> str:
+    return f" to {out}" if out is not None else ""

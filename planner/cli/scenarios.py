@@ -4,28 +4,31 @@ described and listed, without running them."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from planner.cli.common import load, scenario_errors
 from planner.cli.options import ScenarioArg, SetOpt
-from planner.cli.output import MISSING, integer, num, print_blocks, table, usd
-from planner.errors import ScenarioError
-from planner.scenario import Scenario, builtin_names, load_scenario, scenarios_dir
-from planner.writers import write_json
+from planner.cli.output import MISSING, integer, num, print_blocks, stdout, table, usd
+
+if TYPE_CHECKING:
+    from planner.scenario import Scenario
+
+DESCRIPTION_COLUMNS = 72
+SENTENCE_END = re.compile(r"[.?!](?=\s|$)")
 
 
 def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
     """Load and check a scenario; describe it and say whether it is valid."""
     with scenario_errors():
         sc = load(scenario, sets)
-    console = Console()
-    print_blocks(console, [*describe(sc), Text(""), Text(f"{scenario}: valid", style="green")])
+    valid = Text(f"{scenario}: valid", style="green")
+    print_blocks(stdout(), [*describe(sc), Text(""), valid])
 
 
 def schema(
@@ -40,37 +43,56 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of scenario files."""
+    from planner.scenario import Scenario
+
     document = Scenario.model_json_schema(by_alias=True)
     if out is None:
         typer.echo(json.dumps(document, indent=2))
     else:
+        from planner.writers import write_json
+
         write_json(document, out)
 
 
 def scenarios() -> None:
-    """List the built-in scenarios with the first line of their description."""
+    """List the built-in scenarios, each with what it is (its description's opening)."""
+    from planner.errors import ScenarioError
+    from planner.scenario import builtin_names, load_scenario, scenarios_dir
+
     names = builtin_names()
     if not names:
         typer.echo(f"no built-in scenarios in {scenarios_dir()}")
         return
-    listing = Table("name", "description", box=None, show_header=True, header_style="bold")
+    listing = Table("name", box=None, show_header=True, header_style="bold")
+    listing.add_column("description", max_width=DESCRIPTION_COLUMNS)
     for name in names:
         try:
-            first = load_scenario(name).description.strip().splitlines()[:1]
-            about = first[0] if first else ""
+            about = opening(load_scenario(name).description)
         except ScenarioError:
             about = f"(invalid: see `planner validate {name}`)"
         listing.add_row(Text(name), Text(about))
-    Console().print(listing)
+    stdout().print(listing)
+
+
+def opening(description: str) -> str:
+    """A description's first line, carried on to the end of its sentence if it breaks
+    mid-sentence (descriptions are wrapped text whose first line says what the scenario is)."""
+    lines = description.strip().splitlines()
+    said = lines[0].strip() if lines else ""
+    for line in lines[1:]:
+        if SENTENCE_END.search(said[-1:] + " ") or not line.strip():
+            break
+        end = SENTENCE_END.search(line)
+        said += " " + (line[: end.end()] if end else line).strip()
+    return said
 
 
 def describe(sc: Scenario) -> list[Table | Text]:
     """A one-screen description of a scenario, as ``planner validate`` prints it."""
-    first = sc.description.strip().splitlines()[:1]
     head = Text(f"{sc.name}: {sc.start} to {sc.end} ({num(sc.horizon_days)} days)", style="bold")
     blocks: list[Table | Text] = [head]
-    if first:
-        blocks.append(Text(first[0]))
+    if sc.description.strip():
+        blocks.append(Text(opening(sc.description)))
 
     regions = table("regions", ("region", "left"), ("pod GPUs", "right"), ("GPUs/node", "right"))
     for r in sc.regions:

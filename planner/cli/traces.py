@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.text import Text
 
-from planner.cli.output import num4, table
+from planner.cli.output import num4, stderr, stdout, table
 from planner.errors import ScenarioError
-from planner.traces import FORMATS, read_trace, write_generic
-from planner.traces.fit import fit_trace
+
+# The readers' formats (planner.traces.FORMATS), named here so that help needs no pandas.
+FORMATS = ("philly", "itp", "crux", "openb", "generic")
 
 
 def trace_import(
@@ -45,6 +45,8 @@ def trace_import(
     ] = False,
 ) -> None:
     """Convert a trace to the generic CSV form."""
+    from planner.traces import read_trace, write_generic
+
     try:
         trace = read_trace(source, fmt, skip_bad=skip_bad)
     except ScenarioError as err:
@@ -55,7 +57,7 @@ def trace_import(
     if trace.skipped_rows:
         lines.append(f"{trace.skipped_rows:,} malformed rows skipped")
     lines += list(trace.notes)
-    Console().print(Text("\n".join(lines)))
+    stdout().print(Text("\n".join(lines)))
 
 
 def trace_fit(
@@ -93,6 +95,9 @@ def trace_fit(
     skip_bad: Annotated[bool, typer.Option("--skip-bad", help="Skip malformed rows.")] = False,
 ) -> None:
     """Fit a workload block to a trace and say how well each part fits."""
+    from planner.traces import read_trace
+    from planner.traces.fit import fit_trace
+
     try:
         trace = read_trace(source, fmt, skip_bad=skip_bad)
         fitted = fit_trace(
@@ -113,4 +118,4 @@ def trace_fit(
     shown = table("fit", ("quantity", "left"), ("trace", "right"), ("model", "right"))
     for quantity, in_trace, in_model in fitted.report.itertuples(index=False):
         shown.add_row(str(quantity), num4(in_trace), num4(in_model))
-    Console(stderr=True).print(shown)
+    stderr().print(shown)
