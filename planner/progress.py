@@ -58,7 +58,8 @@ class Progress:
     ) -> None:
         self.what, self.unit, self.at_most, self.enabled = what, unit, at_most, enabled
         self.stream = stream if stream is not None else sys.stderr
-        self.terminal = self.stream.isatty()
+        isatty = getattr(self.stream, "isatty", None)
+        self.terminal = bool(isatty is not None and isatty())
         self.interval_s = interval_s()
         self.done: float = 0.0
         self.total: float | None = None

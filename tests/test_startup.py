@@ -76,3 +76,11 @@ def test_every_public_name_resolves() -> None:
         assert getattr(planner, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         _ = planner.nothing  # type: ignore[attr-defined]
+
+
+def test_the_trace_formats_named_for_help_are_the_readers() -> None:
+    """The trace commands name the formats themselves, so that help imports no pandas."""
+    from planner.cli.traces import FORMATS as named
+    from planner.traces import FORMATS
+
+    assert named == tuple(FORMATS)
