@@ -253,7 +253,12 @@ def test_out_jobs_table_reads_back_equal_with_queued_jobs(tmp_path: Path) -> Non
     assert queued["start_h"].isna().all()
 
 
-def test_no_progress_bar_when_stderr_is_not_a_terminal(tiny: Path) -> None:
+def test_a_short_run_prints_no_progress_at_the_default_interval(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a terminal, progress lines come every PLANNER_PROGRESS_S (10 s by default):
+    a run that ends sooner prints none."""
+    monkeypatch.delenv("PLANNER_PROGRESS_S", raising=False)
     result = invoke("run", tiny)
     assert result.exit_code == 0
     assert result.stderr == ""

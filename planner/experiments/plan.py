@@ -12,6 +12,10 @@ lengthens queues, more GPUs only shorten them (in expectation; with common rando
 nearly path by path). The bisection keeps a bracket [meets, fails] and stops when it is
 narrower than ``tol``. The price query maximises an objective that need not be monotone,
 by golden-section search over the feasible prices.
+
+A search can take minutes, so each query reports as it goes: ``progress(done, most)`` after
+every run (runs finished, of at most ``most`` the search can need) and ``on_candidate(c)`` as
+each candidate is decided.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ class _Judge:
         seed: int,
         workers: int,
         objective: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        on_candidate: Callable[[Candidate], None] | None = None,
     ) -> None:
         if not 0.5 < confidence < 1.0:
             raise ValueError(f"confidence must be in (0.5, 1), got {confidence}")
@@ -108,6 +114,8 @@ class _Judge:
         self.overrides_at = overrides_at
         self.metric, self.target, self.objective = metric, target, objective
         self.confidence, self.reps, self.seed, self.workers = confidence, reps, seed, workers
+        self.progress, self.on_candidate = progress, on_candidate
+        self.most = 0  # the most candidates the search can try: set by it, for progress
         self.seen: dict[float, Candidate] = {}
         self.order: list[Candidate] = []
 
@@ -121,7 +129,7 @@ class _Judge:
         began = time.perf_counter()
         overrides = dict(self.overrides_at(x))
         jobs = [Evaluation(self.data, overrides, self.seed, r) for r in range(self.reps)]
-        rows = run_all(jobs, self.workers)
+        rows = run_all(jobs, self.workers, self._ran)
         values = [float(row.get(self.metric, math.nan)) for row in rows]
         if any(math.isnan(v) for v in values):
             raise ValueError(f"metric '{self.metric}' is not defined in every replication")
@@ -140,7 +148,15 @@ class _Judge:
         )
         self.seen[x] = found
         self.order.append(found)
+        if self.on_candidate is not None:
+            self.on_candidate(found)
         return found
+
+    def _ran(self, done: int, _total: int) -> None:
+        """Runs finished in the whole search, of at most ``most`` candidates' worth."""
+        if self.progress is not None:
+            most = max(self.most, len(self.order) + 1)
+            self.progress(len(self.order) * self.reps + done, most * self.reps)
 
 
 def _bisect(
@@ -151,6 +167,11 @@ def _bisect(
     Returns the last value that meets (None if ``meets_end`` fails) and the final bracket.
     With ``step``, candidates are multiples of it (whole nodes, whole dollars).
     """
+    # Both ends, then halvings until the bracket is within the resolution; rounding to a step
+    # can cost one more.
+    span, resolution = abs(fails_end - meets_end), max(tol, step or 0.0)
+    halvings = math.ceil(math.log2(span / resolution)) + 1 if span > resolution > 0 else 0
+    judge.most = 2 + halvings
     if not judge(meets_end).meets:
         return None, None
     if judge(fails_end).meets:
@@ -217,6 +238,8 @@ def largest_grant(
     reps: int = 8,
     seed: int = 0,
     workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
 ) -> Answer:
     """The largest credit grant for ``tenant`` that keeps ``metric`` within ``target_h``
     (default: the scenario's ``slo.wait_p95_h`` for the metric's tenant class).
@@ -258,6 +281,7 @@ def largest_grant(
     judge = _Judge(
         scenario, overrides, metric, target_h,
         confidence=confidence, reps=reps, seed=seed, workers=workers,
+        progress=progress, on_candidate=on_candidate,
     )  # fmt: skip
     judge.check(high)
     found, bracket = _bisect(judge, 0.0, high, tol_usd, step=1.0)
@@ -277,6 +301,8 @@ def fewest_gpus(
     reps: int = 8,
     seed: int = 0,
     workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
 ) -> Answer:
     """The fewest GPUs in fleet cohort ``cohort`` (its name or index) that keep ``metric``
     within ``target``: how many to add, or how few to keep.
@@ -299,6 +325,7 @@ def fewest_gpus(
     judge = _Judge(
         scenario, overrides, metric, target,
         confidence=confidence, reps=reps, seed=seed, workers=workers,
+        progress=progress, on_candidate=on_candidate,
     )  # fmt: skip
     judge.check(high)
     judge.check(low)
@@ -320,6 +347,8 @@ def best_price(
     reps: int = 8,
     seed: int = 0,
     workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
 ) -> Answer:
     """The list price of ``model`` in [low, high] that maximises ``objective`` (its mean),
     among prices whose ``metric`` stays within ``target``. Golden-section search: the
@@ -329,6 +358,7 @@ def best_price(
     judge = _Judge(
         scenario, lambda price: {path: price}, metric, target,
         confidence=confidence, reps=reps, seed=seed, workers=workers, objective=objective,
+        progress=progress, on_candidate=on_candidate,
     )  # fmt: skip
     judge.check(low_usd)
 
@@ -339,6 +369,9 @@ def best_price(
         return found.objective.mean if found.meets else -math.inf
 
     a, b = low_usd, high_usd
+    # Each step shrinks the bracket by GOLDEN and tries one new price (the first step two).
+    steps = math.ceil(math.log(tol_usd / (b - a)) / math.log(GOLDEN)) if b - a > tol_usd else 0
+    judge.most = steps + 1 if steps else 0
     c, d = b - GOLDEN * (b - a), a + GOLDEN * (b - a)
     while b - a > tol_usd:
         if score(c) >= score(d):

@@ -10,8 +10,7 @@ difference then has far less noise than either.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from planner.experiments.evaluate import Evaluation, Row, evaluate, scenario_data
+from planner.experiments.pool import local_pool
 from planner.scenario.schema import Scenario
 from planner.stats import Interval, mean_ci
 
@@ -78,25 +78,34 @@ def replicate(
         raise ValueError(f"reps must be at least 1, got {reps}")
     data = scenario_data(scenario)
     jobs = [Evaluation(data, dict(overrides or {}), seed, r) for r in range(reps)]
-    rows: list[Row] = []
-    for done, row in enumerate(_run(jobs, workers), start=1):
-        rows.append(row)
-        if progress is not None:
-            progress(done, reps)
-    runs = pd.DataFrame(rows)
+    runs = pd.DataFrame(run_all(jobs, workers, progress))
     runs.insert(0, "rep", range(reps))
     return Replications(runs, level)
 
 
-def _run(jobs: list[Evaluation], workers: int) -> Iterator[Row]:
-    """Evaluations in order, here or on ``workers`` local processes."""
-    if workers <= 1 or len(jobs) == 1:
-        yield from (evaluate(job) for job in jobs)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(evaluate, jobs)
+def run_all(
+    jobs: Iterable[Evaluation],
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Row]:
+    """Every evaluation's row, in order, run here or on ``workers`` local processes.
 
+    ``progress(done, total)`` is called as each finishes (in order). An interrupt stops the
+    workers at once (see :mod:`planner.experiments.pool`).
+    """
+    todo = list(jobs)
+    rows: list[Row] = []
 
-def run_all(jobs: Iterable[Evaluation], workers: int = 1) -> list[Row]:
-    """Every evaluation's row, in order."""
-    return list(_run(list(jobs), workers))
+    def finished(row: Row) -> None:
+        rows.append(row)
+        if progress is not None:
+            progress(len(rows), len(todo))
+
+    if workers <= 1 or len(todo) == 1:
+        for job in todo:
+            finished(evaluate(job))
+    else:
+        with local_pool(min(workers, len(todo))) as pool:
+            for row in pool.map(evaluate, todo):
+                finished(row)
+    return rows

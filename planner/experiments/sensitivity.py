@@ -8,7 +8,7 @@ parameter, not the noise between runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -39,10 +39,12 @@ def tornado(
     reps: int = 4,
     seed: int = 0,
     workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """For each dotted path in ``ranges`` with its (low, high) values: ``metric`` at each end
     and at the base (means over ``reps`` replications, with 95% half-widths), and the
-    swing |at_high - at_low|. Rows are sorted by swing, largest first."""
+    swing |at_high - at_low|. Rows are sorted by swing, largest first. ``progress(done,
+    total)`` is called as each run finishes."""
     for path, ends in ranges.items():
         if len(ends) != 2:
             raise ValueError(f"'{path}' needs exactly two values (low, high), got {list(ends)}")
@@ -52,7 +54,7 @@ def tornado(
     variants: list[dict[str, Any]] = [{}]
     variants += [{path: value} for path, ends in ranges.items() for value in ends]
     jobs = [Evaluation(data, v, seed, r) for v in variants for r in range(reps)]
-    rows = run_all(jobs, workers)
+    rows = run_all(jobs, workers, progress)
     means: list[tuple[float, float]] = []
     for k in range(len(variants)):
         values = [float(row.get(metric, math.nan)) for row in rows[k * reps : (k + 1) * reps]]

@@ -19,7 +19,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ import pandas as pd
 
 from planner.errors import ScenarioError
 from planner.experiments.evaluate import Evaluation, Row, evaluate, scenario_data
+from planner.experiments.pool import local_pool
 from planner.scenario.schema import Scenario
 from planner.writers import read_table, write_json, write_table
 
@@ -75,6 +76,7 @@ def sweep(
     executor: str | distributed.Client = "processes",
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Evaluate ``scenario`` at every point (see :func:`expand`) ``reps`` times into ``out``.
 
@@ -91,8 +93,11 @@ def sweep(
     ``executor`` is ``"serial"`` (in this process), ``"processes"`` (``workers`` local
     processes, default one per CPU), a ``distributed.Client``, or a Dask scheduler's address such
     as ``"tcp://host:8786"`` (a client is opened and closed here; the workers need ``planner``
-    installed). ``progress(done, total)`` is called after each evaluation finishes; ``done``
-    counts those found already finished. Returns :func:`read_sweep` of ``out``.
+    installed). ``on_start(done, total)`` is called once, before anything runs, with the
+    evaluations found already finished in ``out`` (a resumed sweep) and the total;
+    ``progress(done, total)`` is called after each evaluation finishes, ``done`` counting those
+    found finished too. An interrupt stops local workers at once; every row written before it
+    is kept. Returns :func:`read_sweep` of ``out``.
     """
     if reps < 1:
         raise ValueError(f"reps must be at least 1, not {reps}")
@@ -117,6 +122,8 @@ def sweep(
     }
     total = len(sweep_points) * reps
     done = total - len(todo)
+    if on_start is not None:
+        on_start(done, total)
 
     def record(key: Key, metrics: Row) -> None:
         nonlocal done
@@ -150,13 +157,10 @@ def _run(
             record(key, evaluate(job))
     elif executor == "processes":
         count = min(workers or os.cpu_count() or 1, len(todo))
-        with ProcessPoolExecutor(max_workers=count) as pool:
+        with local_pool(count) as pool:
             futures = {pool.submit(evaluate, job): key for key, job in todo.items()}
-            try:
-                for future in as_completed(futures):
-                    record(futures.pop(future), future.result())
-            finally:
-                pool.shutdown(cancel_futures=True)
+            for future in as_completed(futures):
+                record(futures.pop(future), future.result())
     else:
         _run_dask(todo, executor, record)
 

@@ -11,19 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from planner.numbers import finite as finite  # the report's modules read it from here
+
 MISSING = "–"
 SHARE_WORDS = ("utilisation", "payback", "capture", "goodput", "share")
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a finite float, or None."""
-    if value is None or isinstance(value, bool | str):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def usd(value: Any) -> str:
