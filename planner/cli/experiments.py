@@ -153,11 +153,10 @@ def _sweep_points(
     grid: list[str] | None, points: Path | None
 ) -> tuple[dict[str, list[Any]] | None, list[dict[str, Any]] | None]:
     """The sweep's grid (from --grid) or its list of points (from --points): one is None."""
-    if (grid is None) == (points is None):
-        raise typer.BadParameter("give --grid (repeatable) or --points, not both or neither")
-    if grid is not None:
+    if grid is not None and points is None:
         return dict(parse_values(item, "--grid") for item in grid), None
-    assert points is not None
+    if points is None or grid is not None:
+        raise typer.BadParameter("give --grid (repeatable) or --points, not both or neither")
     loaded = yaml.safe_load(points.read_text(encoding="utf-8"))
     if not isinstance(loaded, list) or not all(isinstance(p, dict) for p in loaded):
         raise typer.BadParameter(
