@@ -63,6 +63,12 @@ class RunResult:
         return self.tables.ledger
 
     @property
+    def cash_flows(self) -> pd.DataFrame:
+        """Per calendar month and cohort: revenue, internal value, opex, capex, resale, tax, net
+        cash flow and terminal value (see :mod:`planner.analysis.finance`)."""
+        return self.tables.cash_flows
+
+    @property
     def runs(self) -> pd.DataFrame:
         """Per run of a job (it runs again after a node failure): cohort, GPUs, from and to."""
         return self.tables.runs

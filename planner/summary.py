@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis import censored_wait_h
+from planner.analysis.finance import finance_summary
 from planner.scenario.schema import HOURS_PER_DAY
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def summarise(res: RunResult) -> pd.Series:
         out[f"capture.{rec['cohort']}"] = float(rec["capture"])
         out[f"stranded_book_value_usd.{rec['cohort']}"] = float(rec["stranded_book_value_usd"])
         out[f"obsolete_on.{rec['cohort']}"] = _date(res, float(rec["obsolete_at_h"]))
+    out.update(finance_summary(sc, cohorts, res.ledger, res.runs, jobs))
     return pd.Series(out, dtype=object)
 
 
