@@ -14,9 +14,12 @@ Money, fleet-wide: ``revenue_usd`` (credits recognised as burned; by contract ti
 ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
 ``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
-``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex), ``capture``
-(the same over potential revenue), ``idle_value_usd`` and
-``stranded_book_value_usd`` (see :func:`planner.analysis.stranded_book_value_usd`).
+``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex, each cohort
+to its obsolescence or the horizon), ``capture`` (the same over potential revenue),
+``idle_value_usd`` and ``stranded_book_value_usd`` (see
+:func:`planner.analysis.stranded_book_value_usd`); cash flows, NPV, IRR, paybacks and the
+share monetised to obsolescence apart from to the horizon:
+:func:`planner.analysis.finance.finance_summary`.
 Per credit deal: ``credits_{granted,burned,left,forfeited}_usd``, ``escrow_revenue_usd``,
 ``credit_gpu_h`` and ``effective_usd_per_gpu_h``. Per cohort: ``payback``, ``capture``,
 ``stranded_book_value_usd`` and ``obsolete_on``.

@@ -213,3 +213,55 @@ def test_irr_is_missing_with_a_reason_when_it_does_not_exist_or_is_not_unique() 
     # -1, +2.3, -1.32: NPV is zero at both 10% and 20%.
     irr, note = irr_annual(flows([0.0, 1.0, 2.0], [-1.0, 2.3, -1.32]))
     assert math.isnan(irr) and "several rates" in note
+
+
+def two_cohorts_one_obsolete() -> planner.RunResult:
+    """$2 falling 50% a year: a cohort with $1.50 opex is obsolete after 0.415 years, inside the
+    300-day horizon; one with $0.10 opex only after 4.3 years, past it."""
+    d = base_dict(horizon_days=300)
+    d["regions"][0]["pod_gpus"] = 32
+    d["fleet"] = [
+        {"name": name, "model": "H800", "region": "r1", "gpus": 16, "acquired": "2024-01-01"}
+        | {"opex_usd_per_gpu_h": opex}
+        for name, opex in (("dear", 1.5), ("cheap", 0.1))
+    ]
+    d["market"] = {
+        "prices": {"H800": {"usd_per_gpu_h": 2.0, "annual_decline": 0.5}},
+        "successor_launches": [],
+    }
+    sc = planner.Scenario.model_validate(d)
+    return planner.simulate(sc, jobs=batch([(0.0, 16, 16 * 24 * 400.0)] * 2))
+
+
+def test_before_obsolescence_counts_only_cohorts_obsolete_inside_the_horizon() -> None:
+    res = two_cohorts_one_obsolete()
+    summary, cohorts = res.summary(), res.cohorts.set_index("cohort")
+    dear, cheap = cohorts.loc["dear"], cohorts.loc["cheap"]
+    assert dear["monetised_to"] == "obsolescence" and cheap["monetised_to"] == "horizon"
+    assert dear["revenue_before_obsolescence_usd"] > 0 and cheap["revenue_usd"] > 0
+
+    def earned(c: pd.Series) -> float:
+        return float(c["revenue_before_obsolescence_usd"] + c["lease_revenue_usd"])
+
+    assert summary["cohorts_monetised_to_obsolescence"] == 1
+    assert summary["capex_monetised_share_to_obsolescence"] == pytest.approx(
+        earned(dear) / dear["capex_usd"]
+    )
+    assert summary["cohorts_monetised_to_horizon"] == 1
+    assert summary["capex_monetised_share_to_horizon"] == pytest.approx(
+        earned(cheap) / cheap["capex_usd"]
+    )
+    # The gross share over every cohort is kept as it was.
+    assert summary["capex_monetised_share"] == pytest.approx(
+        (earned(dear) + earned(cheap)) / (dear["capex_usd"] + cheap["capex_usd"])
+    )
+    years_left = math.log(2.0 / 0.1) / math.log(2.0) - 300 * 24 / HOURS_PER_YEAR
+    assert cheap["remaining_service_life_years"] == pytest.approx(years_left)
+    assert summary["remaining_service_life_years.cheap"] == pytest.approx(years_left)
+    assert dear["remaining_service_life_years"] == 0.0
+
+
+def test_with_no_cohort_obsolete_the_share_before_obsolescence_is_undefined() -> None:
+    summary = reference(horizon_days=200, service_life_years=6.0).summary()
+    assert summary["cohorts_monetised_to_obsolescence"] == 0
+    assert math.isnan(summary["capex_monetised_share_to_obsolescence"])

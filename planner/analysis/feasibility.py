@@ -33,9 +33,9 @@ class CreditCeiling:
     @property
     def warning(self) -> str:
         return (
-            f"tenant '{self.tenant}': its credit grant of ${self.granted_usd / 1e6:,.1f} M "
-            f"exceeds the ${self.ceiling_usd / 1e6:,.1f} M list value of every GPU-hour it may "
-            "use while the grant is valid"
+            f"tenant '{self.tenant}': its credit grant of ${self.granted_usd:,.0f} exceeds the "
+            f"${self.ceiling_usd:,.0f} list value of every GPU-hour it may use while the grant "
+            "is valid"
         )
 
 
