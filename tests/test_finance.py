@@ -265,3 +265,28 @@ def test_with_no_cohort_obsolete_the_share_before_obsolescence_is_undefined() ->
     summary = reference(horizon_days=200, service_life_years=6.0).summary()
     assert summary["cohorts_monetised_to_obsolescence"] == 0
     assert math.isnan(summary["capex_monetised_share_to_obsolescence"])
+
+
+def test_terminal_value_is_taxed_in_npv_but_not_in_cash() -> None:
+    """Tax on a cohort still in service: on profit after depreciation in the flows, and on its
+    terminal value over book value in NPV only."""
+    untaxed = reference(horizon_days=366, service_life_years=6.0).cohorts.iloc[0]
+    taxed = reference(
+        horizon_days=366, service_life_years=6.0, finance={"tax_rate": 0.25}
+    ).cohorts.iloc[0]
+    horizon_h = 366 * 24.0
+    depreciated = CAPEX * horizon_h / (6 * HOURS_PER_YEAR)
+    assert taxed["tax_usd"] == pytest.approx(0.25 * (A_USD_PER_H * horizon_h - depreciated))
+    assert taxed["terminal_value_usd"] == untaxed["terminal_value_usd"]
+    delta = math.log1p(0.12) / HOURS_PER_YEAR
+    terminal_tax = 0.25 * (untaxed["terminal_value_usd"] - (CAPEX - depreciated))
+    operating_tax_pv = (
+        0.25
+        * (A_USD_PER_H - CAPEX / (6 * HOURS_PER_YEAR))
+        * -math.expm1(-delta * horizon_h)
+        / delta
+    )
+    assert taxed["npv_usd"] == pytest.approx(
+        untaxed["npv_usd"] - operating_tax_pv - terminal_tax * math.exp(-delta * horizon_h),
+        abs=0.01,
+    )

@@ -18,7 +18,8 @@ Conventions (times in hours since the scenario's start):
   This is monthly compounding at ``(1 + r) ** (1 / 12) - 1`` made exact within the month.
 * Tax (``finance.tax_rate``, zero unless given) is levied on operating profit less straight-line
   depreciation over ``market.book_life_years``, and on resale (or terminal) value over book
-  value; a loss is a credit against the group's other profit.
+  value; a loss is a credit against the group's other profit. Terminal value is shown before
+  its tax and counts in NPV and IRR after it.
 * Paybacks: the first time cumulative net cash (discounted, for the discounted payback) comes
   back to zero after the capex; ``NaT`` when that is not within the horizon.
 """
@@ -208,33 +209,28 @@ def cohort_finance(
     tax = fin.tax_rate * (operating - depreciation)
     bought = acquired < horizon
     capex_at = max(acquired, 0.0)
-    resale_usd = terminal_usd = 0.0
+    # Realised at exit (resale), or valued at the horizon (terminal), each net of its tax.
+    resale_usd = terminal_usd = exit_tax = terminal_tax = 0.0
     if bought and math.isfinite(leaves_h):
         resale_usd = capex * resale.share(acquired, leaves_h)
-        resale_tax = fin.tax_rate * (resale_usd - book_usd(leaves_h))
+        exit_tax = fin.tax_rate * (resale_usd - book_usd(leaves_h))
     elif bought:
         terminal_usd = capex * resale.share(acquired, horizon)
-        resale_tax = fin.tax_rate * (terminal_usd - book_usd(horizon))
-    else:
-        resale_tax = 0.0
+        terminal_tax = fin.tax_rate * (terminal_usd - book_usd(horizon))
     exit_at = leaves_h if math.isfinite(leaves_h) else horizon
+    at_exit = resale_usd - exit_tax + terminal_usd - terminal_tax
     flows = Flows(
         np.r_[capex_at, t0, exit_at],
         np.r_[capex_at, ends, exit_at],
-        np.r_[-capex if bought else 0.0, operating - tax, resale_usd + terminal_usd - resale_tax],
+        np.r_[-capex if bought else 0.0, operating - tax, at_exit],
         np.r_[False, np.zeros(len(t0), bool), terminal_usd > 0],
     )
     capex_by_month = np.where((t0 <= capex_at) & (capex_at < t1), capex if bought else 0.0, 0.0)
-    if bought and len(t0) and capex_at >= t1[-1]:
-        capex_by_month[-1] = capex
     exit_month = (t0 <= exit_at) & (exit_at < t1)
-    if not exit_month.any() and len(t0):
+    if not exit_month.any() and len(t0):  # the horizon: the last month's end
         exit_month[-1] = True
-    net = operating - tax - capex_by_month + np.where(exit_month, resale_usd - resale_tax, 0.0)
-    if terminal_usd:
-        net_terminal = np.where(exit_month, terminal_usd - resale_tax, 0.0)
-    else:
-        net_terminal = np.zeros(len(t0))
+    net = operating - tax - capex_by_month + np.where(exit_month, resale_usd - exit_tax, 0.0)
+    net_terminal = np.where(exit_month, terminal_usd, 0.0)
     factor = discount_factor(t0, ends, fin.cost_of_capital)
     cash_flows = pd.DataFrame(
         {
@@ -249,7 +245,7 @@ def cohort_finance(
             "opex_usd": opex,
             "capex_usd": capex_by_month,
             "resale_usd": np.where(exit_month, resale_usd, 0.0),
-            "tax_usd": tax + np.where(exit_month, resale_tax, 0.0),
+            "tax_usd": tax + np.where(exit_month, exit_tax, 0.0),
             "net_cash_flow_usd": net,
             "terminal_value_usd": net_terminal,
             "cumulative_net_cash_flow_usd": np.cumsum(net),
@@ -263,7 +259,7 @@ def cohort_finance(
         "resale_usd": resale_usd,
         "terminal_value_usd": terminal_usd,
         "internal_value_usd": float(internal.sum()),
-        "tax_usd": float(tax.sum()) + resale_tax,
+        "tax_usd": float(tax.sum()) + exit_tax,
         "net_cash_flow_usd": float(net.sum()),
         "npv_usd": flows.present_value(fin.cost_of_capital),
         "irr_annual": irr,
