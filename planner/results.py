@@ -37,7 +37,8 @@ class RunResult:
 
     @property
     def cohorts(self) -> pd.DataFrame:
-        """Per cohort: capex, revenue, payback, capture, obsolescence, book and stranded value."""
+        """Per cohort: capex, revenue, payback, capture, obsolescence, book and stranded value,
+        and its cash-flow figures: exit, resale, terminal value, NPV, IRR, payback dates."""
         return self.tables.cohorts
 
     @property
