@@ -110,23 +110,21 @@ def collect(model: Model) -> Tables:
     piece_revenue = piece_revenue_usd(model, seg, pieces.seg, pieces.from_h, pieces.to_h)
     credit = credit_use(model, seg, pieces)
     cohorts = _cohorts(model, seg)
-    return _with_finance(
-        model.scenario,
-        Tables(
-            jobs=jobs,
-            timeseries=_timeseries(model, jobs, seg),
-            pool_timeseries=_pool_timeseries(model, seg),
-            cohorts=cohorts,
-            tenants=_tenants(model, jobs, seg, pieces, credit, cohorts),
-            orders=_orders(model),
-            credit_events=_credit_events(model),
-            ledger=_ledger(model, seg, months, pieces, piece_revenue),
-            credit_ledger=_credit_ledger(model, seg, months, pieces, piece_revenue, credit),
-            failures=_failures(model),
-            runs=_runs(model, seg),
-            fragmentation=_fragmentation(model),
-        ),
+    tables = Tables(
+        jobs=jobs,
+        timeseries=_timeseries(model, jobs, seg),
+        pool_timeseries=_pool_timeseries(model, seg),
+        cohorts=cohorts,
+        tenants=_tenants(model, jobs, seg, pieces, credit, cohorts),
+        orders=_orders(model),
+        credit_events=_credit_events(model),
+        ledger=_ledger(model, seg, months, pieces, piece_revenue),
+        credit_ledger=_credit_ledger(model, seg, months, pieces, piece_revenue, credit),
+        failures=_failures(model),
+        runs=_runs(model, seg),
+        fragmentation=_fragmentation(model),
     )
+    return _with_finance(model.scenario, tables)
 
 
 def _with_finance(sc: Scenario, tables: Tables) -> Tables:
