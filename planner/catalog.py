@@ -311,3 +311,16 @@ def gpu_model(name: str) -> GpuModel:
 def known_models() -> tuple[str, ...]:
     """Names of the built-in models, in catalogue order."""
     return tuple(CATALOG)
+
+
+# Resale value, share of unit capex by age in whole years, before architecture steps; the same
+# for every model, since domain.md §4b has a ladder for the H100 only. Low confidence: §4b cites
+# GLRI pages on v2-pseo-ai.pages.dev [L] for "H100 retains 60-65% of price at 12 months, 40-45%
+# at 24, 25-35% at 36" and "values hold until the next architecture is widely available, then
+# step down 20-30%". Derived: the midpoints are 0.625, 0.425 and 0.30. The H100 (shipped Sep
+# 2022) met its next architecture, Blackwell (B200, Oct 2024), between 24 and 36 months, so the
+# 36-month point before that step is 0.30 / (1 - 0.25) = 0.40. A100 "loses 45-50% in year 1"
+# (same source) would give 0.525 at 12 months; not used.
+RESALE_SHARE_BY_YEAR: tuple[float, ...] = (1.0, 0.625, 0.425, 0.40)
+# domain.md §4b: "step down 20-30%" when the next architecture ships [L]; the midpoint.
+RESALE_SUCCESSOR_STEP = 0.25

@@ -37,7 +37,8 @@ class RunResult:
 
     @property
     def cohorts(self) -> pd.DataFrame:
-        """Per cohort: capex, revenue, payback, capture, obsolescence, book and stranded value."""
+        """Per cohort: capex, revenue, payback, capture, obsolescence, book and stranded value,
+        and its cash-flow figures: exit, resale, terminal value, NPV, IRR, payback dates."""
         return self.tables.cohorts
 
     @property
@@ -61,6 +62,12 @@ class RunResult:
         """Per calendar month and cohort: GPU-hours, revenue against potential, opex, margin,
         capex, depreciation, write-offs, book value and payback to date."""
         return self.tables.ledger
+
+    @property
+    def cash_flows(self) -> pd.DataFrame:
+        """Per calendar month and cohort: revenue, internal value, opex, capex, resale, tax, net
+        cash flow and terminal value (see :mod:`planner.analysis.finance`)."""
+        return self.tables.cash_flows
 
     @property
     def runs(self) -> pd.DataFrame:

@@ -14,9 +14,12 @@ Money, fleet-wide: ``revenue_usd`` (credits recognised as burned; by contract ti
 ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
 ``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
-``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex), ``capture``
-(the same over potential revenue), ``idle_value_usd`` and
-``stranded_book_value_usd`` (see :func:`planner.analysis.stranded_book_value_usd`).
+``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex, each cohort
+to its obsolescence or the horizon), ``capture`` (the same over potential revenue),
+``idle_value_usd`` and ``stranded_book_value_usd`` (see
+:func:`planner.analysis.stranded_book_value_usd`); cash flows, NPV, IRR, paybacks and the
+share monetised to obsolescence apart from to the horizon:
+:func:`planner.analysis.finance.finance_summary`.
 Per credit deal: ``credits_{granted,burned,left,forfeited}_usd``, ``escrow_revenue_usd``,
 ``credit_gpu_h`` and ``effective_usd_per_gpu_h``. Per cohort: ``payback``, ``capture``,
 ``stranded_book_value_usd`` and ``obsolete_on``.
@@ -32,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis import censored_wait_h
+from planner.analysis.finance import finance_summary
 from planner.scenario.schema import HOURS_PER_DAY
 
 if TYPE_CHECKING:
@@ -118,6 +122,7 @@ def summarise(res: RunResult) -> pd.Series:
         out[f"capture.{rec['cohort']}"] = float(rec["capture"])
         out[f"stranded_book_value_usd.{rec['cohort']}"] = float(rec["stranded_book_value_usd"])
         out[f"obsolete_on.{rec['cohort']}"] = _date(res, float(rec["obsolete_at_h"]))
+    out.update(finance_summary(sc, cohorts, res.ledger, res.runs, jobs))
     return pd.Series(out, dtype=object)
 
 

@@ -208,3 +208,20 @@ def test_an_earlier_successor_launch_never_raises_payback(
 
     later, earlier = run(launch_day), run(max(1, launch_day - earlier_by))
     assert np.all(earlier <= later + 1e-12)
+
+
+def test_a_dated_step_may_raise_the_price() -> None:
+    """The 2025-26 H100 rent rebound, +40% (domain.md §4b), as a negative cut."""
+    d = base_dict(
+        market=flat_market(price_cuts=[{"name": "rebound", "date": "2024-01-03", "cut": -0.4}])
+    )
+    curve = Market(planner.Scenario.model_validate(d)).curve("H800")
+    assert curve.price(1 * DAY) == pytest.approx(2.0)
+    assert curve.price(3 * DAY) == pytest.approx(2.8)
+    assert curve.integral(0.0, 4 * DAY) == pytest.approx(2 * DAY * 2.0 + 2 * DAY * 2.8)
+
+
+def test_a_step_of_zero_is_refused() -> None:
+    d = base_dict(market=flat_market(price_cuts=[{"date": "2024-01-03", "cut": 0.0}]))
+    with pytest.raises(ValueError, match="leaves the price unchanged"):
+        planner.Scenario.model_validate(d)

@@ -195,3 +195,31 @@ def test_market_events_name_known_models() -> None:
     d["market"]["price_cuts"] = [{"date": "2024-01-02", "cut": 0.1, "models": ["H900"]}]
     (found,) = problems(d)
     assert found.startswith("market.price_cuts.0.models.0: unknown GPU model 'H900'")
+
+
+def test_finance_defaults_change_nothing_unless_given() -> None:
+    fin = scenario().finance
+    assert (fin.cost_of_capital, fin.tax_rate) == (0.10, 0.0)
+    assert fin.internal_transfer is None and not fin.internal_in_payback and fin.sell == []
+
+
+def test_a_sale_names_a_cohort_of_the_scenario() -> None:
+    d = base_dict(finance={"sell": [{"cohort": "H800-r9-0", "date": "2024-01-05"}]})
+    (found,) = problems(d)
+    assert found.startswith("finance.sell.0.cohort: unknown cohort 'H800-r9-0'")
+    d["finance"]["sell"][0]["cohort"] = "H800-r1-0"
+    assert scenario(finance=d["finance"]).finance.sell[0].cohort == "H800-r1-0"
+
+
+def test_a_cohort_is_sold_once_and_a_transfer_price_is_given_one_way() -> None:
+    twice = [{"cohort": "H800-r1-0", "date": d} for d in ("2024-01-05", "2024-01-06")]
+    assert any("sold more than once" in p for p in problems(base_dict(finance={"sell": twice})))
+    both = {"internal_transfer": {"share_of_list": 0.5, "usd_per_gpu_h": 1.0}}
+    assert any("exactly one" in p for p in problems(base_dict(finance=both)))
+
+
+def test_the_json_schema_documents_the_finance_section() -> None:
+    defs = planner.Scenario.model_json_schema(by_alias=True)["$defs"]
+    cost = defs["Finance"]["properties"]["cost_of_capital"]
+    assert cost["default"] == 0.10 and "assumption" in cost["description"]
+    assert "resale" in defs["Market"]["properties"]

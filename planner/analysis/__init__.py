@@ -15,7 +15,7 @@ should.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -30,6 +30,7 @@ from planner.analysis.events import (
     _fragmentation,
     _orders,
 )
+from planner.analysis.finance import finance
 from planner.analysis.jobs import CLASSES, JOB_COLUMNS, PAID_WITH, STATES, _jobs, censored_wait_h
 from planner.analysis.ledger import (
     CREDIT_LEDGER_COLUMNS,
@@ -48,6 +49,7 @@ from planner.analysis.runs import Segments, _runs, segments
 from planner.analysis.tenants import _tenants
 from planner.analysis.timeseries import _pool_timeseries, _timeseries, daily_mean, level_integral
 from planner.model.engine import Model
+from planner.scenario.schema import Scenario
 
 __all__ = [
     "CLASSES",
@@ -96,6 +98,7 @@ class Tables:
     failures: pd.DataFrame
     runs: pd.DataFrame
     fragmentation: pd.DataFrame
+    cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def collect(model: Model) -> Tables:
@@ -107,7 +110,7 @@ def collect(model: Model) -> Tables:
     piece_revenue = piece_revenue_usd(model, seg, pieces.seg, pieces.from_h, pieces.to_h)
     credit = credit_use(model, seg, pieces)
     cohorts = _cohorts(model, seg)
-    return Tables(
+    tables = Tables(
         jobs=jobs,
         timeseries=_timeseries(model, jobs, seg),
         pool_timeseries=_pool_timeseries(model, seg),
@@ -121,3 +124,11 @@ def collect(model: Model) -> Tables:
         runs=_runs(model, seg),
         fragmentation=_fragmentation(model),
     )
+    return _with_finance(model.scenario, tables)
+
+
+def _with_finance(sc: Scenario, tables: Tables) -> Tables:
+    """``tables`` with the cohorts' cash-flow figures and the ``cash_flows`` table added."""
+    result = finance(sc, tables.cohorts, tables.ledger, tables.runs, tables.jobs)
+    cohorts = pd.concat([tables.cohorts, result.cohorts], axis=1)
+    return replace(tables, cohorts=cohorts, cash_flows=result.cash_flows)

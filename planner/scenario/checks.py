@@ -114,6 +114,9 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
                     )
     for name in sc.market.prices:
         yield from model(("market", "prices", name), name)
+    for name in sc.market.resale:
+        yield from model(("market", "resale", name), name)
+    yield from _sales_name_cohorts(sc)
     repricings: list[tuple[str, Sequence[SuccessorLaunch | PriceCut]]] = [
         ("successor_launches", sc.market.successor_launches),
         ("price_cuts", sc.market.price_cuts),
@@ -142,6 +145,17 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
     for i, running in enumerate(sc.initial_state.running):
         yield from model(("initial_state", "running", i, "model"), running.model)
         yield from region(("initial_state", "running", i, "region"), running.region)
+
+
+def _sales_name_cohorts(sc: Scenario) -> Iterator[Found]:
+    """A sale names a fleet cohort, an order, or one of an order's tranches (``NAME-tK``)."""
+    names = set(sc.cohort_names())
+    for order, name in zip(sc.orders, sc.order_names(), strict=True):
+        names.add(name)
+        names.update(f"{name}-t{k + 1}" for k in range(order.tranches))
+    for i, sale in enumerate(sc.finance.sell):
+        if sale.cohort not in names:
+            yield ("finance", "sell", i, "cohort"), f"unknown cohort '{sale.cohort}'"
 
 
 def _grey_orders_have_a_market(sc: Scenario) -> Iterator[Found]:

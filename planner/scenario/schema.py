@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -228,12 +229,24 @@ class SuccessorLaunch(Spec):
 
 
 class PriceCut(Spec):
-    """A provider price cut: prices step down by ``cut`` on ``date``."""
+    """A dated price step: prices step down by ``cut`` on ``date``, or up when ``cut`` is
+    negative (H100 rent rose about 40% from Oct 2025 to Mar 2026, domain.md §4b: ``cut: -0.4``).
+    """
 
     name: Name | None = None
     date: date
-    cut: float = Field(gt=0.0, lt=1.0)
-    models: list[Name] | None = Field(default=None, description="models cut; default all")
+    cut: float = Field(
+        gt=-10.0,
+        lt=1.0,
+        description="fractional price fall on 'date'; negative for a rise (-0.4 = +40%)",
+    )
+    models: list[Name] | None = Field(default=None, description="models repriced; default all")
+
+    @model_validator(mode="after")
+    def _moves_the_price(self) -> Self:
+        if self.cut == 0.0:
+            raise ValueError("'cut' of 0 leaves the price unchanged; give a fall or a rise")
+        return self
 
 
 def _expand_presets(value: Any, presets: Mapping[str, dict[str, Any]], what: str) -> Any:
@@ -283,6 +296,37 @@ class TierPrices(Spec):
     spot: float = Field(default=0.4, gt=0.0, le=1.0)
 
 
+class Resale(Spec):
+    """What a GPU fetches on the second-hand market, as a share of its unit capex.
+
+    The share falls with age along ``share_by_year`` (log-linear between whole years, held
+    after the last) and steps down by ``successor_step`` whenever a new architecture ships
+    (see :mod:`planner.resale`). Defaults: planner.catalog, from domain.md §4b (low confidence).
+    """
+
+    share_by_year: list[Annotated[float, Field(gt=0.0, le=1.0)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="share of unit capex at ages 0, 1, 2, ... years, not increasing; default "
+        "the catalogue's (domain.md §4b H100 resale: 60-65% at 12 months, 40-45% at 24, 25-35% "
+        "at 36; low confidence)",
+    )
+    successor_step: float | None = Field(
+        default=None,
+        ge=0.0,
+        lt=1.0,
+        description="share of the value lost when a new architecture ships; default the "
+        "catalogue's 0.25 (domain.md §4b: 'step down 20-30%'; low confidence)",
+    )
+
+    @model_validator(mode="after")
+    def _not_rising(self) -> Self:
+        shares = self.share_by_year or []
+        if any(later > earlier for earlier, later in pairwise(shares)):
+            raise ValueError("'share_by_year' must not increase with age")
+        return self
+
+
 class Market(Spec):
     """Prices, operating costs and asset lives.
 
@@ -327,6 +371,10 @@ class Market(Spec):
     )
     floor_usd_per_gpu_h: NonNegativeFloat = Field(
         default=0.0, description="price an obsolete cohort earns when kept at a floor"
+    )
+    resale: dict[Name, Resale] = Field(
+        default_factory=dict,
+        description="resale curve per GPU model, overriding the catalogue's (domain.md §4b)",
     )
 
 
@@ -874,6 +922,70 @@ class ServiceLevels(Spec):
     )
 
 
+class InternalTransfer(Spec):
+    """The price at which internal tenants' GPU-hours are valued: a share of the list price
+    they would have paid, or a fixed price per GPU-hour. Give exactly one."""
+
+    share_of_list: float | None = Field(
+        default=None, gt=0.0, description="factor on the cohort's list price (1.0 = list)"
+    )
+    usd_per_gpu_h: PositiveFloat | None = Field(default=None, description="USD per GPU-hour")
+
+    @model_validator(mode="after")
+    def _one_price(self) -> Self:
+        if (self.share_of_list is None) == (self.usd_per_gpu_h is None):
+            raise ValueError("give exactly one of 'share_of_list' and 'usd_per_gpu_h'")
+        return self
+
+
+class Sale(Spec):
+    """A decision to sell cohort ``cohort`` on ``date`` at its resale value."""
+
+    cohort: Name = Field(description="a fleet cohort's name, or an order's (or tranche's)")
+    date: date
+
+
+class Finance(Spec):
+    """How cash flows are valued: the cost of capital, tax, internal use and sale decisions.
+
+    Cash flows are revenue (and lease and, if counted, internal value) less opex, less capex at
+    acquisition, plus resale at exit, less tax; see :mod:`planner.analysis.finance`.
+    """
+
+    cost_of_capital: float = Field(
+        default=0.10,
+        ge=0.0,
+        lt=1.0,
+        description="annual discount rate; assumption: 10%, as domain.md gives no cost of "
+        "capital for a cloud provider",
+    )
+    tax_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="tax on profit after depreciation and on resale gains over book value; "
+        "ignored unless given",
+    )
+    internal_transfer: InternalTransfer | None = Field(
+        default=None, description="value of internal tenants' GPU-hours; default none ($0)"
+    )
+    internal_in_payback: bool = Field(
+        default=False,
+        description="count internal value in net cash flows, NPV, IRR and paybacks",
+    )
+    sell: list[Sale] = Field(
+        default_factory=list, description="dated sales: the cohort's cash flows end then"
+    )
+
+    @model_validator(mode="after")
+    def _each_cohort_sold_once(self) -> Self:
+        names = [sale.cohort for sale in self.sell]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"cohorts sold more than once: {', '.join(twice)}")
+        return self
+
+
 class Scenario(Spec):
     """A whole planning scenario: fleet, supply, market, demand and scheduling over a horizon."""
 
@@ -897,6 +1009,10 @@ class Scenario(Spec):
     )
     failures: Failures | None = Field(default=None, description="off unless given")
     slo: ServiceLevels = Field(default_factory=ServiceLevels)
+    finance: Finance = Field(
+        default_factory=Finance,
+        description="cost of capital, tax, internal transfer price and sale decisions",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
