@@ -18,7 +18,7 @@ from planner.analysis.depreciation import book_value
 from planner.analysis.months import Months, Pieces
 from planner.analysis.runs import Segments
 from planner.analysis.timeseries import _in_service_events, level_integral
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 
 LEDGER_COLUMNS = (
     "month",
@@ -47,7 +47,7 @@ LEDGER_COLUMNS = (
 
 
 def _ledger(
-    model: Model, seg: Segments, months: Months, pieces: Pieces, piece_revenue: FloatArray
+    record: RunRecord, seg: Segments, months: Months, pieces: Pieces, piece_revenue: FloatArray
 ) -> pd.DataFrame:
     """One row per calendar month and cohort: use, revenue, costs and book value.
 
@@ -57,13 +57,13 @@ def _ledger(
     The book value rolls forward: its value at a month's end is the previous month's plus
     ``capex_spent_usd`` less ``depreciation_usd`` and ``written_off_usd`` (see :class:`BookValue`).
     """
-    n_months, n_cohorts = len(months.first_day), len(model.cohorts)
+    n_months, n_cohorts = len(months.first_day), len(record.cohorts)
     key = seg.cohort[pieces.seg] * n_months + pieces.month
     size = n_cohorts * n_months
     revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
     held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
     busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
-    frames = [_cohort_ledger(model, seg, c, months, revenue[c], busy[c]) for c in range(n_cohorts)]
+    frames = [_cohort_ledger(record, seg, c, months, revenue[c], busy[c]) for c in range(n_cohorts)]
     if not frames:
         return _empty(LEDGER_COLUMNS, labels=("month", "cohort", "gpu_model", "region"))
     table = pd.concat(frames, ignore_index=True)
@@ -72,7 +72,7 @@ def _ledger(
 
 
 def _cohort_ledger(
-    model: Model,
+    record: RunRecord,
     seg: Segments,
     cohort: int,
     months: Months,
@@ -80,12 +80,12 @@ def _cohort_ledger(
     busy_gpu_h: FloatArray,
 ) -> pd.DataFrame:
     """The ledger rows of one cohort, one per month."""
-    c, price = model.cohorts[cohort], model.prices[cohort]
+    c, price = record.cohorts[cohort], record.prices[cohort]
     t0, t1 = months.edges_h[:-1], months.edges_h[1:]
-    in_service = level_integral(*_in_service_events(model, seg, [cohort]), months.edges_h)
+    in_service = level_integral(*_in_service_events(record, seg, [cohort]), months.edges_h)
     opex = in_service * price.opex_usd_per_gpu_h
-    book = book_value(model, cohort)
-    leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(model)[cohort]
+    book = book_value(record, cohort)
+    leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(record)[cohort]
     idle_gpu_h = np.maximum(0.0, in_service - busy_gpu_h)
     lease = idle_gpu_h * usd_per_idle_gpu_h
     cumulative = np.cumsum(revenue_usd + lease)
@@ -104,7 +104,7 @@ def _cohort_ledger(
                 busy_gpu_h, in_service, out=np.full(len(t0), np.nan), where=in_service > 0
             ),
             "revenue_usd": revenue_usd,
-            "potential_revenue_usd": _potential_revenue_usd(model, cohort, months),
+            "potential_revenue_usd": _potential_revenue_usd(record, cohort, months),
             "opex_usd": opex,
             "leased_gpu_h": idle_gpu_h * leased_share,
             "lease_revenue_usd": lease,
@@ -119,18 +119,18 @@ def _cohort_ledger(
     )
 
 
-def _potential_revenue_usd(model: Model, cohort: int, months: Months) -> FloatArray:
+def _potential_revenue_usd(record: RunRecord, cohort: int, months: Months) -> FloatArray:
     """List price x the cohort's in-service GPU-hours before obsolescence, per month."""
-    rec, price = model.recorder, model.prices[cohort]
+    rec, price = record.recorded, record.prices[cohort]
     entered = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     if cohort not in entered:
         return np.zeros(len(months.first_day))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
     lo = entered[cohort]
-    hi = max(lo, min(retired.get(cohort, model.scenario.horizon_h), price.obsolete_at_h))
+    hi = max(lo, min(retired.get(cohort, record.scenario.horizon_h), price.obsolete_at_h))
     a = np.clip(months.edges_h[:-1], lo, hi)
     b = np.clip(months.edges_h[1:], lo, hi)
-    return model.cohorts[cohort].gpus * price.curve.integral_array(a, b)
+    return record.cohorts[cohort].gpus * price.curve.integral_array(a, b)
 
 
 CREDIT_LEDGER_COLUMNS = (
@@ -149,7 +149,7 @@ CREDIT_LEDGER_COLUMNS = (
 
 
 def _credit_ledger(
-    model: Model,
+    record: RunRecord,
     seg: Segments,
     months: Months,
     pieces: Pieces,
@@ -165,9 +165,9 @@ def _credit_ledger(
     cash_usd + credits_granted_usd`` in the second. Forfeits fall in the month of expiry.
     """
     n_months = len(months.first_day)
-    names = [t.name for t in model.scenario.tenants]
-    deals = sorted(model.billing.accounts)
-    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    names = [t.name for t in record.scenario.tenants]
+    deals = sorted(record.accounts)
+    piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
     frames = []
     for tenant in deals:
         mine = piece_tenant == tenant
@@ -175,7 +175,7 @@ def _credit_ledger(
         burned = np.bincount(pieces.month[mine], credit.usd[mine], minlength=n_months)
         gpu_h = np.bincount(pieces.month[mine], credit.gpu_h[mine], minlength=n_months)
         granted, forfeited = np.zeros(n_months), np.zeros(n_months)
-        for e in model.recorder.credit_events:
+        for e in record.recorded.credit_events:
             if e.tenant == tenant and e.kind in ("granted", "expired"):
                 into = granted if e.kind == "granted" else forfeited
                 into[months.of(np.array(e.t_h))] += e.amount_usd

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.scenario.schema import Scenario
 
 
@@ -67,13 +67,13 @@ def month_pieces(seg: Segments, edges_h: FloatArray) -> Pieces:
 
 
 def piece_revenue_usd(
-    model: Model, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
+    record: RunRecord, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
 ) -> FloatArray:
     """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
     and its tier (zero for internal tenants)."""
     revenue = np.zeros(len(owner))
     cohort, gpus, charged = seg.cohort[owner], seg.gpus[owner], seg.charged[owner]
-    for c, price in enumerate(model.prices):
+    for c, price in enumerate(record.prices):
         mine = charged & (cohort == c)
         revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
     return revenue * seg.price_factor[owner]

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _labels
 from planner.model.billing import tier_price_factor
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.recording import PREEMPTED
 
 
@@ -39,14 +39,11 @@ class Segments:
     open: NDArray[np.bool_]  # the run was still going at the horizon
 
 
-def segments(model: Model) -> Segments:
+def segments(record: RunRecord) -> Segments:
     """Pair each start with the job's matching end (the k-th start with the k-th end)."""
-    rec, horizon = model.recorder, model.scenario.horizon_h
-    s_job = np.frombuffer(rec.start_job, dtype=np.int64)
-    s_h = np.frombuffer(rec.start_h)
-    s_cohort = np.frombuffer(rec.start_cohort, dtype=np.int64)
-    e_job = np.frombuffer(rec.end_job, dtype=np.int64)
-    e_h = np.frombuffer(rec.end_h)
+    rec, horizon = record.recorded, record.scenario.horizon_h
+    s_job, s_h, s_cohort = rec.start_job, rec.start_h, rec.start_cohort
+    e_job, e_h = rec.end_job, rec.end_h
     s_order = np.lexsort((s_h, s_job))
     e_order = np.lexsort((e_h, e_job))
     base = len(s_job) + 1  # more than any job's number of starts
@@ -58,20 +55,19 @@ def segments(model: Model) -> Segments:
     found[found] = e_key[where[found]] == s_key[found]
     to_h[s_order[found]] = e_h[e_order[where[found]]]
     how = np.zeros(len(s_job), dtype=np.int8)
-    flags = np.frombuffer(rec.end_interrupted, dtype=np.int8)
-    how[s_order[found]] = flags[e_order[where[found]]]
+    how[s_order[found]] = rec.end_interrupted[e_order[where[found]]]
     interrupted, preempted = how != 0, how == PREEMPTED
     still_open = np.ones(len(s_job), dtype=bool)
     still_open[s_order[found]] = False
     job, cohort, from_h = s_job, s_cohort, s_h.copy()
-    gpus = np.frombuffer(rec.start_gpus, dtype=np.int64)
+    gpus = rec.start_gpus
     revenue = np.zeros(len(job))
-    tenants = model.scenario.tenants
+    tenants = record.scenario.tenants
     is_charged = np.array([t.tenant_class != "internal" for t in tenants])
-    tier_factor = np.array([tier_price_factor(model.scenario, t) for t in tenants])
-    charged = is_charged[model.jobs.tenant[job]]
-    price_factor = np.where(charged, tier_factor[model.jobs.tenant[job]], 0.0)
-    for c, price in enumerate(model.prices):
+    tier_factor = np.array([tier_price_factor(record.scenario, t) for t in tenants])
+    charged = is_charged[record.jobs.tenant[job]]
+    price_factor = np.where(charged, tier_factor[record.jobs.tenant[job]], 0.0)
+    for c, price in enumerate(record.prices):
         mine = charged & (cohort == c)
         revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
     revenue *= price_factor
@@ -100,11 +96,11 @@ def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int
     return np.asarray(sorted_jobs * base + rank, dtype=np.int64)
 
 
-def _runs(model: Model, seg: Segments) -> pd.DataFrame:
+def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     """One row per run of a job: a stretch on one cohort, ended by completion, cut short
     (``interrupted``: a node failed, or ``preempted`` for another job), or by the horizon
     (``to_h`` is then the horizon)."""
-    cohorts = model.cohorts
+    cohorts = record.cohorts
     order = np.lexsort((seg.from_h, seg.job))
     job = seg.job[order]
     first = np.r_[0, np.flatnonzero(np.diff(job)) + 1] if len(job) else np.zeros(0, np.int64)

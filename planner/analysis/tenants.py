@@ -7,18 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 
-from planner.analysis.cohorts import model_lease_terms
+from planner.analysis.cohorts import cohort_lease_terms
 from planner.analysis.columns import FloatArray
 from planner.analysis.credits import CreditUse
 from planner.analysis.jobs import censored_wait_h
 from planner.analysis.months import Pieces
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.recording import SKIP_REASONS
 
 
 def _tenants(
-    model: Model,
+    record: RunRecord,
     jobs: pd.DataFrame,
     seg: Segments,
     pieces: Pieces,
@@ -32,10 +32,10 @@ def _tenants(
     long waits (at ``churned_at_h``).
     ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue).
     """
-    sc = model.scenario
+    sc, rec = record.scenario, record.recorded
     waits = censored_wait_h(jobs, sc.horizon_h)
-    skipped_tenant = model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
-    reason = np.frombuffer(model.recorder.skipped_reason, dtype=np.int8)
+    skipped_tenant = record.jobs.tenant[rec.skipped_job]
+    reason = rec.skipped_reason
     balked = reason == SKIP_REASONS.index("balked")
     churned = reason == SKIP_REASONS.index("churned")
     idle_gpu_h = np.zeros(0)
@@ -44,13 +44,13 @@ def _tenants(
         idle_gpu_h = idle.clip(lower=0.0).to_numpy()
     leased_gpu_h = np.zeros(len(sc.tenants))
     lease_usd = np.zeros(len(sc.tenants))
-    for term in model_lease_terms(model):
+    for term in cohort_lease_terms(record):
         leased_gpu_h[term.tenant] += idle_gpu_h[term.cohort] * term.share
         lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
     n = len(sc.tenants)
-    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
     credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
-    opex = np.array([p.opex_usd_per_gpu_h for p in model.prices], dtype=np.float64)
+    opex = np.array([p.opex_usd_per_gpu_h for p in record.prices], dtype=np.float64)
     compute_cost = np.bincount(
         piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], minlength=n
     )
@@ -67,7 +67,7 @@ def _tenants(
                 "jobs_skipped": int(np.sum(skipped_tenant == i)),
                 "jobs_balked": int(np.sum(balked & (skipped_tenant == i))),
                 "jobs_lost_to_churn": int(np.sum(churned & (skipped_tenant == i))),
-                "churned_at_h": model.recorder.churned.get(i, math.nan),
+                "churned_at_h": rec.churned.get(i, math.nan),
                 "jobs_finished": int((j["state"] == "finished").sum()),
                 "jobs_running": int((j["state"] == "running").sum()),
                 "jobs_queued": int((j["state"] == "queued").sum()),
@@ -88,7 +88,7 @@ def _tenants(
                 "leased_gpu_h": float(leased_gpu_h[i]),
                 "lease_revenue_usd": float(lease_usd[i]),
                 **_deal(
-                    model,
+                    record,
                     i,
                     burned_usd=float(j["credit_usd"].sum()),
                     credit_gpu_h=float(credit_gpu_h[i]),
@@ -100,7 +100,12 @@ def _tenants(
 
 
 def _deal(
-    model: Model, tenant: int, *, burned_usd: float, credit_gpu_h: float, compute_cost_usd: float
+    record: RunRecord,
+    tenant: int,
+    *,
+    burned_usd: float,
+    credit_gpu_h: float,
+    compute_cost_usd: float,
 ) -> dict[str, object]:
     """A tenant's credit deal: its size, what became of the credits, and what they bought.
 
@@ -112,9 +117,9 @@ def _deal(
     NaN if none were granted (within the horizon). While a grant is still valid at the horizon
     its unused credits count as paid for, so the figure is then an upper bound.
     """
-    grant = model.scenario.tenants[tenant].credit
-    account = model.billing.accounts.get(tenant)
-    events = [e for e in model.recorder.credit_events if e.tenant == tenant]
+    grant = record.scenario.tenants[tenant].credit
+    account = record.accounts.get(tenant)
+    events = [e for e in record.recorded.credit_events if e.tenant == tenant]
     granted = math.fsum(e.amount_usd for e in events if e.kind == "granted")
     forfeited = math.fsum(e.amount_usd for e in events if e.kind == "expired")
     if credit_gpu_h > 0:

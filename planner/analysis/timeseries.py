@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.scenario.schema import HOURS_PER_DAY
 
 
@@ -60,16 +60,16 @@ def _busy_events(
 
 
 def _in_service_events(
-    model: Model, seg: Segments, cohorts: Sequence[int] | None = None
+    record: RunRecord, seg: Segments, cohorts: Sequence[int] | None = None
 ) -> tuple[FloatArray, FloatArray]:
     """Changes in GPUs in service: a cohort enters whole; a retired one leaves as it drains.
 
     At retirement its free GPUs leave at once; GPUs still running a job leave when it ends.
     """
-    rec = model.recorder
-    into = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
-    sizes = np.array([c.gpus for c in model.cohorts], dtype=np.float64)
-    times = [np.frombuffer(rec.in_service_h)]
+    rec = record.recorded
+    into = rec.in_service_cohort
+    sizes = np.array([c.gpus for c in record.cohorts], dtype=np.float64)
+    times = [rec.in_service_h]
     deltas = [sizes[into]]
     owners = [into]
     for cohort, retired_h in zip(rec.retired_cohort, rec.retired_h, strict=True):
@@ -85,10 +85,10 @@ def _in_service_events(
     return t, d
 
 
-def _in_service_gpu_h(model: Model, seg: Segments, cohort: int) -> float:
+def _in_service_gpu_h(record: RunRecord, seg: Segments, cohort: int) -> float:
     """GPU-hours a cohort was in service up to the horizon."""
-    t, d = _in_service_events(model, seg, [cohort])
-    horizon = model.scenario.horizon_h
+    t, d = _in_service_events(record, seg, [cohort])
+    horizon = record.scenario.horizon_h
     order = np.argsort(t, kind="stable")
     t, level = np.minimum(t[order], horizon), np.cumsum(d[order])
     return float(
@@ -96,31 +96,26 @@ def _in_service_gpu_h(model: Model, seg: Segments, cohort: int) -> float:
     )
 
 
-def _down_events(model: Model) -> tuple[FloatArray, FloatArray]:
+def _down_events(record: RunRecord) -> tuple[FloatArray, FloatArray]:
     """GPUs on failed nodes under repair: up at each failure, down at each repair."""
-    rec = model.recorder
-    times = np.concatenate([np.frombuffer(rec.failure_h), np.frombuffer(rec.repair_h)])
-    gpus = np.concatenate(
-        [
-            np.frombuffer(rec.failure_gpus, dtype=np.int64),
-            -np.frombuffer(rec.repair_gpus, dtype=np.int64),
-        ]
-    ).astype(np.float64)
+    rec = record.recorded
+    times = np.concatenate([rec.failure_h, rec.repair_h])
+    gpus = np.concatenate([rec.failure_gpus, -rec.repair_gpus]).astype(np.float64)
     return times, gpus
 
 
-def _day_frame(model: Model) -> pd.DataFrame:
-    sc = model.scenario
+def _day_frame(record: RunRecord) -> pd.DataFrame:
+    sc = record.scenario
     days = sc.horizon_days
     return pd.DataFrame(
         {"day": np.arange(days), "date": pd.date_range(sc.start, periods=days, freq="D").date}
     )
 
 
-def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame:
-    horizon = model.scenario.horizon_h
-    frame = _day_frame(model)
-    frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg), horizon)
+def _timeseries(record: RunRecord, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame:
+    horizon = record.scenario.horizon_h
+    frame = _day_frame(record)
+    frame["gpus_in_service"] = daily_mean(*_in_service_events(record, seg), horizon)
     frame["gpus_busy"] = daily_mean(*_busy_events(seg), horizon)
     frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
@@ -132,7 +127,7 @@ def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame
     )
     queued_gpus = jobs["gpus"].to_numpy(dtype=np.float64)
     started_gpus = jobs.loc[jobs["start_h"].notna(), "gpus"].to_numpy(dtype=np.float64)
-    frame["gpus_down"] = daily_mean(*_down_events(model), horizon)
+    frame["gpus_down"] = daily_mean(*_down_events(record), horizon)
     frame["gpus_queued"] = daily_mean(
         np.concatenate([submit, started]), np.concatenate([queued_gpus, -started_gpus]), horizon
     )
@@ -143,16 +138,16 @@ def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame
     return frame
 
 
-def _pool_timeseries(model: Model, seg: Segments) -> pd.DataFrame:
-    horizon = model.scenario.horizon_h
+def _pool_timeseries(record: RunRecord, seg: Segments) -> pd.DataFrame:
+    horizon = record.scenario.horizon_h
     frames = []
-    pools = sorted({(c.model, c.region) for c in model.cohorts})
+    pools = sorted({(c.model, c.region) for c in record.cohorts})
     for gpu, region in pools:
-        members = [c.index for c in model.cohorts if (c.model, c.region) == (gpu, region)]
-        frame = _day_frame(model)
+        members = [c.index for c in record.cohorts if (c.model, c.region) == (gpu, region)]
+        frame = _day_frame(record)
         frame.insert(2, "gpu_model", gpu)
         frame.insert(3, "region", region)
-        frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg, members), horizon)
+        frame["gpus_in_service"] = daily_mean(*_in_service_events(record, seg, members), horizon)
         on_pool = np.isin(seg.cohort, members)
         frame["gpus_busy"] = daily_mean(*_busy_events(seg, on_pool), horizon)
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
