@@ -47,7 +47,16 @@ from planner.analysis.months import (
 )
 from planner.analysis.runs import Segments, _runs, segments
 from planner.analysis.tenants import _tenants
-from planner.analysis.timeseries import _pool_timeseries, _timeseries, daily_mean, level_integral
+from planner.analysis.timeseries import (
+    InService,
+    Level,
+    _busy,
+    _pool_timeseries,
+    _timeseries,
+    daily_mean,
+    in_service,
+    level_integral,
+)
 from planner.model.record import RunRecord
 
 __all__ = [
@@ -61,6 +70,8 @@ __all__ = [
     "BookValue",
     "CreditUse",
     "FloatArray",
+    "InService",
+    "Level",
     "Months",
     "Pieces",
     "Segments",
@@ -72,6 +83,7 @@ __all__ = [
     "collect",
     "credit_use",
     "daily_mean",
+    "in_service",
     "lease_usd_per_idle_gpu_h",
     "level_integral",
     "month_pieces",
@@ -107,16 +119,18 @@ def collect(record: RunRecord) -> Tables:
     pieces = month_pieces(seg, months.edges_h)
     piece_revenue = piece_revenue_usd(record, seg, pieces.seg, pieces.from_h, pieces.to_h)
     credit = credit_use(record, seg, pieces)
-    cohorts = _cohorts(record, seg)
+    gpus_in_service = in_service(record, seg)
+    busy = _busy(seg)
+    cohorts = _cohorts(record, seg, gpus_in_service)
     return Tables(
         jobs=jobs,
-        timeseries=_timeseries(record, jobs, seg),
-        pool_timeseries=_pool_timeseries(record, seg),
+        timeseries=_timeseries(record, jobs, busy, gpus_in_service),
+        pool_timeseries=_pool_timeseries(record, seg, busy, gpus_in_service),
         cohorts=cohorts,
         tenants=_tenants(record, jobs, seg, pieces, credit, cohorts),
         orders=_orders(record),
         credit_events=_credit_events(record),
-        ledger=_ledger(record, seg, months, pieces, piece_revenue),
+        ledger=_ledger(record, seg, gpus_in_service, months, pieces, piece_revenue),
         credit_ledger=_credit_ledger(record, seg, months, pieces, piece_revenue, credit),
         failures=_failures(record),
         runs=_runs(record, seg),

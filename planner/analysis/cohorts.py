@@ -9,12 +9,12 @@ import pandas as pd
 
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
 from planner.analysis.runs import Segments
-from planner.analysis.timeseries import _in_service_gpu_h
+from planner.analysis.timeseries import InService
 from planner.leasing import LeaseTerm, lease_terms
 from planner.model.record import RunRecord
 
 
-def _cohorts(record: RunRecord, seg: Segments) -> pd.DataFrame:
+def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd.DataFrame:
     """Per cohort: capex, use, revenue against its potential, and its book value.
 
     ``stranded_book_value_usd`` is, for a cohort obsolete within the horizon, its book value at
@@ -50,7 +50,7 @@ def _cohorts(record: RunRecord, seg: Segments) -> pd.DataFrame:
         in_service_gpu_h = potential = 0.0
         if not math.isnan(served_from):
             potential = c.gpus * price.curve.integral(served_from, min(served_to, obsolete))
-            in_service_gpu_h = _in_service_gpu_h(record, seg, c.index)
+            in_service_gpu_h = gpus_in_service.gpu_h(c.index, horizon)
         busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
         book = book_value(record, c.index)
         capex = book.capex_usd

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -23,3 +24,14 @@ def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
     unique = list(dict.fromkeys(names))
     remap = np.array([unique.index(name) for name in names] + [-1], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))
+
+
+def _groups(labels: NDArray[np.int64], count: int) -> list[NDArray[np.int64]]:
+    """The positions labelled 0, 1, ... ``count - 1``, each group in its original order.
+
+    One stable sort, a radix sort while labels fit in 16 bits, in place of a mask per label.
+    """
+    key = labels.astype(np.int16 if count <= 2**15 else np.int64)
+    by = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[by], np.arange(count + 1))
+    return [by[a:b] for a, b in pairwise(bounds)]

@@ -17,7 +17,7 @@ from planner.analysis.credits import CreditUse
 from planner.analysis.depreciation import book_value
 from planner.analysis.months import Months, Pieces
 from planner.analysis.runs import Segments
-from planner.analysis.timeseries import _in_service_events, level_integral
+from planner.analysis.timeseries import InService
 from planner.model.record import RunRecord
 
 LEDGER_COLUMNS = (
@@ -47,7 +47,12 @@ LEDGER_COLUMNS = (
 
 
 def _ledger(
-    record: RunRecord, seg: Segments, months: Months, pieces: Pieces, piece_revenue: FloatArray
+    record: RunRecord,
+    seg: Segments,
+    in_service: InService,
+    months: Months,
+    pieces: Pieces,
+    piece_revenue: FloatArray,
 ) -> pd.DataFrame:
     """One row per calendar month and cohort: use, revenue, costs and book value.
 
@@ -63,7 +68,9 @@ def _ledger(
     revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
     held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
     busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
-    frames = [_cohort_ledger(record, seg, c, months, revenue[c], busy[c]) for c in range(n_cohorts)]
+    frames = [
+        _cohort_ledger(record, in_service, c, months, revenue[c], busy[c]) for c in range(n_cohorts)
+    ]
     if not frames:
         return _empty(LEDGER_COLUMNS, labels=("month", "cohort", "gpu_model", "region"))
     table = pd.concat(frames, ignore_index=True)
@@ -73,7 +80,7 @@ def _ledger(
 
 def _cohort_ledger(
     record: RunRecord,
-    seg: Segments,
+    in_service: InService,
     cohort: int,
     months: Months,
     revenue_usd: FloatArray,
@@ -82,11 +89,11 @@ def _cohort_ledger(
     """The ledger rows of one cohort, one per month."""
     c, price = record.cohorts[cohort], record.prices[cohort]
     t0, t1 = months.edges_h[:-1], months.edges_h[1:]
-    in_service = level_integral(*_in_service_events(record, seg, [cohort]), months.edges_h)
-    opex = in_service * price.opex_usd_per_gpu_h
+    gpu_h = in_service.level([cohort]).integral(months.edges_h)
+    opex = gpu_h * price.opex_usd_per_gpu_h
     book = book_value(record, cohort)
     leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(record)[cohort]
-    idle_gpu_h = np.maximum(0.0, in_service - busy_gpu_h)
+    idle_gpu_h = np.maximum(0.0, gpu_h - busy_gpu_h)
     lease = idle_gpu_h * usd_per_idle_gpu_h
     cumulative = np.cumsum(revenue_usd + lease)
     return pd.DataFrame(
@@ -97,11 +104,11 @@ def _cohort_ledger(
             "cohort": c.name,
             "gpu_model": c.model,
             "region": c.region,
-            "gpus_in_service": in_service / (t1 - t0),
-            "in_service_gpu_h": in_service,
+            "gpus_in_service": gpu_h / (t1 - t0),
+            "in_service_gpu_h": gpu_h,
             "busy_gpu_h": busy_gpu_h,
             "utilisation": np.divide(
-                busy_gpu_h, in_service, out=np.full(len(t0), np.nan), where=in_service > 0
+                busy_gpu_h, gpu_h, out=np.full(len(t0), np.nan), where=gpu_h > 0
             ),
             "revenue_usd": revenue_usd,
             "potential_revenue_usd": _potential_revenue_usd(record, cohort, months),

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.cohorts import cohort_lease_terms
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import _groups
 from planner.analysis.credits import CreditUse
-from planner.analysis.jobs import censored_wait_h
+from planner.analysis.jobs import STATES, censored_wait_h
 from planner.analysis.months import Pieces
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
@@ -54,43 +54,51 @@ def _tenants(
     compute_cost = np.bincount(
         piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], minlength=n
     )
+    skipped = np.bincount(skipped_tenant, minlength=n)
+    balked_of = np.bincount(skipped_tenant[balked], minlength=n)
+    churned_of = np.bincount(skipped_tenant[churned], minlength=n)
+    row_tenant = record.jobs.tenant[jobs["job_id"].to_numpy()]
+    state = {
+        s: np.bincount(row_tenant[(jobs["state"] == s).to_numpy()], minlength=n) for s in STATES
+    }
+    restarts = np.bincount(row_tenant, jobs["restarts"].to_numpy(), minlength=n)
+    column = {c: jobs[c].to_numpy() for c in SUMMED}
     rows = []
-    for i, t in enumerate(sc.tenants):
-        mine = (jobs["tenant"] == t.name).to_numpy()
-        j = jobs[mine]
+    for i, (t, mine) in enumerate(zip(sc.tenants, _groups(row_tenant, n), strict=True)):
+        # Each tenant's jobs in table order, so sums add in the same order as over its rows.
+        total = {c: float(values[mine].sum()) for c, values in column.items()}
         w = waits[mine]
+        wait_h = np.percentile(w, (50, 95, 99)) if len(w) else [math.nan] * 3
         rows.append(
             {
                 "tenant": t.name,
                 "tenant_class": t.tenant_class,
-                "jobs_submitted": int(mine.sum()),
-                "jobs_skipped": int(np.sum(skipped_tenant == i)),
-                "jobs_balked": int(np.sum(balked & (skipped_tenant == i))),
-                "jobs_lost_to_churn": int(np.sum(churned & (skipped_tenant == i))),
+                "jobs_submitted": len(mine),
+                "jobs_skipped": int(skipped[i]),
+                "jobs_balked": int(balked_of[i]),
+                "jobs_lost_to_churn": int(churned_of[i]),
                 "churned_at_h": rec.churned.get(i, math.nan),
-                "jobs_finished": int((j["state"] == "finished").sum()),
-                "jobs_running": int((j["state"] == "running").sum()),
-                "jobs_queued": int((j["state"] == "queued").sum()),
-                "gpu_h": float(j["gpu_h"].sum()),
-                "restarts": int(j["restarts"].sum()),
-                "lost_gpu_h": float(j["lost_gpu_h"].sum()),
+                "jobs_finished": int(state["finished"][i]),
+                "jobs_running": int(state["running"][i]),
+                "jobs_queued": int(state["queued"][i]),
+                "gpu_h": total["gpu_h"],
+                "restarts": int(restarts[i]),
+                "lost_gpu_h": total["lost_gpu_h"],
                 "goodput": (
-                    1.0 - float(j["lost_gpu_h"].sum()) / float(j["gpu_h"].sum())
-                    if float(j["gpu_h"].sum()) > 0
-                    else math.nan
+                    1.0 - total["lost_gpu_h"] / total["gpu_h"] if total["gpu_h"] > 0 else math.nan
                 ),
                 "wait_mean_h": float(w.mean()) if len(w) else math.nan,
-                "wait_p50_h": _pct(w, 50),
-                "wait_p95_h": _pct(w, 95),
-                "wait_p99_h": _pct(w, 99),
-                "revenue_usd": float(j["revenue_usd"].sum()),
-                "cash_usd": float(j["cash_usd"].sum()),
+                "wait_p50_h": float(wait_h[0]),
+                "wait_p95_h": float(wait_h[1]),
+                "wait_p99_h": float(wait_h[2]),
+                "revenue_usd": total["revenue_usd"],
+                "cash_usd": total["cash_usd"],
                 "leased_gpu_h": float(leased_gpu_h[i]),
                 "lease_revenue_usd": float(lease_usd[i]),
                 **_deal(
                     record,
                     i,
-                    burned_usd=float(j["credit_usd"].sum()),
+                    burned_usd=total["credit_usd"],
                     credit_gpu_h=float(credit_gpu_h[i]),
                     compute_cost_usd=float(compute_cost[i]),
                 ),
@@ -144,5 +152,5 @@ def _deal(
     }
 
 
-def _pct(values: FloatArray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan
+# Columns of the jobs table summed per tenant.
+SUMMED = ("gpu_h", "lost_gpu_h", "revenue_usd", "cash_usd", "credit_usd")
