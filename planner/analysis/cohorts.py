@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from planner.analysis.columns import _groups
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
 from planner.analysis.runs import Segments
 from planner.analysis.timeseries import InService
@@ -31,20 +32,18 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
     failures_on = np.bincount(rec.failure_cohort, minlength=n)
     lost_on = np.bincount(rec.lost_cohort, rec.lost_gpu_h, minlength=n)
     rows = []
-    for c, price in zip(record.cohorts, record.prices, strict=True):
+    for c, price, mine in zip(record.cohorts, record.prices, _groups(seg.cohort, n), strict=True):
         obsolete = price.obsolete_at_h
-        mine = seg.cohort == c.index
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
-        paying = seg.charged[mine]
+        paying = mine[seg.charged[mine]]
+        a_paying, b_paying = seg.from_h[paying], seg.to_h[paying]
         # GPUs weighted by what each pays over the list price (its contract tier).
-        gpus = seg.gpus[mine][paying] * seg.price_factor[mine][paying]
+        gpus = seg.gpus[paying] * seg.price_factor[paying]
         before = float(
-            np.sum(gpus * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete)))
+            np.sum(gpus * price.curve.integral_array(a_paying, np.minimum(b_paying, obsolete)))
         )
-        after = float(
-            np.sum(gpus * price.integral_array(np.maximum(a[paying], obsolete), b[paying]))
-        )
+        after = float(np.sum(gpus * price.integral_array(np.maximum(a_paying, obsolete), b_paying)))
         served_from = in_service.get(c.index, math.nan)
         served_to = retired.get(c.index, horizon)
         in_service_gpu_h = potential = 0.0

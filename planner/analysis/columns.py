@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,3 +36,18 @@ def _groups(labels: NDArray[np.int64], count: int) -> list[NDArray[np.int64]]:
     by = np.argsort(key, kind="stable")
     bounds = np.searchsorted(key[by], np.arange(count + 1))
     return [by[a:b] for a, b in pairwise(bounds)]
+
+
+def _table(
+    columns: dict[str, NDArray[Any] | pd.Categorical], rows: NDArray[np.int64] | None = None
+) -> pd.DataFrame:
+    """A table of ``columns`` (only ``rows`` of them, if given), none sharing memory with them.
+
+    Each column is copied once, as it is taken, and handed to the table as it is: a table
+    built the usual way copies every column again, into blocks of columns of one type.
+    """
+    if rows is None:
+        taken = {name: values.copy() for name, values in columns.items()}
+    else:
+        taken = {name: values[rows] for name, values in columns.items()}
+    return pd.DataFrame(taken, copy=False)

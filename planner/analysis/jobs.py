@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.analysis.columns import FloatArray, _labels
+from planner.analysis.columns import FloatArray, _labels, _table
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
 from planner.recording import PREEMPTED
@@ -90,7 +90,7 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     paid_with[job_class == CLASSES.index("internal")] = 3
     paid_with[np.isnan(start)] = -1
     cohorts = record.cohorts
-    table = pd.DataFrame(
+    return _table(
         {
             "job_id": np.arange(n),
             "tenant": _labels(batch.tenant, [t.name for t in tenants]),
@@ -116,9 +116,9 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
             "credit_usd": credit,
             "cash_usd": cash,
             "paid_with": _labels(paid_with, PAID_WITH),
-        }
+        },
+        rows=np.flatnonzero(submitted),
     )
-    return table[submitted].reset_index(drop=True)
 
 
 def censored_wait_h(jobs: pd.DataFrame, horizon_h: float) -> FloatArray:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.cohorts import lease_usd_per_idle_gpu_h
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import FloatArray, _groups
 from planner.analysis.credits import CreditUse
 from planner.analysis.depreciation import book_value
 from planner.analysis.months import Months, Pieces
@@ -174,13 +174,16 @@ def _credit_ledger(
     n_months = len(months.first_day)
     names = [t.name for t in record.scenario.tenants]
     deals = sorted(record.accounts)
-    piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
+    # Each deal's pieces in their order, so each month adds them up in the same order.
+    deal_of = np.full(len(names), -1, dtype=np.int64)
+    deal_of[deals] = np.arange(len(deals))
+    of_deal = _groups(deal_of[record.jobs.tenant[seg.job[pieces.seg]]], len(deals))
     frames = []
-    for tenant in deals:
-        mine = piece_tenant == tenant
-        revenue = np.bincount(pieces.month[mine], piece_revenue[mine], minlength=n_months)
-        burned = np.bincount(pieces.month[mine], credit.usd[mine], minlength=n_months)
-        gpu_h = np.bincount(pieces.month[mine], credit.gpu_h[mine], minlength=n_months)
+    for tenant, mine in zip(deals, of_deal, strict=True):
+        month = pieces.month[mine]
+        revenue = np.bincount(month, piece_revenue[mine], minlength=n_months)
+        burned = np.bincount(month, credit.usd[mine], minlength=n_months)
+        gpu_h = np.bincount(month, credit.gpu_h[mine], minlength=n_months)
         granted, forfeited = np.zeros(n_months), np.zeros(n_months)
         for e in record.recorded.credit_events:
             if e.tenant == tenant and e.kind in ("granted", "expired"):

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray
-from planner.analysis.runs import Segments
+from planner.analysis.runs import Segments, _list_revenue_usd
 from planner.model.record import RunRecord
 from planner.scenario.schema import Scenario
 
@@ -71,9 +71,17 @@ def piece_revenue_usd(
 ) -> FloatArray:
     """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
     and its tier (zero for internal tenants)."""
-    revenue = np.zeros(len(owner))
-    cohort, gpus, charged = seg.cohort[owner], seg.gpus[owner], seg.charged[owner]
-    for c, price in enumerate(record.prices):
-        mine = charged & (cohort == c)
-        revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    return revenue * seg.price_factor[owner]
+    # A piece that is its whole segment earns the segment's revenue and an empty one earns
+    # nothing: only the others are integrated.
+    revenue = seg.revenue_usd[owner]
+    whole = (from_h == seg.from_h[owner]) & (to_h == seg.to_h[owner])
+    revenue[~whole & (to_h <= from_h)] = 0.0
+    part = np.flatnonzero(~whole & (to_h > from_h))
+    of = owner[part]
+    revenue[part] = (
+        _list_revenue_usd(
+            record, seg.cohort[of], seg.gpus[of], seg.charged[of], from_h[part], to_h[part]
+        )
+        * seg.price_factor[of]
+    )
+    return revenue
