@@ -23,7 +23,11 @@ def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
         # An empty column gets no labels: Parquet keeps none for it, so it reads back the same.
         return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
     unique = list(dict.fromkeys(names))
-    remap = np.array([unique.index(name) for name in names] + [-1], dtype=np.int64)
+    # Few names: codes of the type the categorical keeps them in, so it need not convert them.
+    small = len(unique) < np.iinfo(np.int8).max
+    remap: NDArray[np.signedinteger[Any]] = np.array(
+        [unique.index(name) for name in names] + [-1], dtype=np.int8 if small else np.int64
+    )
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))
 
 

@@ -130,8 +130,8 @@ class PriceCurve:
         a, b = a_h.ravel(), b_h.ravel()
         total = np.zeros(a.shape)
         for start, end, q, anchor, k in self._pieces:
-            # Only the stretches that overlap the piece: it adds nothing to the others.
-            at = np.flatnonzero((a < end) & (b > start))
+            # Only the stretches of some length that overlap the piece: the others gain nothing.
+            at = np.flatnonzero((a < end) & (b > start) & (b > a))
             if not len(at):
                 continue
             lo = np.clip(a[at], start, end)
