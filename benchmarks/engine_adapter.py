@@ -135,12 +135,10 @@ def run_model(built: BuiltModel) -> BuiltModel:
 
 
 def model_waits(built: BuiltModel) -> FloatArray:
-    """Return the per-job waits in hours from a run model's recorder (NaN if unstarted)."""
-    recorder = built.model.recorder
+    """Return the per-job waits in hours from a run model's record (NaN if unstarted)."""
+    recorded = built.model.record().recorded
     start_h = np.full(built.submit_h.size, np.nan)
-    start_h[np.frombuffer(recorder.start_job, dtype=np.int64)] = np.frombuffer(
-        recorder.start_h, dtype=np.float64
-    )
+    start_h[recorded.start_job] = recorded.start_h
     waits: FloatArray = start_h - built.submit_h
     return waits
 

@@ -105,7 +105,7 @@ def time_run(scheduler: dict[str, Any], batch: JobBatch, stream_jobs: int) -> fl
     began = time.perf_counter()
     model.run()
     wall_s = time.perf_counter() - began
-    finished = len(model.recorder.end_job)
+    finished = len(model.record().recorded.end_job)
     return wall_s / (stream_jobs + finished) * 1e6
 
 

@@ -32,7 +32,7 @@ def simulate(
     began = time.perf_counter()
     model = Model(scenario, seed, jobs=jobs, replication=replication)
     model.run(progress)
-    tables = collect(model)
+    tables = collect(model.record())
     return RunResult(scenario, seed, tables, wall_s=time.perf_counter() - began)
 
 

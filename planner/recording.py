@@ -1,9 +1,11 @@
 """The recorder: append-only records of what happened in a run, nothing computed.
 
 Components call its hooks as things happen. Columns are ``array.array`` of primitives rather than
-lists of objects, so a million-job run stays small in memory; :mod:`planner.analysis` turns them
-into tables. Revenue is not recorded: it follows from when each job held which GPUs, and is
-computed afterwards, vectorised. Only credit draws, whose order matters, are logged as they happen.
+lists of objects, so a million-job run stays small in memory. Once the run is over they reach
+:mod:`planner.analysis` as read-only numpy arrays over the same memory, in the run's record
+(:class:`planner.model.record.Recorded`), and become tables there. Revenue is not recorded: it
+follows from when each job held which GPUs, and is computed afterwards, vectorised. Only credit
+draws, whose order matters, are logged as they happen.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from planner.results import RunResult
 
 CLASSES = ("credit", "paying", "internal")  # wholesale lessees submit no jobs
+WAIT_PERCENTILES = (50, 95, 99)
 
 
 def summarise(res: RunResult) -> pd.Series:
@@ -73,14 +74,17 @@ def summarise(res: RunResult) -> pd.Series:
         out["goodput"] = 1.0 - lost / busy if busy else math.nan
 
     waits = censored_wait_h(jobs, sc.horizon_h)
-    classes = jobs["tenant_class"].to_numpy()
-    for label, mask in [("all", np.ones(len(jobs), bool))] + [(c, classes == c) for c in CLASSES]:
+    # Compared as a column, a categorical compares its small codes, not a string per job.
+    of_class = {c: (jobs["tenant_class"] == c).to_numpy(dtype=bool) for c in CLASSES}
+    for label, mask in [("all", np.ones(len(jobs), bool)), *of_class.items()]:
         if label != "all" and not mask.any():
             continue
         w = waits[mask]
         out[f"wait_mean_h.{label}"] = float(w.mean()) if len(w) else math.nan
-        for q in (50, 95, 99):
-            out[f"wait_p{q}_h.{label}"] = float(np.percentile(w, q)) if len(w) else math.nan
+        none = [math.nan] * len(WAIT_PERCENTILES)
+        quantiles = np.percentile(w, WAIT_PERCENTILES) if len(w) else none
+        for q, wait_h in zip(WAIT_PERCENTILES, quantiles, strict=True):
+            out[f"wait_p{q}_h.{label}"] = float(wait_h)
 
     # The service a class was offered: jobs turned away (balked, or lost after their tenant
     # churned) count as never starting, so a queue that drives customers off cannot pass for
@@ -88,7 +92,7 @@ def summarise(res: RunResult) -> pd.Series:
     turned_away = (tenants["jobs_balked"] + tenants["jobs_lost_to_churn"]).to_numpy()
     tenant_class = tenants["tenant_class"].to_numpy()
     for label in CLASSES:
-        mask = classes == label
+        mask = of_class[label]
         away = int(turned_away[tenant_class == label].sum())
         if not mask.any() and not away:
             continue

@@ -139,7 +139,7 @@ def test_no_head_starts_later_than_its_reservation(world: tuple[Any, Any], seed:
     model.run()
     policy = model.policy
     assert isinstance(policy, Backfill)
-    tables = planner.analysis.collect(model)
+    tables = planner.analysis.collect(model.record())
     table = tables.jobs.set_index("job_id")
     failed_h = tables.failures["t_h"].to_numpy(dtype=np.float64)
     for job, promised_h in policy.promised_h.items():
@@ -175,7 +175,7 @@ def test_exact_estimates_end_when_runs_end_restarts_included(
 
     policy._admitted = noting_estimates  # type: ignore[method-assign]
     model.run()
-    runs = planner.analysis.collect(model).runs
+    runs = planner.analysis.collect(model.record()).runs
     done = runs[~runs["interrupted"] & (runs["to_h"] < sc.horizon_h)]
     for run in done.itertuples():
         assert run.to_h == pytest.approx(expected[run.job_id][run.run], abs=1e-9)

@@ -41,7 +41,7 @@ def run_with_failure(
     assert model.failures is not None
     model.failures.inject(at_h, cohort=0, node=node)
     model.run()
-    return collect(model)
+    return collect(model.record())
 
 
 def test_a_job_loses_the_work_since_its_last_checkpoint_plus_the_restart() -> None:

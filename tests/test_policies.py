@@ -104,7 +104,7 @@ def test_with_noisy_estimates_the_head_starts_by_its_promised_time() -> None:
     assert isinstance(model.policy, Backfill)
     promised_h = model.policy.promised_h[1]
     assert promised_h > 10.0  # the running job's estimate is longer than its 10 h
-    jobs = collect(model).jobs
+    jobs = collect(model.record()).jobs
     assert 10.0 <= jobs["start_h"][1] <= promised_h
 
 

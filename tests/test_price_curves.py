@@ -171,6 +171,25 @@ def test_integral_agrees_with_quadrature_and_the_array_form(
     assert curve.price(t0) == pytest.approx(p0)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    decline=st.floats(0.0, 0.9),
+    steps=steps,
+    stretches=st.lists(st.tuples(st.floats(-8000, 30000), st.floats(-100, 10000)), max_size=30),
+)
+def test_the_array_form_integrates_each_stretch_on_its_own(
+    decline: float, steps: tuple[PriceStep, ...], stretches: list[tuple[float, float]]
+) -> None:
+    """A batch of stretches gives, bit for bit, what each stretch gives alone (an empty or
+    reversed one earns zero), so tables may integrate any subset of stretches and agree."""
+    curve = PriceCurve.from_annual_decline(2.0, 0.0, decline, steps)
+    a = np.array([lo for lo, _ in stretches])
+    b = a + np.array([length for _, length in stretches])
+    alone = [curve.integral_array(a[i : i + 1], b[i : i + 1])[0] for i in range(len(a))]
+    assert curve.integral_array(a, b).tobytes() == np.array(alone, dtype=np.float64).tobytes()
+    assert all(x == 0.0 for x in np.array(alone)[b <= a])
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     launch_day=st.integers(10, 50),

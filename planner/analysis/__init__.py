@@ -1,4 +1,5 @@
-"""Collectors: the recorder's raw records → tidy pandas tables of one run.
+"""Collectors: the record of one run (:class:`~planner.model.record.RunRecord`) → tidy pandas
+tables. They read only the record, never the engine that produced it.
 
 Time-weighted levels (GPUs busy, queue length) are rebuilt here from job start and end times, so
 the event loop pays nothing for them. Money by calendar month (the ``ledger`` and
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from planner.analysis.cohorts import _cohorts, lease_usd_per_idle_gpu_h, model_lease_terms
+from planner.analysis.cohorts import _cohorts, cohort_lease_terms, lease_usd_per_idle_gpu_h
 from planner.analysis.columns import FloatArray
 from planner.analysis.credits import CreditUse, credit_use
 from planner.analysis.depreciation import BookValue, book_value, stranded_book_value_usd
@@ -47,8 +48,17 @@ from planner.analysis.months import (
 )
 from planner.analysis.runs import Segments, _runs, segments
 from planner.analysis.tenants import _tenants
-from planner.analysis.timeseries import _pool_timeseries, _timeseries, daily_mean, level_integral
-from planner.model.engine import Model
+from planner.analysis.timeseries import (
+    InService,
+    Level,
+    _busy,
+    _pool_timeseries,
+    _timeseries,
+    daily_mean,
+    in_service,
+    level_integral,
+)
+from planner.model.record import RunRecord
 from planner.scenario.schema import Scenario
 
 __all__ = [
@@ -62,6 +72,8 @@ __all__ = [
     "BookValue",
     "CreditUse",
     "FloatArray",
+    "InService",
+    "Level",
     "Months",
     "Pieces",
     "Segments",
@@ -69,12 +81,13 @@ __all__ = [
     "book_value",
     "calendar_months",
     "censored_wait_h",
+    "cohort_lease_terms",
     "collect",
     "credit_use",
     "daily_mean",
+    "in_service",
     "lease_usd_per_idle_gpu_h",
     "level_integral",
-    "model_lease_terms",
     "month_pieces",
     "piece_revenue_usd",
     "segments",
@@ -101,30 +114,32 @@ class Tables:
     cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def collect(model: Model) -> Tables:
-    """Build every table from a model that has run."""
-    seg = segments(model)
-    jobs = _jobs(model, seg)
-    months = calendar_months(model.scenario)
+def collect(record: RunRecord) -> Tables:
+    """Build every table of a run from its record."""
+    seg = segments(record)
+    jobs = _jobs(record, seg)
+    months = calendar_months(record.scenario)
     pieces = month_pieces(seg, months.edges_h)
-    piece_revenue = piece_revenue_usd(model, seg, pieces.seg, pieces.from_h, pieces.to_h)
-    credit = credit_use(model, seg, pieces)
-    cohorts = _cohorts(model, seg)
+    piece_revenue = piece_revenue_usd(record, seg, pieces.seg, pieces.from_h, pieces.to_h)
+    credit = credit_use(record, seg, pieces)
+    gpus_in_service = in_service(record, seg)
+    busy = _busy(seg)
+    cohorts = _cohorts(record, seg, gpus_in_service)
     tables = Tables(
         jobs=jobs,
-        timeseries=_timeseries(model, jobs, seg),
-        pool_timeseries=_pool_timeseries(model, seg),
+        timeseries=_timeseries(record, jobs, busy, gpus_in_service),
+        pool_timeseries=_pool_timeseries(record, seg, busy, gpus_in_service),
         cohorts=cohorts,
-        tenants=_tenants(model, jobs, seg, pieces, credit, cohorts),
-        orders=_orders(model),
-        credit_events=_credit_events(model),
-        ledger=_ledger(model, seg, months, pieces, piece_revenue),
-        credit_ledger=_credit_ledger(model, seg, months, pieces, piece_revenue, credit),
-        failures=_failures(model),
-        runs=_runs(model, seg),
-        fragmentation=_fragmentation(model),
+        tenants=_tenants(record, jobs, seg, pieces, credit, cohorts),
+        orders=_orders(record),
+        credit_events=_credit_events(record),
+        ledger=_ledger(record, seg, gpus_in_service, months, pieces, piece_revenue),
+        credit_ledger=_credit_ledger(record, seg, months, pieces, piece_revenue, credit),
+        failures=_failures(record),
+        runs=_runs(record, seg),
+        fragmentation=_fragmentation(record),
     )
-    return _with_finance(model.scenario, tables)
+    return _with_finance(record.scenario, tables)
 
 
 def _with_finance(sc: Scenario, tables: Tables) -> Tables:

@@ -7,14 +7,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from planner.analysis.columns import _groups
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
 from planner.analysis.runs import Segments
-from planner.analysis.timeseries import _in_service_gpu_h
+from planner.analysis.timeseries import InService
 from planner.leasing import LeaseTerm, lease_terms
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 
 
-def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
+def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd.DataFrame:
     """Per cohort: capex, use, revenue against its potential, and its book value.
 
     ``stranded_book_value_usd`` is, for a cohort obsolete within the horizon, its book value at
@@ -22,39 +23,35 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
     horizon, the part of its book value at the horizon that its revenue so far has not earned
     back: ``min(book value at horizon, max(0, capex - revenue to date))``.
     """
-    sc, rec = model.scenario, model.recorder
+    sc, rec = record.scenario, record.recorded
     horizon = sc.horizon_h
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
-    lease_rate = lease_usd_per_idle_gpu_h(model)
-    n = len(model.cohorts)
-    failures_on = np.bincount(np.frombuffer(rec.failure_cohort, dtype=np.int64), minlength=n)
-    lost_on = np.bincount(
-        np.frombuffer(rec.lost_cohort, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
-    )
+    lease_rate = lease_usd_per_idle_gpu_h(record)
+    n = len(record.cohorts)
+    failures_on = np.bincount(rec.failure_cohort, minlength=n)
+    lost_on = np.bincount(rec.lost_cohort, rec.lost_gpu_h, minlength=n)
     rows = []
-    for c, price in zip(model.cohorts, model.prices, strict=True):
+    for c, price, mine in zip(record.cohorts, record.prices, _groups(seg.cohort, n), strict=True):
         obsolete = price.obsolete_at_h
-        mine = seg.cohort == c.index
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
-        paying = seg.charged[mine]
+        paying = mine[seg.charged[mine]]
+        a_paying, b_paying = seg.from_h[paying], seg.to_h[paying]
         # GPUs weighted by what each pays over the list price (its contract tier).
-        gpus = seg.gpus[mine][paying] * seg.price_factor[mine][paying]
+        gpus = seg.gpus[paying] * seg.price_factor[paying]
         before = float(
-            np.sum(gpus * price.curve.integral_array(a[paying], np.minimum(b[paying], obsolete)))
+            np.sum(gpus * price.curve.integral_array(a_paying, np.minimum(b_paying, obsolete)))
         )
-        after = float(
-            np.sum(gpus * price.integral_array(np.maximum(a[paying], obsolete), b[paying]))
-        )
+        after = float(np.sum(gpus * price.integral_array(np.maximum(a_paying, obsolete), b_paying)))
         served_from = in_service.get(c.index, math.nan)
         served_to = retired.get(c.index, horizon)
         in_service_gpu_h = potential = 0.0
         if not math.isnan(served_from):
             potential = c.gpus * price.curve.integral(served_from, min(served_to, obsolete))
-            in_service_gpu_h = _in_service_gpu_h(model, seg, c.index)
+            in_service_gpu_h = gpus_in_service.gpu_h(c.index, horizon)
         busy_gpu_h = float(np.sum(seg.gpus[mine] * (b - a)))
-        book = book_value(model, c.index)
+        book = book_value(record, c.index)
         capex = book.capex_usd
         opex = in_service_gpu_h * price.opex_usd_per_gpu_h
         leased_share, usd_per_idle_gpu_h = lease_rate[c.index]
@@ -99,14 +96,15 @@ def _cohorts(model: Model, seg: Segments) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def lease_usd_per_idle_gpu_h(model: Model) -> list[tuple[float, float]]:
+def lease_usd_per_idle_gpu_h(record: RunRecord) -> list[tuple[float, float]]:
     """Per cohort: share of its idle GPU-hours leased out, and lease revenue per idle GPU-hour."""
-    rates = [(0.0, 0.0) for _ in model.cohorts]
-    for term in model_lease_terms(model):
+    rates = [(0.0, 0.0) for _ in record.cohorts]
+    for term in cohort_lease_terms(record):
         share, usd = rates[term.cohort]
         rates[term.cohort] = (share + term.share, usd + term.share * term.usd_per_gpu_h)
     return rates
 
 
-def model_lease_terms(model: Model) -> list[LeaseTerm]:
-    return lease_terms(model.scenario, [(c.model, c.region) for c in model.cohorts])
+def cohort_lease_terms(record: RunRecord) -> list[LeaseTerm]:
+    """The wholesale lease terms on a run's cohorts."""
+    return lease_terms(record.scenario, [(c.model, c.region) for c in record.cohorts])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,5 +23,35 @@ def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
         # An empty column gets no labels: Parquet keeps none for it, so it reads back the same.
         return pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str"))
     unique = list(dict.fromkeys(names))
-    remap = np.array([unique.index(name) for name in names] + [-1], dtype=np.int64)
+    # Few names: codes of the type the categorical keeps them in, so it need not convert them.
+    small = len(unique) < np.iinfo(np.int8).max
+    remap: NDArray[np.signedinteger[Any]] = np.array(
+        [unique.index(name) for name in names] + [-1], dtype=np.int8 if small else np.int64
+    )
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))
+
+
+def _groups(labels: NDArray[np.int64], count: int) -> list[NDArray[np.int64]]:
+    """The positions labelled 0, 1, ... ``count - 1``, each group in its original order.
+
+    One stable sort, a radix sort while labels fit in 16 bits, in place of a mask per label.
+    """
+    key = labels.astype(np.int16 if count <= 2**15 else np.int64)
+    by = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[by], np.arange(count + 1))
+    return [by[a:b] for a, b in pairwise(bounds)]
+
+
+def _table(
+    columns: dict[str, NDArray[Any] | pd.Categorical], rows: NDArray[np.int64] | None = None
+) -> pd.DataFrame:
+    """A table of ``columns`` (only ``rows`` of them, if given), none sharing memory with them.
+
+    Each column is copied once, as it is taken, and handed to the table as it is: a table
+    built the usual way copies every column again, into blocks of columns of one type.
+    """
+    if rows is None:
+        taken = {name: values.copy() for name, values in columns.items()}
+    else:
+        taken = {name: values[rows] for name, values in columns.items()}
+    return pd.DataFrame(taken, copy=False)

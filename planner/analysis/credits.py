@@ -9,7 +9,7 @@ import numpy as np
 from planner.analysis.columns import FloatArray
 from planner.analysis.months import Pieces, piece_revenue_usd
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class CreditUse:
     gpu_h: FloatArray
 
 
-def credit_use(model: Model, seg: Segments, pieces: Pieces) -> CreditUse:
+def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
     """Which GPU-hours each job paid with credits, and when.
 
     A job draws credits at its cohort's price only for its hours inside its tenant's grant window
@@ -32,24 +32,20 @@ def credit_use(model: Model, seg: Segments, pieces: Pieces) -> CreditUse:
     So per piece: credit = ratio x eligible revenue, credit GPU-hours = ratio x eligible
     GPU-hours, and summed over a job's pieces the credit is exactly its credits drawn.
     """
-    rec = model.recorder
-    n_tenants = len(model.scenario.tenants)
+    rec = record.recorded
+    n_tenants = len(record.scenario.tenants)
     # Tenants without a grant get an empty window.
     opens, closes = np.zeros(n_tenants), np.zeros(n_tenants)
-    for tenant, account in model.billing.accounts.items():
+    for tenant, account in record.accounts.items():
         opens[tenant], closes[tenant] = account.granted_h, account.expires_h
     job = seg.job[pieces.seg]
-    tenant_of = model.jobs.tenant[job]
+    tenant_of = record.jobs.tenant[job]
     lo = np.maximum(pieces.from_h, opens[tenant_of])
     hi = np.maximum(lo, np.minimum(pieces.to_h, closes[tenant_of]))
-    eligible_usd = piece_revenue_usd(model, seg, pieces.seg, lo, hi)
+    eligible_usd = piece_revenue_usd(record, seg, pieces.seg, lo, hi)
     eligible_gpu_h = seg.gpus[pieces.seg] * (hi - lo)
-    n_jobs = len(model.jobs)
-    drawn = np.bincount(
-        np.frombuffer(rec.credit_job, dtype=np.int64),
-        np.frombuffer(rec.credit_usd),
-        minlength=n_jobs,
-    )
+    n_jobs = len(record.jobs)
+    drawn = np.bincount(rec.credit_job, rec.credit_usd, minlength=n_jobs)
     eligible_per_job = np.bincount(job, eligible_usd, minlength=n_jobs)
     ratio = np.divide(drawn, eligible_per_job, out=np.zeros(n_jobs), where=eligible_per_job > 0)[
         job

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.analysis.columns import FloatArray
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.scenario.schema import HOURS_PER_YEAR
 
 
@@ -58,13 +58,13 @@ class BookValue:
         return np.where(inside, self.at_obsolescence_usd, 0.0)
 
 
-def book_value(model: Model, cohort: int) -> BookValue:
-    """The book value of cohort ``cohort`` of ``model``, over the market's book life."""
-    c, price = model.cohorts[cohort], model.prices[cohort]
+def book_value(record: RunRecord, cohort: int) -> BookValue:
+    """The book value of cohort ``cohort`` of a run, over the market's book life."""
+    c, price = record.cohorts[cohort], record.prices[cohort]
     return BookValue(
         capex_usd=c.gpus * c.unit_capex_usd,
         acquired_h=c.in_service_h,
-        life_h=model.scenario.market.book_life_years * HOURS_PER_YEAR,
+        life_h=record.scenario.market.book_life_years * HOURS_PER_YEAR,
         obsolete_at_h=price.obsolete_at_h,
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.analysis.columns import FloatArray, _labels
+from planner.analysis.columns import FloatArray, _labels, _table
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.recording import PREEMPTED
 
 CLASSES = ("credit", "paying", "internal", "wholesale")
@@ -47,8 +47,8 @@ JOB_COLUMNS = (
 )
 
 
-def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
-    sc, rec, batch = model.scenario, model.recorder, model.jobs
+def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
+    sc, rec, batch = record.scenario, record.recorded, record.jobs
     n = len(batch)
     start = np.full(n, np.nan)
     end = np.full(n, np.nan)
@@ -62,23 +62,19 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     cohort[seg.job] = seg.cohort
     gpus_held = np.zeros(n, dtype=np.int64)
     gpus_held[seg.job] = seg.gpus
-    end_job = np.frombuffer(rec.end_job, dtype=np.int64)
-    interrupted = np.frombuffer(rec.end_interrupted, dtype=np.int8).astype(bool)
-    end[end_job[~interrupted]] = np.frombuffer(rec.end_h)[~interrupted]
+    end_job = rec.end_job
+    interrupted = rec.end_interrupted.astype(bool)
+    end[end_job[~interrupted]] = rec.end_h[~interrupted]
     restarts = np.bincount(end_job[interrupted], minlength=n)
-    preempted = np.frombuffer(rec.end_interrupted, dtype=np.int8) == PREEMPTED
+    preempted = rec.end_interrupted == PREEMPTED
     preemptions = np.bincount(end_job[preempted], minlength=n)
-    lost_gpu_h = np.bincount(
-        np.frombuffer(rec.lost_job, dtype=np.int64), np.frombuffer(rec.lost_gpu_h), minlength=n
-    )
+    lost_gpu_h = np.bincount(rec.lost_job, rec.lost_gpu_h, minlength=n)
 
     revenue = np.bincount(seg.job, seg.revenue_usd, minlength=n)
     held_gpu_h = np.bincount(seg.job, seg.gpus * (seg.to_h - seg.from_h), minlength=n)
-    credit = np.bincount(
-        np.frombuffer(rec.credit_job, dtype=np.int64), np.frombuffer(rec.credit_usd), minlength=n
-    )
+    credit = np.bincount(rec.credit_job, rec.credit_usd, minlength=n)
     submitted = np.ones(n, dtype=bool)
-    submitted[np.frombuffer(rec.skipped_job, dtype=np.int64)] = False
+    submitted[rec.skipped_job] = False
 
     tenants = sc.tenants
     classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int64)
@@ -93,8 +89,8 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
     paid_with[(credit > 0) & (cash > 1e-9 * revenue)] = 2
     paid_with[job_class == CLASSES.index("internal")] = 3
     paid_with[np.isnan(start)] = -1
-    cohorts = model.cohorts
-    table = pd.DataFrame(
+    cohorts = record.cohorts
+    return _table(
         {
             "job_id": np.arange(n),
             "tenant": _labels(batch.tenant, [t.name for t in tenants]),
@@ -120,9 +116,9 @@ def _jobs(model: Model, seg: Segments) -> pd.DataFrame:
             "credit_usd": credit,
             "cash_usd": cash,
             "paid_with": _labels(paid_with, PAID_WITH),
-        }
+        },
+        rows=np.flatnonzero(submitted),
     )
-    return table[submitted].reset_index(drop=True)
 
 
 def censored_wait_h(jobs: pd.DataFrame, horizon_h: float) -> FloatArray:

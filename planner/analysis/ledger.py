@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.cohorts import lease_usd_per_idle_gpu_h
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import FloatArray, _groups
 from planner.analysis.credits import CreditUse
 from planner.analysis.depreciation import book_value
 from planner.analysis.months import Months, Pieces
 from planner.analysis.runs import Segments
-from planner.analysis.timeseries import _in_service_events, level_integral
-from planner.model.engine import Model
+from planner.analysis.timeseries import InService
+from planner.model.record import RunRecord
 
 LEDGER_COLUMNS = (
     "month",
@@ -47,7 +47,12 @@ LEDGER_COLUMNS = (
 
 
 def _ledger(
-    model: Model, seg: Segments, months: Months, pieces: Pieces, piece_revenue: FloatArray
+    record: RunRecord,
+    seg: Segments,
+    in_service: InService,
+    months: Months,
+    pieces: Pieces,
+    piece_revenue: FloatArray,
 ) -> pd.DataFrame:
     """One row per calendar month and cohort: use, revenue, costs and book value.
 
@@ -57,13 +62,15 @@ def _ledger(
     The book value rolls forward: its value at a month's end is the previous month's plus
     ``capex_spent_usd`` less ``depreciation_usd`` and ``written_off_usd`` (see :class:`BookValue`).
     """
-    n_months, n_cohorts = len(months.first_day), len(model.cohorts)
+    n_months, n_cohorts = len(months.first_day), len(record.cohorts)
     key = seg.cohort[pieces.seg] * n_months + pieces.month
     size = n_cohorts * n_months
     revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
     held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
     busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
-    frames = [_cohort_ledger(model, seg, c, months, revenue[c], busy[c]) for c in range(n_cohorts)]
+    frames = [
+        _cohort_ledger(record, in_service, c, months, revenue[c], busy[c]) for c in range(n_cohorts)
+    ]
     if not frames:
         return _empty(LEDGER_COLUMNS, labels=("month", "cohort", "gpu_model", "region"))
     table = pd.concat(frames, ignore_index=True)
@@ -72,21 +79,21 @@ def _ledger(
 
 
 def _cohort_ledger(
-    model: Model,
-    seg: Segments,
+    record: RunRecord,
+    in_service: InService,
     cohort: int,
     months: Months,
     revenue_usd: FloatArray,
     busy_gpu_h: FloatArray,
 ) -> pd.DataFrame:
     """The ledger rows of one cohort, one per month."""
-    c, price = model.cohorts[cohort], model.prices[cohort]
+    c, price = record.cohorts[cohort], record.prices[cohort]
     t0, t1 = months.edges_h[:-1], months.edges_h[1:]
-    in_service = level_integral(*_in_service_events(model, seg, [cohort]), months.edges_h)
-    opex = in_service * price.opex_usd_per_gpu_h
-    book = book_value(model, cohort)
-    leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(model)[cohort]
-    idle_gpu_h = np.maximum(0.0, in_service - busy_gpu_h)
+    gpu_h = in_service.level([cohort]).integral(months.edges_h)
+    opex = gpu_h * price.opex_usd_per_gpu_h
+    book = book_value(record, cohort)
+    leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(record)[cohort]
+    idle_gpu_h = np.maximum(0.0, gpu_h - busy_gpu_h)
     lease = idle_gpu_h * usd_per_idle_gpu_h
     cumulative = np.cumsum(revenue_usd + lease)
     return pd.DataFrame(
@@ -97,14 +104,14 @@ def _cohort_ledger(
             "cohort": c.name,
             "gpu_model": c.model,
             "region": c.region,
-            "gpus_in_service": in_service / (t1 - t0),
-            "in_service_gpu_h": in_service,
+            "gpus_in_service": gpu_h / (t1 - t0),
+            "in_service_gpu_h": gpu_h,
             "busy_gpu_h": busy_gpu_h,
             "utilisation": np.divide(
-                busy_gpu_h, in_service, out=np.full(len(t0), np.nan), where=in_service > 0
+                busy_gpu_h, gpu_h, out=np.full(len(t0), np.nan), where=gpu_h > 0
             ),
             "revenue_usd": revenue_usd,
-            "potential_revenue_usd": _potential_revenue_usd(model, cohort, months),
+            "potential_revenue_usd": _potential_revenue_usd(record, cohort, months),
             "opex_usd": opex,
             "leased_gpu_h": idle_gpu_h * leased_share,
             "lease_revenue_usd": lease,
@@ -119,18 +126,18 @@ def _cohort_ledger(
     )
 
 
-def _potential_revenue_usd(model: Model, cohort: int, months: Months) -> FloatArray:
+def _potential_revenue_usd(record: RunRecord, cohort: int, months: Months) -> FloatArray:
     """List price x the cohort's in-service GPU-hours before obsolescence, per month."""
-    rec, price = model.recorder, model.prices[cohort]
+    rec, price = record.recorded, record.prices[cohort]
     entered = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     if cohort not in entered:
         return np.zeros(len(months.first_day))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
     lo = entered[cohort]
-    hi = max(lo, min(retired.get(cohort, model.scenario.horizon_h), price.obsolete_at_h))
+    hi = max(lo, min(retired.get(cohort, record.scenario.horizon_h), price.obsolete_at_h))
     a = np.clip(months.edges_h[:-1], lo, hi)
     b = np.clip(months.edges_h[1:], lo, hi)
-    return model.cohorts[cohort].gpus * price.curve.integral_array(a, b)
+    return record.cohorts[cohort].gpus * price.curve.integral_array(a, b)
 
 
 CREDIT_LEDGER_COLUMNS = (
@@ -149,7 +156,7 @@ CREDIT_LEDGER_COLUMNS = (
 
 
 def _credit_ledger(
-    model: Model,
+    record: RunRecord,
     seg: Segments,
     months: Months,
     pieces: Pieces,
@@ -165,17 +172,20 @@ def _credit_ledger(
     cash_usd + credits_granted_usd`` in the second. Forfeits fall in the month of expiry.
     """
     n_months = len(months.first_day)
-    names = [t.name for t in model.scenario.tenants]
-    deals = sorted(model.billing.accounts)
-    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    names = [t.name for t in record.scenario.tenants]
+    deals = sorted(record.accounts)
+    # Each deal's pieces in their order, so each month adds them up in the same order.
+    deal_of = np.full(len(names), -1, dtype=np.int64)
+    deal_of[deals] = np.arange(len(deals))
+    of_deal = _groups(deal_of[record.jobs.tenant[seg.job[pieces.seg]]], len(deals))
     frames = []
-    for tenant in deals:
-        mine = piece_tenant == tenant
-        revenue = np.bincount(pieces.month[mine], piece_revenue[mine], minlength=n_months)
-        burned = np.bincount(pieces.month[mine], credit.usd[mine], minlength=n_months)
-        gpu_h = np.bincount(pieces.month[mine], credit.gpu_h[mine], minlength=n_months)
+    for tenant, mine in zip(deals, of_deal, strict=True):
+        month = pieces.month[mine]
+        revenue = np.bincount(month, piece_revenue[mine], minlength=n_months)
+        burned = np.bincount(month, credit.usd[mine], minlength=n_months)
+        gpu_h = np.bincount(month, credit.gpu_h[mine], minlength=n_months)
         granted, forfeited = np.zeros(n_months), np.zeros(n_months)
-        for e in model.recorder.credit_events:
+        for e in record.recorded.credit_events:
             if e.tenant == tenant and e.kind in ("granted", "expired"):
                 into = granted if e.kind == "granted" else forfeited
                 into[months.of(np.array(e.t_h))] += e.amount_usd

@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray
-from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.analysis.runs import Segments, _list_revenue_usd
+from planner.model.record import RunRecord
 from planner.scenario.schema import Scenario
 
 
@@ -67,13 +67,21 @@ def month_pieces(seg: Segments, edges_h: FloatArray) -> Pieces:
 
 
 def piece_revenue_usd(
-    model: Model, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
+    record: RunRecord, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
 ) -> FloatArray:
     """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
     and its tier (zero for internal tenants)."""
-    revenue = np.zeros(len(owner))
-    cohort, gpus, charged = seg.cohort[owner], seg.gpus[owner], seg.charged[owner]
-    for c, price in enumerate(model.prices):
-        mine = charged & (cohort == c)
-        revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    return revenue * seg.price_factor[owner]
+    # A piece that is its whole segment earns the segment's revenue and an empty one earns
+    # nothing: only the others are integrated.
+    revenue = seg.revenue_usd[owner]
+    whole = (from_h == seg.from_h[owner]) & (to_h == seg.to_h[owner])
+    revenue[~whole & (to_h <= from_h)] = 0.0
+    part = np.flatnonzero(~whole & (to_h > from_h))
+    of = owner[part]
+    revenue[part] = (
+        _list_revenue_usd(
+            record, seg.cohort[of], seg.gpus[of], seg.charged[of], from_h[part], to_h[part]
+        )
+        * seg.price_factor[of]
+    )
+    return revenue

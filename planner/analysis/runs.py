@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.analysis.columns import FloatArray, _labels
+from planner.analysis.columns import FloatArray, _groups, _labels
 from planner.model.billing import tier_price_factor
-from planner.model.engine import Model
+from planner.model.record import Recorded, RunRecord
 from planner.recording import PREEMPTED
 
 
@@ -39,42 +39,25 @@ class Segments:
     open: NDArray[np.bool_]  # the run was still going at the horizon
 
 
-def segments(model: Model) -> Segments:
+def segments(record: RunRecord) -> Segments:
     """Pair each start with the job's matching end (the k-th start with the k-th end)."""
-    rec, horizon = model.recorder, model.scenario.horizon_h
-    s_job = np.frombuffer(rec.start_job, dtype=np.int64)
-    s_h = np.frombuffer(rec.start_h)
-    s_cohort = np.frombuffer(rec.start_cohort, dtype=np.int64)
-    e_job = np.frombuffer(rec.end_job, dtype=np.int64)
-    e_h = np.frombuffer(rec.end_h)
-    s_order = np.lexsort((s_h, s_job))
-    e_order = np.lexsort((e_h, e_job))
-    base = len(s_job) + 1  # more than any job's number of starts
-    s_key = _occurrence_key(s_job[s_order], base)
-    e_key = _occurrence_key(e_job[e_order], base)
-    to_h = np.full(len(s_job), horizon)
-    where = np.searchsorted(e_key, s_key)
-    found = where < len(e_key)
-    found[found] = e_key[where[found]] == s_key[found]
-    to_h[s_order[found]] = e_h[e_order[where[found]]]
-    how = np.zeros(len(s_job), dtype=np.int8)
-    flags = np.frombuffer(rec.end_interrupted, dtype=np.int8)
-    how[s_order[found]] = flags[e_order[where[found]]]
+    rec, horizon = record.recorded, record.scenario.horizon_h
+    started, ended = _pairs(rec, len(record.jobs))
+    n = len(rec.start_job)
+    to_h = np.full(n, horizon)
+    to_h[started] = rec.end_h[ended]
+    how = np.zeros(n, dtype=np.int8)
+    how[started] = rec.end_interrupted[ended]
     interrupted, preempted = how != 0, how == PREEMPTED
-    still_open = np.ones(len(s_job), dtype=bool)
-    still_open[s_order[found]] = False
-    job, cohort, from_h = s_job, s_cohort, s_h.copy()
-    gpus = np.frombuffer(rec.start_gpus, dtype=np.int64)
-    revenue = np.zeros(len(job))
-    tenants = model.scenario.tenants
+    still_open = np.ones(n, dtype=bool)
+    still_open[started] = False
+    job, cohort, from_h, gpus = rec.start_job, rec.start_cohort, rec.start_h.copy(), rec.start_gpus
+    tenants = record.scenario.tenants
     is_charged = np.array([t.tenant_class != "internal" for t in tenants])
-    tier_factor = np.array([tier_price_factor(model.scenario, t) for t in tenants])
-    charged = is_charged[model.jobs.tenant[job]]
-    price_factor = np.where(charged, tier_factor[model.jobs.tenant[job]], 0.0)
-    for c, price in enumerate(model.prices):
-        mine = charged & (cohort == c)
-        revenue[mine] = gpus[mine] * price.integral_array(from_h[mine], to_h[mine])
-    revenue *= price_factor
+    tier_factor = np.array([tier_price_factor(record.scenario, t) for t in tenants])
+    charged = is_charged[record.jobs.tenant[job]]
+    price_factor = np.where(charged, tier_factor[record.jobs.tenant[job]], 0.0)
+    revenue = _list_revenue_usd(record, cohort, gpus, charged, from_h, to_h) * price_factor
     return Segments(
         job,
         cohort,
@@ -90,26 +73,57 @@ def segments(model: Model) -> Segments:
     )
 
 
-def _occurrence_key(sorted_jobs: NDArray[np.int64], base: int) -> NDArray[np.int64]:
-    """Sortable key ``job * base + k`` for the k-th occurrence of each job in a sorted array."""
-    n = len(sorted_jobs)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    first = np.r_[0, np.flatnonzero(np.diff(sorted_jobs)) + 1]
-    rank = np.arange(n, dtype=np.int64) - np.repeat(first, np.diff(np.r_[first, n]))
-    return np.asarray(sorted_jobs * base + rank, dtype=np.int64)
+def _pairs(rec: Recorded, n_jobs: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Which recorded start each recorded end closes: end ``ended[i]`` closes start
+    ``started[i]``. A job's k-th start (in time) is closed by its k-th end; its last start
+    stays open if it still ran at the horizon."""
+    starts_per_job = np.bincount(rec.start_job, minlength=n_jobs)
+    if n_jobs == 0 or starts_per_job.max() <= 1:
+        # Nothing restarted: an end closes its job's only start, no sorting needed.
+        start_of = np.full(n_jobs, -1, dtype=np.int64)
+        start_of[rec.start_job] = np.arange(len(rec.start_job))
+        return start_of[rec.end_job], np.arange(len(rec.end_job))
+    ends_per_job = np.bincount(rec.end_job, minlength=n_jobs)
+    # Starts and ends by job, each job's in time order: job j's k-th start sits at
+    # first_start[j] + k, its k-th end at first_end[j] + k.
+    s_order = np.lexsort((rec.start_h, rec.start_job))
+    e_order = np.lexsort((rec.end_h, rec.end_job))
+    first_start = np.cumsum(starts_per_job) - starts_per_job
+    first_end = np.cumsum(ends_per_job) - ends_per_job
+    job = rec.start_job[s_order]
+    k = np.arange(len(job)) - first_start[job]
+    closed = k < ends_per_job[job]
+    return s_order[closed], e_order[first_end[job[closed]] + k[closed]]
 
 
-def _runs(model: Model, seg: Segments) -> pd.DataFrame:
+def _list_revenue_usd(
+    record: RunRecord,
+    cohort: NDArray[np.int64],
+    gpus: NDArray[np.int64],
+    charged: NDArray[np.bool_],
+    from_h: FloatArray,
+    to_h: FloatArray,
+) -> FloatArray:
+    """What ``gpus`` GPUs of ``cohort`` earn at its list price over [from_h, to_h), where
+    ``charged`` (zero elsewhere)."""
+    revenue = np.zeros(len(cohort))
+    by_cohort = _groups(np.where(charged, cohort, -1), len(record.prices))
+    for at, price in zip(by_cohort, record.prices, strict=True):
+        revenue[at] = gpus[at] * price.integral_array(from_h[at], to_h[at])
+    return revenue
+
+
+def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     """One row per run of a job: a stretch on one cohort, ended by completion, cut short
     (``interrupted``: a node failed, or ``preempted`` for another job), or by the horizon
     (``to_h`` is then the horizon)."""
-    cohorts = model.cohorts
+    cohorts = record.cohorts
     order = np.lexsort((seg.from_h, seg.job))
     job = seg.job[order]
     first = np.r_[0, np.flatnonzero(np.diff(job)) + 1] if len(job) else np.zeros(0, np.int64)
     run = np.arange(len(job)) - np.repeat(first, np.diff(np.r_[first, len(job)]))
     cohort = seg.cohort[order]
+    # Every column is taken in run order, so already the table's own.
     return pd.DataFrame(
         {
             "job_id": job,
@@ -123,5 +137,6 @@ def _runs(model: Model, seg: Segments) -> pd.DataFrame:
             "interrupted": seg.interrupted[order],
             "preempted": seg.preempted[order],
             "revenue_usd": seg.revenue_usd[order],
-        }
+        },
+        copy=False,
     )

@@ -7,18 +7,18 @@ import math
 import numpy as np
 import pandas as pd
 
-from planner.analysis.cohorts import model_lease_terms
-from planner.analysis.columns import FloatArray
+from planner.analysis.cohorts import cohort_lease_terms
+from planner.analysis.columns import _groups
 from planner.analysis.credits import CreditUse
-from planner.analysis.jobs import censored_wait_h
+from planner.analysis.jobs import STATES, censored_wait_h
 from planner.analysis.months import Pieces
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.recording import SKIP_REASONS
 
 
 def _tenants(
-    model: Model,
+    record: RunRecord,
     jobs: pd.DataFrame,
     seg: Segments,
     pieces: Pieces,
@@ -32,10 +32,10 @@ def _tenants(
     long waits (at ``churned_at_h``).
     ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue).
     """
-    sc = model.scenario
+    sc, rec = record.scenario, record.recorded
     waits = censored_wait_h(jobs, sc.horizon_h)
-    skipped_tenant = model.jobs.tenant[np.frombuffer(model.recorder.skipped_job, dtype=np.int64)]
-    reason = np.frombuffer(model.recorder.skipped_reason, dtype=np.int8)
+    skipped_tenant = record.jobs.tenant[rec.skipped_job]
+    reason = rec.skipped_reason
     balked = reason == SKIP_REASONS.index("balked")
     churned = reason == SKIP_REASONS.index("churned")
     idle_gpu_h = np.zeros(0)
@@ -44,53 +44,61 @@ def _tenants(
         idle_gpu_h = idle.clip(lower=0.0).to_numpy()
     leased_gpu_h = np.zeros(len(sc.tenants))
     lease_usd = np.zeros(len(sc.tenants))
-    for term in model_lease_terms(model):
+    for term in cohort_lease_terms(record):
         leased_gpu_h[term.tenant] += idle_gpu_h[term.cohort] * term.share
         lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
     n = len(sc.tenants)
-    piece_tenant = model.jobs.tenant[seg.job[pieces.seg]]
+    piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
     credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
-    opex = np.array([p.opex_usd_per_gpu_h for p in model.prices], dtype=np.float64)
+    opex = np.array([p.opex_usd_per_gpu_h for p in record.prices], dtype=np.float64)
     compute_cost = np.bincount(
         piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], minlength=n
     )
+    skipped = np.bincount(skipped_tenant, minlength=n)
+    balked_of = np.bincount(skipped_tenant[balked], minlength=n)
+    churned_of = np.bincount(skipped_tenant[churned], minlength=n)
+    row_tenant = record.jobs.tenant[jobs["job_id"].to_numpy()]
+    state = {
+        s: np.bincount(row_tenant[(jobs["state"] == s).to_numpy()], minlength=n) for s in STATES
+    }
+    restarts = np.bincount(row_tenant, jobs["restarts"].to_numpy(), minlength=n)
+    column = {c: jobs[c].to_numpy() for c in SUMMED}
     rows = []
-    for i, t in enumerate(sc.tenants):
-        mine = (jobs["tenant"] == t.name).to_numpy()
-        j = jobs[mine]
+    for i, (t, mine) in enumerate(zip(sc.tenants, _groups(row_tenant, n), strict=True)):
+        # Each tenant's jobs in table order, so sums add in the same order as over its rows.
+        total = {c: float(values[mine].sum()) for c, values in column.items()}
         w = waits[mine]
+        wait_h = np.percentile(w, (50, 95, 99)) if len(w) else [math.nan] * 3
         rows.append(
             {
                 "tenant": t.name,
                 "tenant_class": t.tenant_class,
-                "jobs_submitted": int(mine.sum()),
-                "jobs_skipped": int(np.sum(skipped_tenant == i)),
-                "jobs_balked": int(np.sum(balked & (skipped_tenant == i))),
-                "jobs_lost_to_churn": int(np.sum(churned & (skipped_tenant == i))),
-                "churned_at_h": model.recorder.churned.get(i, math.nan),
-                "jobs_finished": int((j["state"] == "finished").sum()),
-                "jobs_running": int((j["state"] == "running").sum()),
-                "jobs_queued": int((j["state"] == "queued").sum()),
-                "gpu_h": float(j["gpu_h"].sum()),
-                "restarts": int(j["restarts"].sum()),
-                "lost_gpu_h": float(j["lost_gpu_h"].sum()),
+                "jobs_submitted": len(mine),
+                "jobs_skipped": int(skipped[i]),
+                "jobs_balked": int(balked_of[i]),
+                "jobs_lost_to_churn": int(churned_of[i]),
+                "churned_at_h": rec.churned.get(i, math.nan),
+                "jobs_finished": int(state["finished"][i]),
+                "jobs_running": int(state["running"][i]),
+                "jobs_queued": int(state["queued"][i]),
+                "gpu_h": total["gpu_h"],
+                "restarts": int(restarts[i]),
+                "lost_gpu_h": total["lost_gpu_h"],
                 "goodput": (
-                    1.0 - float(j["lost_gpu_h"].sum()) / float(j["gpu_h"].sum())
-                    if float(j["gpu_h"].sum()) > 0
-                    else math.nan
+                    1.0 - total["lost_gpu_h"] / total["gpu_h"] if total["gpu_h"] > 0 else math.nan
                 ),
                 "wait_mean_h": float(w.mean()) if len(w) else math.nan,
-                "wait_p50_h": _pct(w, 50),
-                "wait_p95_h": _pct(w, 95),
-                "wait_p99_h": _pct(w, 99),
-                "revenue_usd": float(j["revenue_usd"].sum()),
-                "cash_usd": float(j["cash_usd"].sum()),
+                "wait_p50_h": float(wait_h[0]),
+                "wait_p95_h": float(wait_h[1]),
+                "wait_p99_h": float(wait_h[2]),
+                "revenue_usd": total["revenue_usd"],
+                "cash_usd": total["cash_usd"],
                 "leased_gpu_h": float(leased_gpu_h[i]),
                 "lease_revenue_usd": float(lease_usd[i]),
                 **_deal(
-                    model,
+                    record,
                     i,
-                    burned_usd=float(j["credit_usd"].sum()),
+                    burned_usd=total["credit_usd"],
                     credit_gpu_h=float(credit_gpu_h[i]),
                     compute_cost_usd=float(compute_cost[i]),
                 ),
@@ -100,7 +108,12 @@ def _tenants(
 
 
 def _deal(
-    model: Model, tenant: int, *, burned_usd: float, credit_gpu_h: float, compute_cost_usd: float
+    record: RunRecord,
+    tenant: int,
+    *,
+    burned_usd: float,
+    credit_gpu_h: float,
+    compute_cost_usd: float,
 ) -> dict[str, object]:
     """A tenant's credit deal: its size, what became of the credits, and what they bought.
 
@@ -112,9 +125,9 @@ def _deal(
     NaN if none were granted (within the horizon). While a grant is still valid at the horizon
     its unused credits count as paid for, so the figure is then an upper bound.
     """
-    grant = model.scenario.tenants[tenant].credit
-    account = model.billing.accounts.get(tenant)
-    events = [e for e in model.recorder.credit_events if e.tenant == tenant]
+    grant = record.scenario.tenants[tenant].credit
+    account = record.accounts.get(tenant)
+    events = [e for e in record.recorded.credit_events if e.tenant == tenant]
     granted = math.fsum(e.amount_usd for e in events if e.kind == "granted")
     forfeited = math.fsum(e.amount_usd for e in events if e.kind == "expired")
     if credit_gpu_h > 0:
@@ -139,5 +152,5 @@ def _deal(
     }
 
 
-def _pct(values: FloatArray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan
+# Columns of the jobs table summed per tenant.
+SUMMED = ("gpu_h", "lost_gpu_h", "revenue_usd", "cash_usd", "credit_usd")

@@ -7,14 +7,15 @@ times; its integral over an interval is in level-hours (e.g. GPU-hours).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import FloatArray, _groups
 from planner.analysis.runs import Segments
-from planner.model.engine import Model
+from planner.model.record import RunRecord
 from planner.scenario.schema import HOURS_PER_DAY
 
 
@@ -23,8 +24,7 @@ def daily_mean(times_h: FloatArray, deltas: FloatArray, horizon_h: float) -> Flo
 
     The last day may be partial; it is averaged over its own length.
     """
-    edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
-    return np.asarray(level_integral(times_h, deltas, edges) / np.diff(edges), dtype=np.float64)
+    return Level.of(times_h, deltas).daily_mean(horizon_h)
 
 
 def level_integral(times_h: FloatArray, deltas: FloatArray, edges_h: FloatArray) -> FloatArray:
@@ -33,43 +33,101 @@ def level_integral(times_h: FloatArray, deltas: FloatArray, edges_h: FloatArray)
     The level starts at 0 and changes by ``deltas`` at ``times_h``; times are clipped to the
     edges' span.
     """
-    if len(times_h) == 0:
-        return np.zeros(len(edges_h) - 1)
-    order = np.argsort(times_h, kind="stable")
-    t = np.clip(times_h[order], edges_h[0], edges_h[-1])
-    level = np.cumsum(deltas[order])
-    # area[k]: integral of the level from the first edge to t[k] (the level before t[0] is 0).
-    area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
-    k = np.searchsorted(t, edges_h, side="right") - 1
-    at_edges = np.where(
-        k >= 0,
-        area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges_h - t[np.maximum(k, 0)]),
-        0.0,
-    )
-    return np.asarray(np.diff(at_edges), dtype=np.float64)
+    return Level.of(times_h, deltas).integral(edges_h)
 
 
-def _busy_events(
-    seg: Segments, mine: NDArray[np.bool_] | None = None
-) -> tuple[FloatArray, FloatArray]:
-    """GPUs taken at each run's start and given back at its end (a job interrupted by a
-    failure holds nothing while it waits to restart)."""
-    keep = slice(None) if mine is None else mine
-    gpus = seg.gpus[keep].astype(np.float64)
-    return np.concatenate([seg.from_h[keep], seg.to_h[keep]]), np.concatenate([gpus, -gpus])
+@dataclass(frozen=True)
+class Level:
+    """A level's changes in time order, ties in the order they were given: ``deltas[i]`` at
+    ``t_h[i]``, which was change ``order[i]`` as given.
 
-
-def _in_service_events(
-    model: Model, seg: Segments, cohorts: Sequence[int] | None = None
-) -> tuple[FloatArray, FloatArray]:
-    """Changes in GPUs in service: a cohort enters whole; a retired one leaves as it drains.
-
-    At retirement its free GPUs leave at once; GPUs still running a job leave when it ends.
+    Sorting is the costly step, so a level sorted once serves its parts (:meth:`parts`) and
+    other amounts at the same times (:meth:`carrying`): a part keeps the whole's order, which
+    is the order it would sort into on its own.
     """
-    rec = model.recorder
-    into = np.frombuffer(rec.in_service_cohort, dtype=np.int64)
-    sizes = np.array([c.gpus for c in model.cohorts], dtype=np.float64)
-    times = [np.frombuffer(rec.in_service_h)]
+
+    t_h: FloatArray
+    deltas: FloatArray
+    order: NDArray[np.int64]
+
+    @classmethod
+    def of(cls, times_h: FloatArray, deltas: FloatArray) -> Level:
+        order = np.argsort(times_h, kind="stable")
+        return cls(times_h[order], deltas[order], order)
+
+    def carrying(self, deltas: FloatArray) -> Level:
+        """Changes at the same times (as given) by other amounts."""
+        return Level(self.t_h, deltas[self.order], self.order)
+
+    def parts(self, labels: NDArray[np.int64], count: int) -> list[Level]:
+        """The changes labelled 0, 1, ... ``count - 1`` (one label per change, as given)."""
+        return [
+            Level(self.t_h[at], self.deltas[at], self.order[at])
+            for at in _groups(labels[self.order], count)
+        ]
+
+    def integral(self, edges_h: FloatArray) -> FloatArray:
+        """:func:`level_integral` of this level."""
+        if len(self.t_h) == 0:
+            return np.zeros(len(edges_h) - 1)
+        t = np.clip(self.t_h, edges_h[0], edges_h[-1])
+        level = np.cumsum(self.deltas)
+        # area[k]: integral of the level from the first edge to t[k] (the level before t[0] is 0).
+        area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
+        k = np.searchsorted(t, edges_h, side="right") - 1
+        at_edges = np.where(
+            k >= 0,
+            area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges_h - t[np.maximum(k, 0)]),
+            0.0,
+        )
+        return np.asarray(np.diff(at_edges), dtype=np.float64)
+
+    def daily_mean(self, horizon_h: float) -> FloatArray:
+        """:func:`daily_mean` of this level."""
+        edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+        return np.asarray(self.integral(edges) / np.diff(edges), dtype=np.float64)
+
+
+def _busy(seg: Segments) -> Level:
+    """GPUs taken at each run's start and given back at its end (a job interrupted by a
+    failure holds nothing while it waits to restart). Change i and change i + len(seg.job)
+    are run i's start and end."""
+    gpus = seg.gpus.astype(np.float64)
+    return Level.of(np.concatenate([seg.from_h, seg.to_h]), np.concatenate([gpus, -gpus]))
+
+
+@dataclass(frozen=True)
+class InService:
+    """Changes in GPUs in service, each on its cohort: a cohort enters whole; a retired one
+    leaves as it drains. At retirement its free GPUs leave at once; GPUs still running a job
+    leave when it ends."""
+
+    t_h: FloatArray
+    deltas: FloatArray
+    cohort: NDArray[np.int64]
+
+    def level(self, cohorts: Sequence[int] | None = None) -> Level:
+        """GPUs in service in ``cohorts`` (default: all)."""
+        if cohorts is None:
+            return Level.of(self.t_h, self.deltas)
+        keep = np.isin(self.cohort, np.asarray(cohorts, dtype=np.int64))
+        return Level.of(self.t_h[keep], self.deltas[keep])
+
+    def gpu_h(self, cohort: int, horizon_h: float) -> float:
+        """GPU-hours ``cohort`` was in service up to the horizon."""
+        level = self.level([cohort])
+        t, gpus = np.minimum(level.t_h, horizon_h), np.cumsum(level.deltas)
+        return float(
+            np.sum(gpus[:-1] * np.diff(t)) + (gpus[-1] * (horizon_h - t[-1]) if len(t) else 0.0)
+        )
+
+
+def in_service(record: RunRecord, seg: Segments) -> InService:
+    """Every change in GPUs in service of ``record``'s cohorts."""
+    rec = record.recorded
+    into = rec.in_service_cohort
+    sizes = np.array([c.gpus for c in record.cohorts], dtype=np.float64)
+    times = [rec.in_service_h]
     deltas = [sizes[into]]
     owners = [into]
     for cohort, retired_h in zip(rec.retired_cohort, rec.retired_h, strict=True):
@@ -78,83 +136,71 @@ def _in_service_events(
         times += [np.array([retired_h]), seg.to_h[draining]]
         deltas += [np.array([-(sizes[cohort] - held.sum())]), -held]
         owners += [np.array([cohort]), np.full(len(held), cohort)]
-    t, d, who = np.concatenate(times), np.concatenate(deltas), np.concatenate(owners)
-    if cohorts is not None:
-        keep = np.isin(who, np.asarray(cohorts, dtype=np.int64))
-        return t[keep], d[keep]
-    return t, d
+    return InService(np.concatenate(times), np.concatenate(deltas), np.concatenate(owners))
 
 
-def _in_service_gpu_h(model: Model, seg: Segments, cohort: int) -> float:
-    """GPU-hours a cohort was in service up to the horizon."""
-    t, d = _in_service_events(model, seg, [cohort])
-    horizon = model.scenario.horizon_h
-    order = np.argsort(t, kind="stable")
-    t, level = np.minimum(t[order], horizon), np.cumsum(d[order])
-    return float(
-        np.sum(level[:-1] * np.diff(t)) + (level[-1] * (horizon - t[-1]) if len(t) else 0.0)
-    )
-
-
-def _down_events(model: Model) -> tuple[FloatArray, FloatArray]:
+def _down_events(record: RunRecord) -> tuple[FloatArray, FloatArray]:
     """GPUs on failed nodes under repair: up at each failure, down at each repair."""
-    rec = model.recorder
-    times = np.concatenate([np.frombuffer(rec.failure_h), np.frombuffer(rec.repair_h)])
-    gpus = np.concatenate(
-        [
-            np.frombuffer(rec.failure_gpus, dtype=np.int64),
-            -np.frombuffer(rec.repair_gpus, dtype=np.int64),
-        ]
-    ).astype(np.float64)
+    rec = record.recorded
+    times = np.concatenate([rec.failure_h, rec.repair_h])
+    gpus = np.concatenate([rec.failure_gpus, -rec.repair_gpus]).astype(np.float64)
     return times, gpus
 
 
-def _day_frame(model: Model) -> pd.DataFrame:
-    sc = model.scenario
+def _day_frame(record: RunRecord) -> pd.DataFrame:
+    sc = record.scenario
     days = sc.horizon_days
     return pd.DataFrame(
         {"day": np.arange(days), "date": pd.date_range(sc.start, periods=days, freq="D").date}
     )
 
 
-def _timeseries(model: Model, jobs: pd.DataFrame, seg: Segments) -> pd.DataFrame:
-    horizon = model.scenario.horizon_h
-    frame = _day_frame(model)
-    frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg), horizon)
-    frame["gpus_busy"] = daily_mean(*_busy_events(seg), horizon)
+def _timeseries(
+    record: RunRecord, jobs: pd.DataFrame, busy: Level, in_service: InService
+) -> pd.DataFrame:
+    horizon = record.scenario.horizon_h
+    frame = _day_frame(record)
+    frame["gpus_in_service"] = in_service.level().daily_mean(horizon)
+    frame["gpus_busy"] = busy.daily_mean(horizon)
     frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
-    started = jobs["start_h"].dropna().to_numpy()
-    frame["jobs_queued"] = daily_mean(
-        np.concatenate([submit, started]),
-        np.concatenate([np.ones(len(submit)), -np.ones(len(started))]),
-        horizon,
+    start = jobs["start_h"].to_numpy()
+    started = ~np.isnan(start)
+    queued = Level.of(
+        np.concatenate([submit, start[started]]),
+        np.concatenate([np.ones(len(submit)), -np.ones(int(started.sum()))]),
     )
-    queued_gpus = jobs["gpus"].to_numpy(dtype=np.float64)
-    started_gpus = jobs.loc[jobs["start_h"].notna(), "gpus"].to_numpy(dtype=np.float64)
-    frame["gpus_down"] = daily_mean(*_down_events(model), horizon)
-    frame["gpus_queued"] = daily_mean(
-        np.concatenate([submit, started]), np.concatenate([queued_gpus, -started_gpus]), horizon
+    frame["jobs_queued"] = queued.daily_mean(horizon)
+    gpus = jobs["gpus"].to_numpy(dtype=np.float64)
+    frame["gpus_down"] = daily_mean(*_down_events(record), horizon)
+    frame["gpus_queued"] = queued.carrying(np.concatenate([gpus, -gpus[started]])).daily_mean(
+        horizon
     )
-    edges = np.arange(len(frame) + 1) * HOURS_PER_DAY
-    frame["jobs_submitted"] = np.histogram(submit, edges)[0]
-    frame["jobs_started"] = np.histogram(started, edges)[0]
-    frame["jobs_finished"] = np.histogram(jobs["end_h"].dropna().to_numpy(), edges)[0]
+    # Whole days from 0: the uniform-bin histogram, whose edges are exactly day * 24 h.
+    days = (len(frame), (0.0, len(frame) * HOURS_PER_DAY))
+    frame["jobs_submitted"] = np.histogram(submit, *days)[0]
+    frame["jobs_started"] = np.histogram(start[started], *days)[0]
+    end = jobs["end_h"].to_numpy()
+    frame["jobs_finished"] = np.histogram(end[~np.isnan(end)], *days)[0]
     return frame
 
 
-def _pool_timeseries(model: Model, seg: Segments) -> pd.DataFrame:
-    horizon = model.scenario.horizon_h
+def _pool_timeseries(
+    record: RunRecord, seg: Segments, busy: Level, in_service: InService
+) -> pd.DataFrame:
+    horizon = record.scenario.horizon_h
     frames = []
-    pools = sorted({(c.model, c.region) for c in model.cohorts})
-    for gpu, region in pools:
-        members = [c.index for c in model.cohorts if (c.model, c.region) == (gpu, region)]
-        frame = _day_frame(model)
+    pools = sorted({(c.model, c.region) for c in record.cohorts})
+    pool_of = np.array([pools.index((c.model, c.region)) for c in record.cohorts], np.int64)
+    # Busy changes per pool: busy's change i and i + len(seg.job) are run i's start and end.
+    busy_on = busy.parts(np.tile(pool_of[seg.cohort], 2), len(pools))
+    for k, (gpu, region) in enumerate(pools):
+        members = [c.index for c in record.cohorts if pool_of[c.index] == k]
+        frame = _day_frame(record)
         frame.insert(2, "gpu_model", gpu)
         frame.insert(3, "region", region)
-        frame["gpus_in_service"] = daily_mean(*_in_service_events(model, seg, members), horizon)
-        on_pool = np.isin(seg.cohort, members)
-        frame["gpus_busy"] = daily_mean(*_busy_events(seg, on_pool), horizon)
+        frame["gpus_in_service"] = in_service.level(members).daily_mean(horizon)
+        frame["gpus_busy"] = busy_on[k].daily_mean(horizon)
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
         frames.append(frame)
     if not frames:

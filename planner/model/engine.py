@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from types import MappingProxyType
 
 import simpy
 
@@ -21,6 +22,7 @@ from planner.model.fleet import Allocation, Fleet, Pool
 from planner.model.market import Market
 from planner.model.policies import make_policy
 from planner.model.policies.base import Admit
+from planner.model.record import CreditAccountRecord, Recorded, RunRecord
 from planner.model.streams import Streams
 from planner.model.supply import CohortPlan, OrderOutcome, plan_supply
 from planner.model.timing import ARRIVALS, DAILY, Wake, call_at
@@ -499,3 +501,23 @@ class Model:
         # The event loop's per-job lists are copies of ``self.jobs``; a large run needs the
         # memory back before its tables are built.
         self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
+
+    # -- record --------------------------------------------------------------------------------
+
+    def record(self) -> RunRecord:
+        """The run's record, which the tables are built from; only once it has run."""
+        if not self._ran:
+            raise RuntimeError("a Model has a record only once it has run")
+        return RunRecord(
+            scenario=self.scenario,
+            seed=self.streams.seed,
+            replication=self.streams.replication,
+            jobs=self.jobs,
+            cohorts=tuple(self.cohorts),
+            prices=tuple(self.prices),
+            orders=tuple(self.orders),
+            accounts=MappingProxyType(
+                {t: CreditAccountRecord.of(a) for t, a in self.billing.accounts.items()}
+            ),
+            recorded=Recorded.of(self.recorder),
+        )

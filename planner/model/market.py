@@ -126,17 +126,19 @@ class PriceCurve:
         ``p(lo) * (1 - exp(-k * width)) / k``, written with ``expm1`` so it stays exact as the
         decline rate k goes to zero.
         """
-        a_h = np.asarray(a_h, dtype=np.float64)
-        b_h = np.maximum(a_h, b_h)
-        total = np.zeros(a_h.shape)
+        a_h, b_h = np.broadcast_arrays(np.asarray(a_h, dtype=np.float64), np.maximum(a_h, b_h))
+        a, b = a_h.ravel(), b_h.ravel()
+        total = np.zeros(a.shape)
         for start, end, q, anchor, k in self._pieces:
-            lo = np.clip(a_h, start, end)
-            width = np.clip(b_h, start, end) - lo
-            if not np.any(width > 0):
+            # Only the stretches of some length that overlap the piece: the others gain nothing.
+            at = np.flatnonzero((a < end) & (b > start) & (b > a))
+            if not len(at):
                 continue
+            lo = np.clip(a[at], start, end)
+            width = np.clip(b[at], start, end) - lo
             length = width if k == 0.0 else -np.expm1(-k * width) / k
-            total += q * np.exp(-k * (lo - anchor)) * length
-        return total
+            total[at] += q * np.exp(-k * (lo - anchor)) * length
+        return total.reshape(a_h.shape)
 
     def first_below(self, level_usd: float) -> float:
         """When the price first falls below ``level_usd`` (``inf``: never; ``-inf``: always)."""
