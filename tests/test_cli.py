@@ -591,3 +591,16 @@ def test_sweep_with_a_bad_point_names_it_and_writes_nothing(tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "sweep point 1 (scheduler.kind=lottery)" in result.stderr
     assert not (out / "rows").exists()
+
+
+def test_validate_and_run_warn_of_a_credit_grant_larger_than_all_it_could_buy() -> None:
+    """alibaba-2024's Moonshot may use only the Wulanchabu H800 pool, whose every GPU-hour over
+    the grant's two years is worth less than its $380M grant."""
+    validated = CliRunner().invoke(app, ["validate", "alibaba-2024"])
+    assert validated.exit_code == 0
+    (warning,) = [line for line in validated.stderr.splitlines() if line.startswith("warning:")]
+    assert "moonshot" in warning and "380" in warning
+    modest = CliRunner().invoke(
+        app, ["validate", "alibaba-2024", "--set", "tenants.moonshot.credit.amount_usd=1e8"]
+    )
+    assert modest.exit_code == 0 and "warning:" not in modest.stderr

@@ -56,6 +56,16 @@ def load(scenario: str, sets: Sequence[str] | None) -> Scenario:
         raise ScenarioError(f"{scenario} with --set", err.problems) from None
 
 
+def warn_infeasible_credits(sc: Scenario) -> None:
+    """Say on stderr which credit grants exceed the list value of every GPU-hour their tenant
+    may use while they are valid: such a grant cannot be burned, and its forfeit is an
+    artefact of the scenario, not a finding of the run."""
+    from planner.analysis.feasibility import infeasible_credit_warnings
+
+    for warning in infeasible_credit_warnings(sc):
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _check_exists(scenario: str) -> None:
     """Refuse a name that is neither a file nor a built-in scenario, pointing at the closest
     built-in name."""

@@ -18,6 +18,7 @@ from planner.cli.common import (
     replace,
     report_needs_out,
     scenario_errors,
+    warn_infeasible_credits,
 )
 from planner.cli.options import (
     OutOpt,
@@ -47,6 +48,7 @@ def replications(
 
     with scenario_errors():
         sc = load(scenario, sets)
+    warn_infeasible_credits(sc)
     bar = Progress(f"{sc.name}: {reps} replications", "replications", enabled=not quiet)
     stopped = f"of {reps} replications had finished; nothing written"
     with interrupts(lambda: f"{bar.done:.0f} {stopped}"), bar, scenario_errors():

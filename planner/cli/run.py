@@ -16,6 +16,7 @@ from planner.cli.common import (
     replace,
     report_needs_out,
     scenario_errors,
+    warn_infeasible_credits,
 )
 from planner.cli.experiments import replications
 from planner.cli.options import (
@@ -77,6 +78,7 @@ def run(
 
     with scenario_errors():
         sc = load(scenario, sets)
+    warn_infeasible_credits(sc)
     bar = Progress(f"simulating {sc.name}", unit=None, enabled=not quiet)
     stopped = f"of the horizon; nothing written{_to(out)}"
     with interrupts(lambda: f"the run stopped at {bar.done:.0%} {stopped}"), bar, scenario_errors():

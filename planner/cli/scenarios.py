@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from planner.cli.common import load, scenario_errors
+from planner.cli.common import load, scenario_errors, warn_infeasible_credits
 from planner.cli.options import ScenarioArg, SetOpt
 from planner.cli.output import MISSING, integer, num, print_blocks, stdout, table, usd
 
@@ -27,6 +27,7 @@ def validate(scenario: ScenarioArg, sets: SetOpt = None) -> None:
     """Load and check a scenario; describe it and say whether it is valid."""
     with scenario_errors():
         sc = load(scenario, sets)
+    warn_infeasible_credits(sc)
     valid = Text(f"{scenario}: valid", style="green")
     print_blocks(stdout(), [*describe(sc), Text(""), valid])
 

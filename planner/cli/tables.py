@@ -31,7 +31,8 @@ COMPARED = (
     ("revenue_usd.reserved", "revenue, reserved tier", "usd"),
     ("revenue_usd.on_demand", "revenue, on-demand tier", "usd"),
     ("revenue_usd.spot", "revenue, spot tier", "usd"),
-    ("capex_monetised_share", "capex earned back before obsolescence", "pct"),
+    ("capex_monetised_share", "capex earned back, gross, to obsolescence or horizon", "pct"),
+    ("npv_usd", "NPV at the cost of capital", "usd"),
 )
 
 
@@ -100,7 +101,16 @@ def _headline(summary: pd.Series) -> Table:
         ("opex", usd(summary.get("opex_usd"))),
         ("margin (revenue - opex)", usd(summary.get("margin_usd"))),
         ("fleet capex", usd(summary.get("capex_usd"))),
-        ("capex earned back before obsolescence", pct(summary.get("capex_monetised_share"))),
+        (
+            "capex earned back, gross, to obsolescence or horizon",
+            pct(summary.get("capex_monetised_share")),
+        ),
+        (
+            "  of cohorts obsolete within the horizon",
+            pct(summary.get("capex_monetised_share_to_obsolescence")),
+        ),
+        ("NPV at the cost of capital (resale at exit)", usd(summary.get("npv_usd"))),
+        ("IRR, a year", pct(summary.get("irr_annual"))),
         ("capture (revenue / potential)", pct(summary.get("capture"))),
         ("scheduler", str(summary.get("scheduler"))),
         ("runs preempted", integer(summary.get("preemptions"))),

@@ -41,7 +41,14 @@ def run_section(data: RunData, slo_h: float | None = None) -> Section:
         ("p95 wait, paying", _hours_or_missing(summary.get("wait_p95_h.paying"))),
         ("revenue", usd(summary.get("revenue_usd"))),
         ("fleet capex", usd(summary.get("capex_usd"))),
-        ("capex earned back before obsolescence", pct(summary.get("capex_monetised_share"))),
+        (
+            "capex earned back, gross, to obsolescence or horizon",
+            pct(summary.get("capex_monetised_share")),
+        ),
+        (
+            "of it, cohorts obsolete within the horizon",
+            pct(summary.get("capex_monetised_share_to_obsolescence")),
+        ),
         ("stranded book value", usd(summary.get("stranded_book_value_usd"))),
     )
     return Section("run", f"Run: {sc.name}", about, facts, tuple(items))
