@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import subprocess
 import sys
@@ -139,6 +140,42 @@ def test_run_prints_utilisation_and_p95_wait_per_class(tiny: Path) -> None:
     for tenant_class in ("paying", "credit"):
         row = next(line.split() for line in lines if line.split()[:1] == [tenant_class])
         assert row[3] == f"{summary[f'wait_p95_h.{tenant_class}']:,.2f}"
+
+
+def test_run_prints_the_wait_offered_and_the_jobs_turned_away(tmp_path: Path) -> None:
+    """Twice the paying demand, with a tenant that balks at an hour's expected wait and leaves
+    after 40 such waits. Beside each class's p95 wait, the p95 counting jobs turned away as
+    never starting and how many were turned away; per tenant, what it submitted and what it did
+    not, by reason, as the summary and tenants tables give them."""
+
+    def impatient(data: dict[str, Any]) -> None:
+        data["tenants"][0]["workload"]["arrivals"]["per_day"] = 80
+        data["tenants"][0]["patience"] = {"balk_wait_h": 1.0, "churn_wait_h": 1.0,
+                                          "churn_after": 40}  # fmt: skip
+
+    path = write(tmp_path, edited(impatient))
+    result = invoke("run", path)
+    assert result.exit_code == 0, result.output
+    res = planner.simulate(planner.load_scenario(path), seed=0)
+    summary, acme = res.summary(), res.tenants.iloc[0]
+    assert acme["jobs_balked"] > 0 and acme["jobs_lost_to_churn"] > 0
+    for tenant_class in ("paying", "credit"):
+        row = row_of(result.stdout, "wait per tenant class", tenant_class)
+        offered = summary[f"wait_p95_h_offered.{tenant_class}"]
+        assert row[3] == f"{summary[f'wait_p95_h.{tenant_class}']:,.2f}"
+        assert row[5] == ("∞" if math.isinf(offered) else f"{offered:,.2f}")
+        assert row[6] == f"{summary[f'jobs_turned_away.{tenant_class}']:,}"
+    assert row_of(result.stdout, "wait per tenant class", "paying")[6] == (
+        f"{acme['jobs_balked'] + acme['jobs_lost_to_churn']:,}"
+    )
+    row = row_of(result.stdout, "jobs not submitted, per tenant", "acme")
+    assert row[1:] == [
+        "paying",
+        f"{acme['jobs_submitted']:,}",
+        f"{acme['jobs_balked']:,}",
+        f"{acme['jobs_lost_to_churn']:,}",
+        f"{acme['jobs_skipped'] - acme['jobs_balked'] - acme['jobs_lost_to_churn']:,}",
+    ]
 
 
 def test_run_prints_credit_deals_and_cohorts(tiny: Path) -> None:

@@ -415,6 +415,61 @@ def test_a_run_section_has_every_figure_and_captions_state_computed_numbers(
         assert item.png.startswith(b"\x89PNG") and item.tables and item.caption
 
 
+@pytest.fixture(scope="module")
+def impatient() -> planner.RunResult:
+    """The review with a paying tenant that balks at an expected wait over 3 h and leaves after
+    30 waits that long: many of its jobs are turned away."""
+    d = review_dict()
+    d["tenants"][0]["patience"] = {"balk_wait_h": 3.0, "churn_wait_h": 3.0, "churn_after": 30}
+    return planner.simulate(planner.Scenario.model_validate(d), seed=1)
+
+
+def test_the_waits_figure_shows_the_wait_offered_beside_the_wait_served(
+    impatient: planner.RunResult,
+) -> None:
+    """Per class, the served p95 (jobs submitted) beside the offered p95 (jobs turned away never
+    start) and the count turned away, which the tenants table gives as balked + lost to churn."""
+    summary, tenants = impatient.summary(), impatient.tenants
+    section = run_section(run_data(impatient))
+    figure = next(f for f in section.figures if f.name == "waits")
+    tables = dict(figure.tables)
+    by_class = tables["p95 wait served and offered over the horizon (hours)"].set_index(
+        "tenant_class"
+    )
+    assert list(by_class.index) == ["paying", "credit"]
+    for cls, row in by_class.iterrows():
+        of_class = tenants[tenants["tenant_class"] == cls]
+        away = int((of_class["jobs_balked"] + of_class["jobs_lost_to_churn"]).sum())
+        assert row["jobs_turned_away"] == away
+        assert row["served_p95_wait_h"] == summary[f"wait_p95_h.{cls}"]
+        assert row["offered_p95_wait_h"] == summary[f"wait_p95_h_offered.{cls}"]
+    paying = tenants[tenants["tenant_class"] == "paying"].iloc[0]
+    away = by_class.loc["paying", "jobs_turned_away"]
+    # More than 5% of the jobs offered never started, so their p95 wait is unbounded.
+    assert away > 0.05 * (paying["jobs_submitted"] + away)
+    assert math.isinf(by_class.loc["paying", "offered_p95_wait_h"])
+    assert math.isfinite(by_class.loc["paying", "served_p95_wait_h"])
+    assert f"paying ∞ ({away:,} turned away)" in figure.caption
+    facts = dict(section.facts)
+    assert facts["p95 wait offered, paying (jobs turned away never start)"] == "∞"
+    assert facts["jobs turned away (balked or lost to churn)"] == f"{away:,}"
+
+
+def test_the_waits_figure_counts_each_tenants_jobs_turned_away_by_reason(
+    impatient: planner.RunResult,
+) -> None:
+    tenants = impatient.tenants
+    figure = next(f for f in run_section(run_data(impatient)).figures if f.name == "waits")
+    table = dict(figure.tables)["jobs turned away per tenant"]
+    assert table["tenant"].tolist() == tenants["tenant"].tolist()
+    for column in ("jobs_submitted", "jobs_balked", "jobs_lost_to_churn"):
+        assert table[column].tolist() == tenants[column].tolist()
+    assert table["jobs_balked"].iloc[0] > 0 and table["jobs_lost_to_churn"].iloc[0] > 0
+    held = tenants["jobs_skipped"] - tenants["jobs_balked"] - tenants["jobs_lost_to_churn"]
+    assert table["jobs_held_by_credit_rule"].tolist() == held.tolist()
+    assert (table["jobs_turned_away"] == table["jobs_balked"] + table["jobs_lost_to_churn"]).all()
+
+
 def test_an_slo_is_drawn_and_its_breaches_counted(res: planner.RunResult) -> None:
     section = run_section(run_data(res), slo_h=1.0)
     figure = next(f for f in section.figures if f.name == "waits")

@@ -73,7 +73,12 @@ def report(res: RunResult) -> list[Table | Text]:
         heading,
         _headline(summary),
         _waits(summary),
-        Text("jobs still queued count as waiting until the horizon", style="dim"),
+        Text(
+            "jobs still queued count as waiting until the horizon; p95 offered counts the jobs "
+            "turned away (balked, or lost after their tenant churned) as never starting",
+            style="dim",
+        ),
+        _turned_away(res),
     ]
     deals = _deals(res)
     if deals.row_count:
@@ -138,6 +143,8 @@ def _waits(summary: pd.Series) -> Table:
         ("p50", "right"),
         ("p95", "right"),
         ("p99", "right"),
+        ("p95 offered", "right"),
+        ("turned away", "right"),
     )
     for label in CLASSES:
         if f"wait_p50_h.{label}" not in summary.index:
@@ -148,7 +155,44 @@ def _waits(summary: pd.Series) -> Table:
                 hours(summary.get(f"wait_{stat}_h.{label}"))
                 for stat in ("mean", "p50", "p95", "p99")
             ),
+            _hours_or_infinite(summary.get(f"wait_p95_h_offered.{label}")),
+            integer(summary.get(f"jobs_turned_away.{label}")),
         )
+    return shown
+
+
+def _hours_or_infinite(value: object) -> str:
+    """Hours, or ∞ where more jobs were turned away than the percentile leaves out."""
+    return "∞" if isinstance(value, float) and math.isinf(value) else hours(value)
+
+
+def _turned_away(res: RunResult) -> Table:
+    """One row per tenant that submits jobs: what it submitted and what never was, by reason."""
+    from planner.report.waits import turned_away
+
+    shown = table(
+        "jobs not submitted, per tenant",
+        ("tenant", "left"),
+        ("class", "left"),
+        ("submitted", "right"),
+        ("balked", "right"),
+        ("lost to churn", "right"),
+        ("credit rule", "right"),
+    )
+    for row in turned_away(res.tenants).itertuples(index=False):
+        shown.add_row(
+            Text(str(row.tenant)),
+            str(row.tenant_class),
+            integer(row.jobs_submitted),
+            integer(row.jobs_balked),
+            integer(row.jobs_lost_to_churn),
+            integer(row.jobs_held_by_credit_rule),
+        )
+    shown.caption = Text(
+        "balked: not submitted for a long expected wait; lost to churn: would have come after "
+        "the tenant left over long waits; credit rule: held back by the tenant's credit deal",
+        style="dim",
+    )
     return shown
 
 

@@ -35,10 +35,17 @@ def run_section(data: RunData, slo_h: float | None = None) -> Section:
         f"scheduler {sc.scheduler.kind}."
     )
     summary = data.summary
+    by_class = waits_data.class_waits(summary)
+    offered = dict(zip(by_class["tenant_class"], by_class["offered_p95_wait_h"], strict=True))
     facts = (
         ("utilisation", pct(summary.get("utilisation"))),
         ("jobs submitted", num(summary.get("jobs_submitted"))),
         ("p95 wait, paying", _hours_or_missing(summary.get("wait_p95_h.paying"))),
+        (
+            "p95 wait offered, paying (jobs turned away never start)",
+            _hours_or_missing(offered.get("paying")),
+        ),
+        ("jobs turned away (balked or lost to churn)", num(by_class["jobs_turned_away"].sum())),
         ("revenue", usd(summary.get("revenue_usd"))),
         ("fleet capex", usd(summary.get("capex_usd"))),
         (
@@ -141,6 +148,21 @@ def waits_figure(data: RunData, slo_h: float | None) -> Figure:
     ]
     if overall:
         parts.append("Over the whole horizon, p95 waits: " + ", ".join(overall) + ".")
+    by_class = waits_data.class_waits(summary)
+    away = by_class[by_class["jobs_turned_away"] > 0]
+    if len(away):
+        parts.append(
+            "Counting jobs turned away (balked, or lost after their tenant churned) as never "
+            "starting, the p95 wait offered: "
+            + ", ".join(
+                f"{row.tenant_class} {_hours_or_missing(row.offered_p95_wait_h)} "
+                f"({num(row.jobs_turned_away)} turned away)"
+                for row in away.itertuples(index=False)
+            )
+            + "."
+        )
+    elif len(by_class):
+        parts.append("No job was turned away.")
     if len(monthly):
         worst = extreme_row(monthly, "p95_wait_h")
         parts.append(
@@ -171,7 +193,11 @@ def waits_figure(data: RunData, slo_h: float | None) -> Figure:
         "Monthly p50 and p95 waits per tenant class",
         " ".join(parts),
         draw_run.draw_waits(monthly, slos),
-        (("monthly waits (hours)", waits_data.waits_table(monthly)),),
+        (
+            ("monthly waits (hours)", waits_data.waits_table(monthly)),
+            ("p95 wait served and offered over the horizon (hours)", by_class),
+            ("jobs turned away per tenant", waits_data.turned_away(data.tenants)),
+        ),
     )
 
 
