@@ -612,7 +612,7 @@ MMC_SHORT = ("--set", "horizon_days=3")
 
 def test_report_verb_on_sweep_plan_and_sensitivity_directories(tmp_path: Path) -> None:
     runs = {
-        "response": ("sweep", "mmc", "--grid", "fleet.0.gpus=14,16,18", "--reps", "2",
+        "paired response": ("sweep", "mmc", "--grid", "fleet.0.gpus=14,16,18", "--reps", "2",
                   "--workers", "1", *MMC_SHORT),
         "search": ("plan", "gpus", "mmc", "--cohort", "0", "--target", "0.3", "--metric",
                  "wait_mean_h.all", "--low-gpus", "13", "--high-gpus", "20", "--reps", "2",
@@ -620,14 +620,14 @@ def test_report_verb_on_sweep_plan_and_sensitivity_directories(tmp_path: Path) -
         "tornado": ("sensitivity", "mmc", "--range", "fleet.0.gpus=15,18", "--metric",
                         "wait_mean_h.all", "--reps", "2", *MMC_SHORT),
     }  # fmt: skip
-    for figure, args in runs.items():
-        out = tmp_path / figure
+    for figures, args in runs.items():
+        out = tmp_path / args[0]
         made = invoke(*args, "--out", out)
         assert made.exit_code == 0, made.stderr
         result = invoke("report", out)
         assert result.exit_code == 0, result.stderr
-        assert [p.name for p in pngs(out)] == [f"{args[0]}-{figure}.png"]
-        assert image_count(out) == 1
+        assert [p.name for p in pngs(out)] == [f"{args[0]}-{f}.png" for f in figures.split()]
+        assert image_count(out) == len(figures.split())
 
 
 def test_report_flag_on_experiments_writes_the_page(tmp_path: Path) -> None:

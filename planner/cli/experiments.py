@@ -105,14 +105,29 @@ def sweep_command(
             show_default=False,
         ),
     ] = None,
+    baseline: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="The point (0 for the first) every other point is compared with, replication "
+            "by replication.",
+        ),
+    ] = 0,
     sets: SetOpt = None,
     quiet: QuietOpt = False,
     with_report: ReportOpt = False,
 ) -> None:
-    """Run a scenario at many parameter points, replicated, into a resumable Parquet dataset."""
-    from planner.experiments.sweep import ROWS_DIR, sweep
+    """Run a scenario at many parameter points, replicated, into a resumable Parquet dataset;
+    print each point's headline metrics and its paired difference from the baseline point."""
+    from planner.cli.tables import sweep_results
+    from planner.experiments.sweep import ROWS_DIR, expand, sweep
 
     sweep_grid, sweep_points = _sweep_points(grid, points)
+    count = len(expand(sweep_grid, sweep_points))
+    if baseline >= count:
+        raise typer.BadParameter(
+            f"the sweep has points 0 to {count - 1}, not {baseline}", param_hint="'--baseline'"
+        )
     began = time.perf_counter()
     rows_dir = out / ROWS_DIR
     bar = Progress(f"sweep {out}", "rows", enabled=not quiet)
@@ -143,12 +158,15 @@ def sweep_command(
         from planner.report import write_report
 
         with scenario_errors():
-            page = write_report(out, ["sweep"])
+            page = write_report(out, ["sweep"], baseline=baseline)
     if not quiet:
         spent = time.perf_counter() - began
-        stdout().print(Text(f"{len(rows)} rows in {rows_dir} ({spent:,.1f} s)"))
+        console = stdout()
+        for shown in sweep_results(rows, baseline):
+            console.print(shown)
+        console.print(Text(f"{len(rows)} rows in {rows_dir} ({spent:,.1f} s)"))
         if page is not None:
-            stdout().print(Text(f"wrote {page}"))
+            console.print(Text(f"wrote {page}"))
 
 
 def _sweep_points(

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from planner.cli.output import MISSING, hours, integer, num, pct, price, qty, table, text, usd
+from planner.report.labels import METRIC_LABELS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,22 +18,25 @@ if TYPE_CHECKING:
     from planner.results import RunResult
 
 CLASSES = ("paying", "credit", "internal", "all")
-COMPARED = (
-    ("utilisation", "utilisation", "pct"),
-    ("wait_mean_h.all", "mean wait, all", "hours"),
-    ("wait_p95_h.paying", "p95 wait, paying", "hours"),
-    ("wait_p95_h.credit", "p95 wait, credit", "hours"),
-    ("wait_p95_h.internal", "p95 wait, internal", "hours"),
-    ("jobs_finished", "jobs finished", "int"),
-    ("jobs_queued_at_horizon", "jobs queued at horizon", "int"),
-    ("preemptions", "preemptions", "int"),
-    ("stranded_free_share", "free GPUs no waiting job fits", "pct"),
-    ("revenue_usd", "revenue", "usd"),
-    ("revenue_usd.reserved", "revenue, reserved tier", "usd"),
-    ("revenue_usd.on_demand", "revenue, on-demand tier", "usd"),
-    ("revenue_usd.spot", "revenue, spot tier", "usd"),
-    ("capex_monetised_share", "capex earned back, gross, to obsolescence or horizon", "pct"),
-    ("npv_usd", "NPV at the cost of capital", "usd"),
+COMPARED = tuple(
+    (key, METRIC_LABELS[key], kind)
+    for key, kind in (
+        ("utilisation", "pct"),
+        ("wait_mean_h.all", "hours"),
+        ("wait_p95_h.paying", "hours"),
+        ("wait_p95_h.credit", "hours"),
+        ("wait_p95_h.internal", "hours"),
+        ("jobs_finished", "int"),
+        ("jobs_queued_at_horizon", "int"),
+        ("preemptions", "int"),
+        ("stranded_free_share", "pct"),
+        ("revenue_usd", "usd"),
+        ("revenue_usd.reserved", "usd"),
+        ("revenue_usd.on_demand", "usd"),
+        ("revenue_usd.spot", "usd"),
+        ("capex_monetised_share", "pct"),
+        ("npv_usd", "usd"),
+    )
 )
 
 
@@ -48,16 +52,49 @@ def comparison(summaries: pd.DataFrame, path: str) -> Table:
     return out
 
 
-def intervals(summary: pd.DataFrame, title: str) -> Table:
-    """Headline metrics across replications: mean and 95% interval."""
-    shown = table(title, ("metric", "left"), ("mean", "right"), ("95% CI", "right"))
-    for key, _label, kind in COMPARED:
+def intervals(summary: pd.DataFrame, title: str, mean: str = "mean") -> Table:
+    """Headline metrics across replications (``summary`` indexed by metric, with ``mean``,
+    ``low`` and ``high``): mean and 95% interval, each metric under its readable name."""
+    shown = table(title, ("metric", "left"), (mean, "right"), ("95% CI", "right"))
+    for key, label, kind in COMPARED:
         if key not in summary.index:
             continue
         fmt = {"pct": pct, "hours": hours, "int": qty, "usd": usd}[kind]
-        mean, low, high = summary.loc[key, ["mean", "low", "high"]].to_numpy(dtype=float)
+        centre, low, high = summary.loc[key, ["mean", "low", "high"]].to_numpy(dtype=float)
         ci = MISSING if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
-        shown.add_row(key, fmt(mean), ci)
+        shown.add_row(label, fmt(centre), ci)
+    return shown
+
+
+def sweep_results(rows: pd.DataFrame, baseline: int, level: float = 0.95) -> list[Table]:
+    """What ``planner sweep`` prints: per point, each headline metric's mean and interval across
+    its replications; then per other point, its paired difference from ``baseline``."""
+    from planner.experiments.paired import paired_differences
+    from planner.experiments.replicate import Replications
+
+    params = [str(c) for c in rows.columns if str(c).startswith("param.")]
+    of_point = {int(p): rows[rows["point"] == p] for p in sorted(rows["point"].unique())}
+    where = {
+        point: ", ".join(f"{p.removeprefix('param.')}={mine[p].iloc[0]}" for p in params)
+        or "no parameters"
+        for point, mine in of_point.items()
+    }
+    shown = []
+    for point, mine in of_point.items():
+        runs = mine.drop(columns=["point", *params])
+        title = f"point {point} ({where[point]}): {len(runs)} replications"
+        shown.append(intervals(Replications(runs, level).summary(), title))
+    metrics = [key for key, _label, _kind in COMPARED if key in rows]
+    diffs = paired_differences(rows, metrics, baseline, level)
+    for point in of_point:
+        if point == baseline:
+            continue
+        mine = diffs[diffs["point"] == point]
+        title = (
+            f"point {point} ({where[point]}) - baseline point {baseline} "
+            f"({where[baseline]}): paired over {mine['n'].max()} replications"
+        )
+        shown.append(intervals(mine.set_index("metric"), title, mean="mean difference"))
     return shown
 
 

@@ -32,9 +32,11 @@ def sections(
     *,
     run: RunData | None = None,
     slo_h: float | None = None,
+    baseline: int = 0,
 ) -> list[Section]:
     """A section for each kind of result in ``directory`` (all it holds unless ``kinds`` says);
-    a run held in memory (``run``) is used instead of reading the run's files."""
+    a run held in memory (``run``) is used instead of reading the run's files; a sweep's points
+    are compared with point ``baseline``."""
     if kinds is None:
         kinds = ["run"] if run is not None else detect(directory)
     built = []
@@ -42,7 +44,7 @@ def sections(
         if kind == "run":
             built.append(run_section(run if run is not None else read_run(directory), slo_h))
         elif kind == "sweep":
-            built.append(sweep_section(read_sweep_dir(directory)))
+            built.append(sweep_section(read_sweep_dir(directory), baseline=baseline))
         elif kind == "plan":
             built.append(plan_section(read_plan(directory)))
         elif kind == "sensitivity":
@@ -58,6 +60,7 @@ def write_report(
     *,
     run: RunData | None = None,
     slo_h: float | None = None,
+    baseline: int = 0,
 ) -> Path:
     """Write ``directory/report.html`` and ``directory/figures/*.png``; return the page's path.
 
@@ -65,7 +68,7 @@ def write_report(
     from is left as it was.
     """
     directory = Path(directory)
-    built = sections(directory, kinds, run=run, slo_h=slo_h)
+    built = sections(directory, kinds, run=run, slo_h=slo_h, baseline=baseline)
     title = "planner report: " + ", ".join(s.title for s in built)
     meta = (
         f"planner {planner.__version__}; written "

@@ -1,4 +1,5 @@
-"""Drawing experiments' figures from their data: response curves, a search path, a tornado.
+"""Drawing experiments' figures from their data: response curves, paired differences from a
+baseline point, a search path, a tornado.
 
 Each function returns a PNG; matplotlib is imported lazily.
 """
@@ -6,6 +7,7 @@ Each function returns a PNG; matplotlib is imported lazily.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.report.formats import num, usd
+from planner.report.labels import metric_label
 from planner.report.plotting import GREY, colour, legend, new_figure, percent_axis, png, style
 
 if TYPE_CHECKING:
@@ -66,7 +69,7 @@ def draw_response(
             ticks = np.unique(curves[x_param].to_numpy(dtype=float))
             if len(ticks) <= 12:
                 ax.set_xticks(ticks, labels=[num(t) for t in ticks])
-        style(ax, title=metric)
+        style(ax, title=metric_label(metric))
         _value_axis(ax, metric)
         ax.set_xlabel(_strip(x_param) if x_param else "sweep point", fontsize=9)
         if others:
@@ -77,6 +80,41 @@ def draw_response(
     fig.suptitle(
         f"mean over replications, {level:.0%} t-interval {shown}", fontsize=9, x=0.01, ha="left"
     )
+    return png(fig)
+
+
+def draw_paired(
+    diffs: pd.DataFrame, labels: Sequence[str], metrics: Sequence[str], level: float = 0.95
+) -> bytes:
+    """One panel per metric: each point's mean difference from the baseline with its interval
+    as an error bar, one row per point (``labels``, in point order), zero marked."""
+    columns = min(len(metrics), 2) or 1
+    rows = math.ceil(len(metrics) / columns) or 1
+    from matplotlib.ticker import MaxNLocator
+
+    fig = new_figure(max(2.4, 0.45 * len(labels) + 1.6) * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False, sharey=True).ravel())
+    ys = np.arange(len(labels), dtype=float)
+    for i, (ax, metric) in enumerate(zip(axes, metrics, strict=False)):
+        mine = diffs[diffs["metric"] == metric].sort_values("point")
+        means = mine["mean"].to_numpy(dtype=float)
+        low, high = mine["low"].to_numpy(dtype=float), mine["high"].to_numpy(dtype=float)
+        errors = np.nan_to_num(np.vstack([means - low, high - means]))
+        ax.axvline(0.0, color=GREY, linewidth=1)
+        ax.errorbar(means, ys, xerr=errors, fmt="o", capsize=4, color=colour(0))
+        if i == 0:  # the panels share the points, so the first names them for all
+            ax.set_yticks(ys, labels=list(labels), fontsize=8)
+            ax.invert_yaxis()
+        ax.tick_params(axis="y", labelleft=i % columns == 0)
+        style(ax, title=textwrap.fill(metric_label(metric), 40))
+        _value_axis(ax, metric, axis="x")
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"point - baseline, replication by replication: mean and {level:.0%} t-interval",
+        fontsize=9, x=0.01, ha="left",
+    )  # fmt: skip
     return png(fig)
 
 

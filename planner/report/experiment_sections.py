@@ -1,23 +1,30 @@
-"""Experiments' sections of the report: a sweep's response curves, a planning query's search
-path and a sensitivity's tornado, each with a caption of its key numbers and its data."""
+"""Experiments' sections of the report: a sweep's response curves and paired differences from a
+baseline point, a planning query's search path and a sensitivity's tornado, each with a caption
+of its key numbers and its data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from planner.experiments.paired import paired_differences
 from planner.report import draw_experiments, response, search, sensitivity
-from planner.report.figure import Figure, Note, Section, extreme_row
-from planner.report.formats import column_format, num
+from planner.report.figure import Figure, Item, Note, Section, extreme_row
+from planner.report.formats import MISSING, column_format, num
 from planner.report.inputs import ANSWER_FILE, PlanData, SweepData, TornadoData
+from planner.report.labels import metric_label
 
 LEVEL = 0.95
 
 
-def sweep_section(data: SweepData, metrics: Sequence[str] | None = None) -> Section:
-    """Response curves of the headline metrics over the sweep's parameters."""
+def sweep_section(
+    data: SweepData, metrics: Sequence[str] | None = None, baseline: int = 0
+) -> Section:
+    """Response curves of the headline metrics over the sweep's parameters, and each point's
+    paired difference from the ``baseline`` point."""
     rows = data.rows
     chosen = response.headline_metrics(rows, metrics or response.HEADLINE_METRICS)
     points = int(rows["point"].nunique())
@@ -43,7 +50,8 @@ def sweep_section(data: SweepData, metrics: Sequence[str] | None = None) -> Sect
         fmt = column_format(metric, mine["mean"])
         lo, hi = extreme_row(mine, "mean", largest=False), extreme_row(mine, "mean")
         parts.append(
-            f"{metric} from {fmt(lo['mean'])} ({_where(lo, swept)}) to {fmt(hi['mean'])} "
+            f"{metric_label(metric)} from {fmt(lo['mean'])} ({_where(lo, swept)}) to "
+            f"{fmt(hi['mean'])} "
             f"({_where(hi, swept)})"
         )
     caption = "Mean over replications at each point: " + "; ".join(parts) + "."
@@ -61,7 +69,72 @@ def sweep_section(data: SweepData, metrics: Sequence[str] | None = None) -> Sect
         draw_experiments.draw_response(curves, x_param, chosen, LEVEL),
         (("mean and interval per point", response.response_table(curves)),),
     )
-    return Section("sweep", "Sweep", about, facts, (figure,))
+    items: list[Item] = [figure]
+    if points > 1:
+        items.append(paired_figure(rows, chosen, baseline))
+    return Section("sweep", "Sweep", about, facts, tuple(items))
+
+
+def paired_figure(rows: pd.DataFrame, metrics: Sequence[str], baseline: int) -> Item:
+    """Each point's difference from the baseline point, replication by replication (common
+    random numbers), with its interval; a note when no replication pairs up."""
+    swept = response.parameters(rows)
+    diffs = paired_differences(rows, metrics, baseline, LEVEL)
+    base = rows[rows["point"] == baseline].iloc[0]
+    title = "Paired differences from the baseline point"
+    pairs = int(diffs["n"].max()) if len(diffs) else 0
+    if pairs < 2:
+        return Note(
+            "paired", title, "Fewer than two replications pair up, so no interval is drawn."
+        )
+    parts = [
+        f"Each point minus the baseline, point {baseline} ({_where(base, swept)}), replication "
+        f"by replication over up to {pairs} replications on common random numbers, with "
+        f"{LEVEL:.0%} Student t intervals of the mean difference (planner sweep --baseline "
+        "chooses another baseline)."
+    ]
+    for metric in metrics:
+        mine = diffs[(diffs["metric"] == metric) & np.isfinite(diffs["mean"])]
+        if not len(mine):
+            continue
+        fmt = column_format(metric, mine["mean"])
+        apart = int(((mine["low"] > 0) | (mine["high"] < 0)).sum())
+        far = mine.iloc[int(np.argmax(np.abs(mine["mean"].to_numpy(dtype=float))))]
+        parts.append(
+            f"{metric_label(metric)}: {apart} of {len(mine)} points differ (interval clear of "
+            f"0); the largest difference, {_signed(fmt, far['mean'])}, at point "
+            f"{int(far['point'])} ({_where(far, swept)})."
+        )
+    firsts = diffs.drop_duplicates("point")
+    labels = [f"{int(row['point'])}: {_where(row, swept)}" for _, row in firsts.iterrows()]
+    return Figure(
+        "paired",
+        title,
+        " ".join(parts),
+        draw_experiments.draw_paired(diffs, labels, metrics, LEVEL),
+        ((f"difference from point {baseline}, per point", _paired_table(diffs)),),
+    )
+
+
+def _paired_table(diffs: pd.DataFrame) -> pd.DataFrame:
+    """The differences with each metric by its readable name and its values in its unit."""
+    shown = diffs.drop(columns=["mean", "low", "high"]).copy()
+    shown["metric"] = [metric_label(str(m)) for m in diffs["metric"]]
+    means, intervals = [], []
+    for metric, mean, low, high in diffs[["metric", "mean", "low", "high"]].itertuples(index=False):
+        fmt = column_format(str(metric), diffs["mean"])
+        means.append(_signed(fmt, mean))
+        intervals.append(
+            MISSING if np.isnan(low) else f"[{_signed(fmt, low)}, {_signed(fmt, high)}]"
+        )
+    shown["mean difference"] = means
+    shown[f"{LEVEL:.0%} interval"] = intervals
+    return shown
+
+
+def _signed(fmt: Callable[[Any], str], value: float) -> str:
+    shown = fmt(value)
+    return f"+{shown}" if value > 0 else shown
 
 
 def plan_section(data: PlanData) -> Section:

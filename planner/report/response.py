@@ -3,13 +3,12 @@ interval across replications at every point of the sweep."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from planner.stats import mean_ci
+from planner.experiments.paired import mean_interval
 
 PARAM_PREFIX = "param."
 HEADLINE_METRICS = ("utilisation", "wait_p95_h.paying", "revenue_usd", "capex_monetised_share")
@@ -51,11 +50,7 @@ def response_curves(
         head = {p: group[p].iloc[0] for p in params}
         for metric in metrics:
             values = pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=float)
-            mean = float(values.mean()) if len(values) else math.nan
-            low = high = math.nan
-            if len(values) >= 2 and np.isfinite(values).all():
-                ci = mean_ci(values, level)
-                mean, low, high = ci.mean, ci.low, ci.high
+            mean, low, high = mean_interval(values, level)
             records.append(
                 {**head, "point": point, "metric": metric, "n": len(values)}
                 | {"mean": mean, "low": low, "high": high}
