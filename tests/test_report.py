@@ -42,7 +42,7 @@ from planner.report import (
 )
 from planner.report import sensitivity as tornado_data
 from planner.report.figure import Figure, Note
-from planner.report.formats import hours
+from planner.report.formats import hours, usd
 from planner.report.run_section import run_section
 
 START = date(2024, 1, 15)
@@ -468,6 +468,39 @@ def test_the_waits_figure_counts_each_tenants_jobs_turned_away_by_reason(
     held = tenants["jobs_skipped"] - tenants["jobs_balked"] - tenants["jobs_lost_to_churn"]
     assert table["jobs_held_by_credit_rule"].tolist() == held.tolist()
     assert (table["jobs_turned_away"] == table["jobs_balked"] + table["jobs_lost_to_churn"]).all()
+
+
+def test_the_report_says_how_much_revenue_was_cash_credits_and_escrow(
+    res: planner.RunResult,
+) -> None:
+    """The fleet's cash and credits burned are the jobs table's, the escrow view adds every
+    credit granted (the tenants table); per cohort, cash + credits is the cohort's revenue, the
+    credits add up to the jobs', and the A800 cohort, which the credit start-up may not use,
+    earned no credits."""
+    jobs, tenants, cohorts = res.jobs, res.tenants, res.cohorts
+    section = run_section(run_data(res))
+    figure = next(f for f in section.figures if f.name == "value")
+    tables = dict(figure.tables)
+    fleet = tables["revenue by source, fleet"].set_index("source")["amount_usd"]
+    cash, credit = jobs["cash_usd"].sum(), jobs["credit_usd"].sum()
+    assert credit > 0
+    assert fleet["cash"] == pytest.approx(cash)
+    assert fleet["credits burned"] == pytest.approx(credit)
+    assert fleet["revenue (cash + credits burned)"] == pytest.approx(jobs["revenue_usd"].sum())
+    granted = tenants["credits_granted_usd"].sum()
+    assert fleet["escrow view (cash + credits granted)"] == pytest.approx(cash + granted)
+    per_cohort = tables["revenue by source, per cohort"].set_index("cohort")
+    assert list(per_cohort.index) == cohorts["cohort"].tolist()
+    revenue = cohorts.set_index("cohort")["revenue_usd"]
+    assert per_cohort["revenue_usd"].to_numpy() == pytest.approx(revenue.to_numpy())
+    both = per_cohort["cash_usd"] + per_cohort["credits_burned_usd"]
+    assert both.to_numpy() == pytest.approx(revenue.to_numpy())
+    assert per_cohort["credits_burned_usd"].sum() == pytest.approx(credit)
+    assert per_cohort.loc["A800-r1-1", "credits_burned_usd"] == 0.0
+    facts = dict(section.facts)
+    assert facts["  of it, cash"] == usd(cash)
+    assert facts["  of it, credits burned"] == usd(credit)
+    assert f"cash {usd(cash)}, credits burned {usd(credit)}" in figure.caption
 
 
 def test_an_slo_is_drawn_and_its_breaches_counted(res: planner.RunResult) -> None:

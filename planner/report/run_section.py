@@ -3,12 +3,23 @@ numbers, and the data beneath it as monthly (or per-cohort) tables."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from planner.report import credits, draw_run, failures, fleet, prices, queue, utilisation, value
+from planner.report import (
+    credits,
+    draw_run,
+    failures,
+    fleet,
+    prices,
+    queue,
+    revenue,
+    utilisation,
+    value,
+)
 from planner.report import waits as waits_data
 from planner.report.figure import Figure, Item, Note, Section, extreme_row
 from planner.report.formats import day, finite, hours, month, num, pct, price, usd
@@ -46,7 +57,13 @@ def run_section(data: RunData, slo_h: float | None = None) -> Section:
             _hours_or_missing(offered.get("paying")),
         ),
         ("jobs turned away (balked or lost to churn)", num(by_class["jobs_turned_away"].sum())),
-        ("revenue", usd(summary.get("revenue_usd"))),
+        ("revenue (cash + credits burned)", usd(summary.get("revenue_usd"))),
+        ("  of it, cash", usd(summary.get("revenue_cash_usd"))),
+        ("  of it, credits burned", usd(summary.get("revenue_credit_usd"))),
+        (
+            "revenue, escrow view (cash + credits when granted)",
+            usd(summary.get("revenue_escrow_view_usd")),
+        ),
         ("fleet capex", usd(summary.get("capex_usd"))),
         (
             "capex earned back, gross, to obsolescence or horizon",
@@ -309,14 +326,41 @@ def value_figure(data: RunData) -> Item:
             f" Payback from {pct(worst['payback'], 0)} ({worst['cohort']}) to "
             f"{pct(best['payback'], 0)} ({best['cohort']})."
         )
+    sources = revenue.cohort_sources(data.jobs, data.runs, cohorts)
+    text += " " + _sources_text(data.summary, sources)
     payback = pd.Series(table["payback"].to_numpy(), index=table["cohort"])
     return Figure(
         "value",
         "Value waterfall per cohort",
         text,
         draw_run.draw_value(waterfall, payback),
-        (("per cohort", table),),
+        (
+            ("per cohort", table),
+            ("revenue by source, per cohort", sources),
+            ("revenue by source, fleet", revenue.fleet_sources(data.summary)),
+        ),
     )
+
+
+def _sources_text(summary: Mapping[str, Any], sources: pd.DataFrame) -> str:
+    """Where the fleet's revenue came from, and the cohort living most on credits."""
+    total = finite(summary.get("revenue_usd"))
+    credit = finite(summary.get("revenue_credit_usd"))
+    text = (
+        f"Revenue {usd(total)}: cash {usd(summary.get('revenue_cash_usd'))}, credits burned "
+        f"{usd(credit)} ({pct(credit / total if total and credit is not None else None)}); "
+        f"the escrow view, every credit granted counted when granted, "
+        f"{usd(summary.get('revenue_escrow_view_usd'))}. Grants go to tenants, not cohorts, so "
+        "the escrow view is the fleet's and each deal's only."
+    )
+    rated = sources.dropna(subset=["credit_share"])
+    if len(rated) and rated["credits_burned_usd"].sum() > 0:
+        most = extreme_row(rated, "credit_share")
+        text += (
+            f" Most dependent on credits: {most['cohort']}, {usd(most['credits_burned_usd'])} "
+            f"of its {usd(most['revenue_usd'])} ({pct(most['credit_share'])})."
+        )
+    return text
 
 
 def failures_figure(data: RunData) -> Item:
