@@ -32,6 +32,7 @@ from planner.scenario.distributions import (
     WorkByGpus,
     WorkDistribution,
 )
+from planner.wording import counted
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
@@ -362,8 +363,8 @@ class RateProfile(Spec):
             raise ValueError("'factors' must not all be zero")
         if self.work_factors is not None and len(self.work_factors) != len(self.factors):
             raise ValueError(
-                f"'work_factors' has {len(self.work_factors)} entries but 'factors' has "
-                f"{len(self.factors)}"
+                f"'work_factors' has {counted(len(self.work_factors), 'entry', 'entries')} but "
+                f"'factors' has {len(self.factors)}"
             )
         return self
 
@@ -457,7 +458,10 @@ class Workload(Spec):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.active_from and self.active_until and self.active_from >= self.active_until:
-            raise ValueError("active_from must be before active_until")
+            raise ValueError(
+                f"active_from ({self.active_from}) must be before active_until "
+                f"({self.active_until})"
+            )
         replay = isinstance(self.arrivals, TraceArrivals)
         for name in ("gpus", "work_gpu_h"):
             given = getattr(self, name) is not None
