@@ -152,7 +152,7 @@ def test_a_workload_active_only_outside_the_horizon_is_refused(
 ) -> None:
     """As a fleet cohort acquired after the horizon is: the run would have no job of it."""
     file = scenario_file(tmp_path, "workload:\n", f"workload:\n      {window}\n")
-    refused(run(file), str(file), f"tenants.acme.workload.{field}", "wholly outside")
+    refused(run(file), str(file), f"tenants.acme.workload.{field}", "would submit no job")
 
 
 def test_a_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:

@@ -50,8 +50,9 @@ def sweep_section(data: SweepData, metrics: Sequence[str] | None = None) -> Sect
     caption = "Mean over replications at each point: " + "; ".join(parts) + "."
     if reps >= 2:
         caption += (
-            f" Bands: {LEVEL:.0%} Student t intervals across the {reps} replications "
-            "(common random numbers across points)."
+            f" Bands: {LEVEL:.0%} intervals across the {counted(reps, 'replication')} (common "
+            "random numbers across points), kept inside each metric's range: Student t on the "
+            "log of the mean for metrics that cannot go below zero, on the logit for shares."
         )
     else:
         caption += " One replication per point, so no interval is drawn."

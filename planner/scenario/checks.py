@@ -241,12 +241,17 @@ def _dates_in_horizon(sc: Scenario) -> Iterator[Found]:
         workload = tenant.workload
         if workload is not None:
             begin, until = workload.active_from or start, workload.active_until or end
-            if begin >= end or until <= start:
-                field = "active_from" if begin >= end else "active_until"
+            if begin >= end:
                 yield (
-                    ("tenants", i, "workload", field),
-                    f"the workload is active from {begin} to {until}, wholly outside "
-                    f"{window}, so it would submit no job",
+                    ("tenants", i, "workload", "active_from"),
+                    f"{begin} is on or after the horizon's end ({end}), so the workload would "
+                    "submit no job",
+                )
+            elif until <= start:
+                yield (
+                    ("tenants", i, "workload", "active_until"),
+                    f"{until} is on or before the horizon's start ({start}), so the workload "
+                    "would submit no job",
                 )
 
 
