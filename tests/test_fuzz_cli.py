@@ -31,7 +31,7 @@ import planner
 from planner.cli import app
 from planner.scenario import builtin_names, scenarios_dir
 
-EXAMPLES = int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "400"))
 SHORT_DAYS = 5
 IMPOSSIBLE = "IMPOSSIBLE-DATE"
 # Dates that stay where they are when the horizon is cut: an expiry or an end may lie past it.

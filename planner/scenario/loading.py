@@ -88,17 +88,21 @@ def _check_traces(sc: Scenario, source: str) -> None:
     (and by ``planner validate``) rather than once a run has begun."""
     from planner.scenario.schema import TraceArrivals
 
-    problems = []
-    for tenant in sc.tenants:
-        arrivals = tenant.workload.arrivals if tenant.workload is not None else None
-        if not isinstance(arrivals, TraceArrivals):
-            continue
-        from planner.traces import read_trace
+    replayed = [
+        (tenant.name, tenant.workload.arrivals)
+        for tenant in sc.tenants
+        if tenant.workload is not None and isinstance(tenant.workload.arrivals, TraceArrivals)
+    ]
+    if not replayed:
+        return
+    from planner.traces import read_trace  # pandas, only for scenarios that replay a trace
 
+    problems = []
+    for name, arrivals in replayed:
         try:
             read_trace(Path(arrivals.path), arrivals.format)
         except ScenarioError as err:
-            where = f"tenants.{tenant.name}.workload.arrivals.path"
+            where = f"tenants.{name}.workload.arrivals.path"
             problems += [Problem(where, f"{err.source}: {p}") for p in err.problems]
     if problems:
         raise ScenarioError(source, problems)
