@@ -207,3 +207,29 @@ def test_dates_out_of_order_are_shown_as_dates(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_counts_of_one_are_singular(tmp_path: Path, old: str, new: str, wording: str) -> None:
     refused(validate(scenario_file(tmp_path, old, new)), wording)
+
+
+# -- numbers too large to simulate -------------------------------------------------------------
+
+
+def test_a_fleet_too_large_to_model_is_refused(tmp_path: Path) -> None:
+    """2**64 GPUs is a whole number of nodes, but building them would exhaust memory."""
+    file = scenario_file(tmp_path, "gpus: 64, acquired", f"gpus: {2**64}, acquired")
+    refused(validate(file), str(file), "fleet.0.gpus", "more than the 10,000,000 a run can model")
+
+
+def test_a_price_elasticity_beyond_any_measured_is_refused(tmp_path: Path) -> None:
+    file = scenario_file(tmp_path, "per_day: 40}", "per_day: 40}\n      price_elasticity: 1e30")
+    refused(validate(file), str(file), "price_elasticity", "less than or equal to 10")
+
+
+def test_demand_that_prices_blow_up_is_refused_when_drawn(tmp_path: Path) -> None:
+    """Elastic demand follows the simulated prices, so a collapse (a 99.9% cut) that would make
+    1e32 jobs is found as the jobs are drawn, and still reported as bad input."""
+    cut = "tenants:\n"
+    market = "market: {price_cuts: [{date: 2024-01-03, cut: 0.999}]}\ntenants:\n"
+    file = scenario_file(tmp_path, cut, market)
+    file.write_text(
+        file.read_text().replace("per_day: 40}", "per_day: 40}\n      price_elasticity: 10")
+    )
+    refused(run(file), "tenants.acme.workload.price_elasticity", "jobs, more than the")

@@ -60,6 +60,7 @@ def _problems(sc: Scenario) -> Iterator[Found]:
     yield from _grey_orders_have_a_market(sc)
     yield from _dates_in_horizon(sc)
     yield from _demand_can_be_drawn(sc)
+    yield from _fleet_can_be_built(sc)
     for i, tenant in enumerate(sc.tenants):
         yield from _jobs_fit(sc, i, tenant)
     yield from _reservations_fit(sc)
@@ -271,6 +272,25 @@ def _demand_can_be_drawn(sc: Scenario) -> Iterator[Found]:
                 f"about {_power_of_ten(expected)} jobs over the horizon, more than the "
                 f"{MAX_EXPECTED_JOBS:,} a run can hold",
             )
+
+
+# Every node is modelled: ten million GPUs is several times the largest fleet any cloud runs,
+# and takes a few seconds and a few hundred MB to build; 1e12 would exhaust memory.
+MAX_FLEET_GPUS = 10_000_000
+
+
+def _fleet_can_be_built(sc: Scenario) -> Iterator[Found]:
+    """The fleet and orders together hold no more GPUs than a run can model."""
+    installed = [(field, i, item) for field, items in _installations(sc) for i, item in
+                 enumerate(items)]  # fmt: skip
+    total = sum(item.gpus for _, _, item in installed)
+    if total > MAX_FLEET_GPUS:
+        field, i, _ = max(installed, key=lambda entry: entry[2].gpus)
+        yield (
+            (field, i, "gpus"),
+            f"the fleet and orders hold {total:.3g} GPUs, more than the {MAX_FLEET_GPUS:,} a "
+            "run can model",
+        )
 
 
 def _log_expected_jobs(sc: Scenario, tenant: Tenant) -> float:

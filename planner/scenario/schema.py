@@ -448,8 +448,10 @@ class Workload(Spec):
     price_elasticity: float = Field(
         default=0.0,
         ge=0.0,
+        le=10.0,
         description="arrivals scale by (price / reference price) ** -elasticity, the price being "
-        "that of the tenant's first model; 0 for demand that ignores price",
+        "that of the tenant's first model; 0 for demand that ignores price. At most 10 (a 10% "
+        "cut would then raise demand 2.9 times)",
     )
     reference_usd_per_gpu_h: PositiveFloat | None = Field(
         default=None, description="price at which demand is 'arrivals'; default: price at start"
