@@ -233,3 +233,10 @@ def test_demand_that_prices_blow_up_is_refused_when_drawn(tmp_path: Path) -> Non
         file.read_text().replace("per_day: 40}", "per_day: 40}\n      price_elasticity: 10")
     )
     refused(run(file), "tenants.acme.workload.price_elasticity", "jobs, more than the")
+
+
+def test_a_failure_rate_that_would_never_let_a_run_end_is_refused(tmp_path: Path) -> None:
+    """1e30 failures per 1,000 node-days is an endless stream of failure events."""
+    failures = "failures: {node_per_1000_node_days: 1e30}\ntenants:\n"
+    file = scenario_file(tmp_path, "tenants:\n", failures)
+    refused(run(file), str(file), "failures.node_per_1000_node_days", "less than or equal to 1000")

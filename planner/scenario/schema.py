@@ -722,7 +722,9 @@ class Failures(Spec):
 
     node_per_1000_node_days: NonNegativeFloat = Field(
         default=5.0,
-        description="domain.md §5a/§8: 3.8 (Llama 3), 6.5 (Meta RSC-1), ~16 (OPT on cloud A100)",
+        le=1000.0,
+        description="domain.md §5a/§8: 3.8 (Llama 3), 6.5 (Meta RSC-1), ~16 (OPT on cloud "
+        "A100); at most 1,000, every node failing once a day",
     )
     repair_days: Distribution = Field(
         default_factory=lambda: Exponential.model_validate({"mean": 3.0}),
