@@ -239,4 +239,4 @@ def test_a_failure_rate_that_would_never_let_a_run_end_is_refused(tmp_path: Path
     """1e30 failures per 1,000 node-days is an endless stream of failure events."""
     failures = "failures: {node_per_1000_node_days: 1e30}\ntenants:\n"
     file = scenario_file(tmp_path, "tenants:\n", failures)
-    refused(run(file), str(file), "failures.node_per_1000_node_days", "less than or equal to 1000")
+    refused(validate(file), str(file), "failures.node_per_1000_node_days", "or equal to 1000")
