@@ -1,5 +1,6 @@
-"""Figure data: a sweep's response curves, each headline metric's mean and 95% Student t
-interval across replications at every point of the sweep."""
+"""Figure data: a sweep's response curves, each headline metric's mean and 95% interval
+across replications at every point of the sweep, inside the metric's range (see
+:func:`planner.stats.bounded_ci`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from planner.stats import mean_ci
+from planner.experiments.replicate import metric_ci
 
 PARAM_PREFIX = "param."
 HEADLINE_METRICS = ("utilisation", "wait_p95_h.paying", "revenue_usd", "capex_monetised_share")
@@ -54,7 +55,7 @@ def response_curves(
             mean = float(values.mean()) if len(values) else math.nan
             low = high = math.nan
             if len(values) >= 2 and np.isfinite(values).all():
-                ci = mean_ci(values, level)
+                ci = metric_ci(metric, values, level)
                 mean, low, high = ci.mean, ci.low, ci.high
             records.append(
                 {**head, "point": point, "metric": metric, "n": len(values)}
