@@ -8,4 +8,4 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 
     The plural is ``noun + "s"`` unless given (``counted(2, "entry", "entries")``).
     """
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -232,7 +232,7 @@ def test_demand_that_prices_blow_up_is_refused_when_drawn(tmp_path: Path) -> Non
     file.write_text(
         file.read_text().replace("per_day: 40}", "per_day: 40}\n      price_elasticity: 10")
     )
-    refused(run(file), "tenants.acme.workload.price_elasticity", "jobs, more than the")
+    refused(run(file), str(file), "tenants.acme.workload.price_elasticity", "jobs, more than the")
 
 
 def test_a_failure_rate_that_would_never_let_a_run_end_is_refused(tmp_path: Path) -> None:

@@ -49,15 +49,19 @@ def comparison(summaries: pd.DataFrame, path: str) -> Table:
 
 
 def intervals(summary: pd.DataFrame, title: str) -> Table:
-    """Headline metrics across replications: mean and 95% interval."""
-    shown = table(title, ("metric", "left"), ("mean", "right"), ("95% CI", "right"))
+    """Headline metrics across replications: mean, 95% interval and how it was formed (``t``,
+    or Student t on the ``log`` or ``logit`` scale for metrics bounded below or shares)."""
+    shown = table(
+        title, ("metric", "left"), ("mean", "right"), ("95% CI", "right"), ("interval", "left")
+    )
     for key, _label, kind in COMPARED:
         if key not in summary.index:
             continue
         fmt = {"pct": pct, "hours": hours, "int": qty, "usd": usd}[kind]
         mean, low, high = summary.loc[key, ["mean", "low", "high"]].to_numpy(dtype=float)
         ci = MISSING if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
-        shown.add_row(key, fmt(mean), ci)
+        method = str(summary.loc[key, "interval"]) if "interval" in summary.columns else ""
+        shown.add_row(key, fmt(mean), ci, method)
     return shown
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.errors import Problem, ScenarioError
+from planner.errors import RUNNING, Problem, ScenarioError
 from planner.model.market import Market, PriceCurve
 from planner.model.sampling import draw_sizes, draw_work, whole_nodes_array
 from planner.model.streams import Streams
@@ -215,7 +215,7 @@ def _workload_jobs(
                 )
             except ValueError as err:
                 where = f"tenants.{tenant.name}.workload.price_elasticity"
-                raise ScenarioError(sc.name, [Problem(where, str(err))]) from None
+                raise ScenarioError(RUNNING, [Problem(where, str(err))]) from None
         else:
             submit = poisson_arrivals(arrivals, begin_h, end_h, rng)
         sizes = draw_sizes(workload.gpus, streams.get(f"gpus/{tenant.name}"), len(submit))
