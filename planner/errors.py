@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# The source of a problem found while a loaded scenario runs, which no longer knows its file;
+# the command line names the file (or built-in) the user gave instead.
+RUNNING = "<scenario>"
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:

@@ -167,3 +167,35 @@ def _date(res: RunResult, t_h: float) -> str | None:
     if not math.isfinite(t_h):
         return None
     return (res.scenario.start + timedelta(days=math.floor(t_h / HOURS_PER_DAY))).isoformat()
+
+
+# Summary metrics by their range (the key before any ``.who``), for intervals that respect it.
+SHARES = frozenset({"utilisation", "goodput", "stranded_free_share"})
+NON_NEGATIVE = frozenset(
+    {
+        *("jobs_submitted", "jobs_finished", "jobs_running_at_horizon", "jobs_queued_at_horizon"),
+        *("jobs_skipped", "jobs_turned_away", "preemptions", "node_failures", "restarts"),
+        *("gpu_h_in_service", "gpu_h_busy", "lost_gpu_h", "credit_gpu_h", "horizon_days"),
+        *("wait_mean_h", "wait_p50_h", "wait_p95_h", "wait_p99_h", "wait_p95_h_offered"),
+        *("revenue_usd", "revenue_cash_usd", "revenue_credit_usd", "revenue_escrow_view_usd"),
+        *("revenue_before_obsolescence_usd", "revenue_lease_usd", "potential_revenue_usd"),
+        *("capex_usd", "opex_usd", "stranded_book_value_usd", "escrow_revenue_usd"),
+        *("credits_granted_usd", "credits_burned_usd", "credits_left_usd"),
+        *("credits_forfeited_usd", "effective_usd_per_gpu_h"),
+        # Ratios of money earned to money spent or possible: at least 0, and not capped at 1
+        # (a cohort may earn back its capex more than once; a tier may pay above list price).
+        *("payback", "capture", "capex_monetised_share"),
+    }
+)
+
+
+def metric_range(key: str) -> tuple[float, float]:
+    """The values summary metric ``key`` can take: ``(0, 1)`` for shares, ``(0, inf)`` for
+    counts, times, GPU-hours, money earned and ratios of them, and unbounded for the rest
+    (``margin_usd``, ``idle_value_usd`` and any key not listed here)."""
+    base = key.split(".", 1)[0]
+    if base in SHARES:
+        return 0.0, 1.0
+    if base in NON_NEGATIVE:
+        return 0.0, math.inf
+    return -math.inf, math.inf

@@ -111,6 +111,31 @@ def test_a_negative_seed_is_a_usage_error(args: list[str], tmp_path: Path) -> No
     assert not out.exists()
 
 
+def test_an_impossible_date_given_with_set_is_bad_input_naming_its_field() -> None:
+    result = CliRunner().invoke(app, ["validate", "mmc", "--set", "start=2025-13-45"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "start" in result.stderr and "2025-13-45" in result.stderr
+
+
+def test_trace_import_to_a_folder_that_does_not_exist_is_bad_input(tmp_path: Path) -> None:
+    source = tmp_path / "jobs.csv"
+    source.write_text("submit_s,duration_s,gpus\n0,3600,8\n", encoding="utf-8")
+    out = tmp_path / "missing" / "out.csv"
+    result = CliRunner().invoke(
+        app, ["trace", "import", str(source), "--format", "generic", "--out", str(out)]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert str(out) in result.stderr
+
+
+def test_replication_intervals_say_how_they_were_formed() -> None:
+    result = CliRunner().invoke(app, ["run", "mmc", "--reps", "3", "--set", "horizon_days=20"])
+    assert result.exit_code == 0, result.output
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert next(line for line in lines if line.startswith("utilisation")).endswith("logit")
+    assert next(line for line in lines if line.startswith("mean wait, all")).endswith("log")
+
+
 def test_a_misspelt_builtin_name_points_at_the_closest_one() -> None:
     result = CliRunner().invoke(app, ["run", "alibaba2024"])
     assert result.exit_code == 2

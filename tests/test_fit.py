@@ -106,7 +106,7 @@ def test_work_follows_the_profile_and_the_jobs_size() -> None:
     [
         ({"by_gpus": {1: {"kind": "constant", "value": 2}}}, r"no work for \[8\] GPUs"),
         ({"gpus_kind": "uniform"}, "needs 'gpus' to be a choice"),
-        ({"work_factors": [1.0]}, "'work_factors' has 1 entries but 'factors' has 2"),
+        ({"work_factors": [1.0]}, "'work_factors' has 1 entry but 'factors' has 2"),
         ({"factors": [0.0, 0.0]}, "must not all be zero"),
     ],
 )

@@ -16,6 +16,7 @@ import planner
 from planner.cli import app
 from planner.cli.output import pct
 from planner.experiments.paired import paired_differences
+from planner.experiments.replicate import Replications
 from planner.experiments.sweep import read_sweep, sweep
 from planner.report.experiment_sections import sweep_section
 from planner.report.inputs import read_sweep_dir
@@ -120,11 +121,12 @@ def test_sweep_prints_each_points_intervals_and_its_paired_difference(
     assert result.exit_code == 0, result.output
     lines = [line.rstrip() for line in result.stdout.splitlines()]
     for point in (0, 1):
-        values = rows.loc[rows["point"] == point, "utilisation"].to_numpy(dtype=float)
-        mean, low, high = t_interval(values)
+        # Each point's own interval is the one replications get (kept inside [0, 1] for a share).
+        runs = rows[rows["point"] == point].drop(columns=["point", "param.fleet.0.gpus"])
+        mean, low, high = Replications(runs).summary().loc["utilisation", ["mean", "low", "high"]]
         title = lines.index(f"point {point} (fleet.0.gpus={15 + point}): 5 replications")
         row = next(line.split() for line in lines[title:] if line.startswith("utilisation"))
-        assert row[1:] == [pct(mean), f"[{pct(low)},", f"{pct(high)}]"]
+        assert row[1:] == [pct(mean), f"[{pct(low)},", f"{pct(high)}]", "logit"]
     paired = next(
         i for i, line in enumerate(lines) if line.startswith("point 0 (fleet.0.gpus=15) -")
     )
@@ -136,7 +138,7 @@ def test_sweep_prints_each_points_intervals_and_its_paired_difference(
         - rows.loc[rows["point"] == 1, "utilisation"].to_numpy(dtype=float)
     )
     row = next(line.split() for line in lines[paired:] if line.startswith("utilisation"))
-    assert row[1:] == [pct(mean), f"[{pct(low)},", f"{pct(high)}]"]
+    assert row[1:] == [pct(mean), f"[{pct(low)},", f"{pct(high)}]", "paired", "t"]
     assert "mean difference" in result.stdout and "p95 wait, paying" in result.stdout
 
 

@@ -335,7 +335,8 @@ def sweep_rows() -> pd.DataFrame:
     )
 
 
-def test_response_curve_mean_and_band_are_the_t_interval_over_replications() -> None:
+def test_response_curve_band_of_a_share_is_the_logit_interval_over_replications() -> None:
+    """Utilisation is a share: the t interval is formed for the logit of the mean."""
     rows = sweep_rows()
     curves = response.response_curves(rows, ["utilisation"])
     assert curves["point"].tolist() == [0, 1, 2]
@@ -343,9 +344,11 @@ def test_response_curve_mean_and_band_are_the_t_interval_over_replications() -> 
         values = rows[rows["point"] == row.point]["utilisation"].to_numpy()
         mean = values.sum() / 3
         half = stats.t.ppf(0.975, 2) * math.sqrt(((values - mean) ** 2).sum() / 2) / math.sqrt(3)
+        logit, spread = math.log(mean / (1 - mean)), half / (mean * (1 - mean))
+        low, high = (1 / (1 + math.exp(-(logit + k * spread))) for k in (-1, 1))
         assert row.n == 3
         assert row.mean == pytest.approx(mean)
-        assert (row.low, row.high) == (pytest.approx(mean - half), pytest.approx(mean + half))
+        assert (row.low, row.high) == (pytest.approx(low), pytest.approx(high))
     assert curves["param.fleet.0.gpus"].tolist() == [16, 24, 32]
     assert response.x_parameter(rows) == "param.fleet.0.gpus"
 

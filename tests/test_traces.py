@@ -82,7 +82,7 @@ def test_skipping_malformed_rows_counts_them(tmp_path: Path) -> None:
 
 def test_a_missing_column_is_named(tmp_path: Path) -> None:
     bad = write_csv(tmp_path / "t.csv", "submit_s,gpus\n0,1\n")
-    with pytest.raises(TraceError, match="duration_s: column missing"):
+    with pytest.raises(TraceError, match="header: no column 'duration_s'"):
         read_generic(bad)
 
 

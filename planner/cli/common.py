@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 import yaml
 
-from planner.errors import Problem, ScenarioError
+from planner.errors import RUNNING, Problem, ScenarioError
 
 if TYPE_CHECKING:
     from planner.scenario import Scenario
@@ -22,11 +22,17 @@ INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 @contextmanager
-def scenario_errors() -> Iterator[None]:
-    """Turn a :class:`ScenarioError` into its message on stderr and exit status 2."""
+def scenario_errors(source: str | None = None) -> Iterator[None]:
+    """Turn a :class:`ScenarioError` into its message on stderr and exit status 2.
+
+    With ``source`` (the scenario as the user named it), problems found while running, which
+    know only the scenario they are in, are reported against that file or name.
+    """
     try:
         yield
     except ScenarioError as err:
+        if source is not None and err.source == RUNNING:
+            err = type(err)(source, err.problems)
         typer.echo(err.message(), err=True)
         raise typer.Exit(2) from None
 
@@ -85,13 +91,21 @@ def _check_exists(scenario: str) -> None:
     raise ScenarioError(scenario, [Problem("", reason)])
 
 
+def _yaml_value(raw: str) -> Any:
+    """A value given on the command line, read as a scenario file reads it (an impossible date
+    stays text, for the schema to name)."""
+    from planner.scenario.loading import ScenarioLoader
+
+    return yaml.load(raw, Loader=ScenarioLoader)  # a SafeLoader: builds plain data only
+
+
 def parse_values(item: str, option: str, form: str = "PATH=V1,V2,...") -> tuple[str, list[Any]]:
     """``PATH=V1,V2,...`` as the path and its values, each read as YAML."""
     path, eq, raw = item.partition("=")
     if not eq or not path.strip() or not raw.strip():
         raise typer.BadParameter(f"'{item}' is not {form}", param_hint=f"'{option}'")
     try:
-        return path.strip(), [yaml.safe_load(v) for v in raw.split(",")]
+        return path.strip(), [_yaml_value(v) for v in raw.split(",")]
     except yaml.YAMLError as exc:
         hint = f"'{option}'"
         raise typer.BadParameter(f"'{item}': not valid YAML ({exc})", param_hint=hint) from None
@@ -105,7 +119,7 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
         if not eq or not path.strip():
             raise typer.BadParameter(f"'{item}' is not PATH=VALUE", param_hint="'--set'")
         try:
-            overrides[path.strip()] = yaml.safe_load(raw)
+            overrides[path.strip()] = _yaml_value(raw)
         except yaml.YAMLError as exc:
             raise typer.BadParameter(
                 f"'{item}': VALUE is not valid YAML ({exc})", param_hint="'--set'"

@@ -51,7 +51,7 @@ def replications(
     warn_infeasible_credits(sc)
     bar = Progress(f"{sc.name}: {reps} replications", "replications", enabled=not quiet)
     stopped = f"of {reps} replications had finished; nothing written"
-    with interrupts(lambda: f"{bar.done:.0f} {stopped}"), bar, scenario_errors():
+    with interrupts(lambda: f"{bar.done:.0f} {stopped}"), bar, scenario_errors(scenario):
         result = replicate(sc, reps, seed, workers=workers, progress=bar)
     summary = result.summary()
     if out is not None:

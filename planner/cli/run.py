@@ -81,7 +81,8 @@ def run(
     warn_infeasible_credits(sc)
     bar = Progress(f"simulating {sc.name}", unit=None, enabled=not quiet)
     stopped = f"of the horizon; nothing written{_to(out)}"
-    with interrupts(lambda: f"the run stopped at {bar.done:.0%} {stopped}"), bar, scenario_errors():
+    ran = scenario_errors(scenario)
+    with interrupts(lambda: f"the run stopped at {bar.done:.0%} {stopped}"), bar, ran:
         res = planner.simulate(sc, seed=seed, progress=bar.fraction)
     written = write_run(res, out) if out is not None else []
     page = None

@@ -54,21 +54,27 @@ def comparison(summaries: pd.DataFrame, path: str) -> Table:
 
 def intervals(summary: pd.DataFrame, title: str, mean: str = "mean") -> Table:
     """Headline metrics across replications (``summary`` indexed by metric, with ``mean``,
-    ``low`` and ``high``): mean and 95% interval, each metric under its readable name."""
-    shown = table(title, ("metric", "left"), (mean, "right"), ("95% CI", "right"))
+    ``low``, ``high`` and perhaps ``interval``), each under its readable name: mean, 95%
+    interval and how it was formed (``t``, or Student t on the ``log`` or ``logit`` scale for
+    metrics bounded below or shares)."""
+    shown = table(
+        title, ("metric", "left"), (mean, "right"), ("95% CI", "right"), ("interval", "left")
+    )
     for key, label, kind in COMPARED:
         if key not in summary.index:
             continue
         fmt = {"pct": pct, "hours": hours, "int": qty, "usd": usd}[kind]
         centre, low, high = summary.loc[key, ["mean", "low", "high"]].to_numpy(dtype=float)
         ci = MISSING if math.isnan(low) else f"[{fmt(low)}, {fmt(high)}]"
-        shown.add_row(label, fmt(centre), ci)
+        method = str(summary.loc[key, "interval"]) if "interval" in summary.columns else ""
+        shown.add_row(label, fmt(centre), ci, method)
     return shown
 
 
 def sweep_results(rows: pd.DataFrame, baseline: int, level: float = 0.95) -> list[Table]:
     """What ``planner sweep`` prints: per point, each headline metric's mean and interval across
-    its replications; then per other point, its paired difference from ``baseline``."""
+    its replications; then per other point, its paired difference from ``baseline`` (Student t
+    over the per-replication differences, which may take either sign)."""
     from planner.experiments.paired import paired_differences
     from planner.experiments.replicate import Replications
 
@@ -85,7 +91,7 @@ def sweep_results(rows: pd.DataFrame, baseline: int, level: float = 0.95) -> lis
         title = f"point {point} ({where[point]}): {len(runs)} replications"
         shown.append(intervals(Replications(runs, level).summary(), title))
     metrics = [key for key, _label, _kind in COMPARED if key in rows]
-    diffs = paired_differences(rows, metrics, baseline, level)
+    diffs = paired_differences(rows, metrics, baseline, level).assign(interval="paired t")
     for point in of_point:
         if point == baseline:
             continue

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from planner.cli.output import num4, stderr, stdout, table
 from planner.errors import ScenarioError
+from planner.wording import counted
 
 # The readers' formats (planner.traces.FORMATS), named here so that help needs no pandas.
 FORMATS = ("philly", "itp", "crux", "openb", "generic")
@@ -52,10 +53,14 @@ def trace_import(
     except ScenarioError as err:
         typer.echo(err.message(), err=True)
         raise typer.Exit(2) from None
-    write_generic(trace, out)
-    lines = [f"{len(trace):,} jobs from {trace.name} written to {out}"]
+    try:
+        write_generic(trace, out)
+    except OSError as err:
+        typer.echo(f"{out}: cannot write: {err.strerror or err}", err=True)
+        raise typer.Exit(2) from None
+    lines = [f"{counted(len(trace), 'job')} from {trace.name} written to {out}"]
     if trace.skipped_rows:
-        lines.append(f"{trace.skipped_rows:,} malformed rows skipped")
+        lines.append(f"{counted(trace.skipped_rows, 'malformed row')} skipped")
     lines += list(trace.notes)
     stdout().print(Text("\n".join(lines)))
 
@@ -113,7 +118,7 @@ def trace_fit(
     except (ValueError, KeyError) as err:
         typer.echo(f"{source}: {err}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"# fitted to {trace.name}: {len(trace):,} jobs; paste under a tenant")
+    typer.echo(f"# fitted to {trace.name}: {counted(len(trace), 'job')}; paste under a tenant")
     typer.echo(yaml.safe_dump({"workload": fitted.workload()}, sort_keys=False).rstrip())
     shown = table("fit", ("quantity", "left"), ("trace", "right"), ("model", "right"))
     for quantity, in_trace, in_model in fitted.report.itertuples(index=False):

@@ -30,9 +30,9 @@ import pandas as pd
 
 from planner.errors import Problem, ScenarioError
 from planner.experiments.evaluate import Evaluation, scenario_data
-from planner.experiments.replicate import run_all
+from planner.experiments.replicate import metric_ci, run_all
 from planner.scenario.schema import Scenario
-from planner.stats import Interval, mean_ci
+from planner.stats import Interval
 
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
@@ -78,6 +78,7 @@ class Answer:
                     "metric_mean": c.interval.mean,
                     "metric_low": c.interval.low,
                     "metric_high": c.interval.high,
+                    "metric_interval": c.interval.method,
                     "meets": c.meets,
                     "objective_mean": c.objective.mean if c.objective else math.nan,
                     "wall_s": c.wall_s,
@@ -139,10 +140,11 @@ class _Judge:
             interval = Interval(inf, inf, inf, len(values), 2.0 * self.confidence - 1.0)
         else:
             # A two-sided interval at 2c - 1 has its upper end at the one-sided c bound.
-            interval = mean_ci(values, 2.0 * self.confidence - 1.0)
+            interval = metric_ci(self.metric, values, 2.0 * self.confidence - 1.0)
         objective = None
         if self.objective is not None:
-            objective = mean_ci([float(row[self.objective]) for row in rows], 0.95)
+            objective_values = [float(row[self.objective]) for row in rows]
+            objective = metric_ci(self.objective, objective_values, 0.95)
         found = Candidate(
             x, interval, interval.high <= self.target, objective, time.perf_counter() - began
         )

@@ -20,7 +20,8 @@ import pandas as pd
 from planner.experiments.evaluate import Evaluation, Row, evaluate, scenario_data
 from planner.experiments.pool import local_pool
 from planner.scenario.schema import Scenario
-from planner.stats import Interval, mean_ci
+from planner.stats import Interval, bounded_ci
+from planner.summary import metric_range
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,18 @@ class Replications:
     level: float = 0.95
 
     def interval(self, metric: str) -> Interval:
-        """The ``level`` confidence interval for the mean of ``metric`` across replications."""
-        return mean_ci(self.runs[metric].to_numpy(dtype=float), self.level)
+        """The ``level`` confidence interval for the mean of ``metric`` across replications,
+        inside the metric's range (:func:`planner.summary.metric_range`)."""
+        return metric_ci(metric, self.runs[metric].to_numpy(dtype=float), self.level)
 
     def summary(self) -> pd.DataFrame:
-        """Per numeric metric: mean, low, high, half_width and n.
+        """Per numeric metric: mean, low, high, half_width, n and the interval's method.
 
-        A metric that is NaN in some replication (undefined there, e.g. a class with no jobs)
-        gets its interval over the others, with a smaller n; with fewer than two, only a mean.
+        Each interval stays inside its metric's range: ``log`` for metrics that cannot go
+        below zero, ``logit`` for shares, ``t`` (Student t) for the rest (see
+        :func:`planner.stats.bounded_ci`). A metric that is NaN in some replication
+        (undefined there, e.g. a class with no jobs) gets its interval over the others, with
+        a smaller n; with fewer than two, only a mean.
         """
         rows = {}
         for metric in self.runs.columns:
@@ -50,13 +55,19 @@ class Replications:
                 continue
             if len(finite) < 2:
                 mean = float(finite[0])
-                rows[metric] = (mean, math.nan, math.nan, math.nan, 1)
+                rows[metric] = (mean, math.nan, math.nan, math.nan, 1, "")
                 continue
-            ci = mean_ci(finite, self.level)
-            rows[metric] = (ci.mean, ci.low, ci.high, ci.half_width, ci.n)
+            ci = metric_ci(str(metric), finite, self.level)
+            rows[metric] = (ci.mean, ci.low, ci.high, ci.half_width, ci.n, ci.method)
         return pd.DataFrame.from_dict(
-            rows, orient="index", columns=["mean", "low", "high", "half_width", "n"]
+            rows, orient="index", columns=["mean", "low", "high", "half_width", "n", "interval"]
         )
+
+
+def metric_ci(metric: str, values: Iterable[float], level: float = 0.95) -> Interval:
+    """The confidence interval for the mean of summary metric ``metric`` inside its range."""
+    low, high = metric_range(metric)
+    return bounded_ci(values, level, low=low, high=high)
 
 
 def replicate(

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.errors import Problem, ScenarioError
+from planner.errors import RUNNING, Problem, ScenarioError
 from planner.model.market import Market, PriceCurve
 from planner.model.sampling import draw_sizes, draw_work, whole_nodes_array
 from planner.model.streams import Streams
-from planner.scenario.checks import largest_pod_gpus, whole_nodes
+from planner.scenario.checks import MAX_EXPECTED_JOBS, largest_pod_gpus, whole_nodes
 from planner.scenario.schema import (
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -209,9 +209,13 @@ def _workload_jobs(
         elif workload.price_elasticity > 0:
             curve = market.curve(tenant.models[0])
             reference = workload.reference_usd_per_gpu_h or curve.price(0.0)
-            submit = elastic_arrivals(
-                arrivals, begin_h, end_h, rng, curve, reference, workload.price_elasticity
-            )
+            try:
+                submit = elastic_arrivals(
+                    arrivals, begin_h, end_h, rng, curve, reference, workload.price_elasticity
+                )
+            except ValueError as err:
+                where = f"tenants.{tenant.name}.workload.price_elasticity"
+                raise ScenarioError(RUNNING, [Problem(where, str(err))]) from None
         else:
             submit = poisson_arrivals(arrivals, begin_h, end_h, rng)
         sizes = draw_sizes(workload.gpus, streams.get(f"gpus/{tenant.name}"), len(submit))
@@ -352,6 +356,11 @@ def elastic_arrivals(
     )
     cumulative = np.r_[0.0, np.cumsum(rate * np.diff(grid))]
     total = cumulative[-1]
+    if not total <= MAX_EXPECTED_JOBS:  # checked here: the rate follows the simulated prices
+        raise ValueError(
+            f"prices this far below the reference make about {total:.2g} jobs, more than the "
+            f"{MAX_EXPECTED_JOBS:,} a run can hold"
+        )
     points = np.cumsum(rng.exponential(1.0, int(total + 6 * math.sqrt(total) + 10)))
     while points[-1] < total:
         points = np.r_[points, points[-1] + np.cumsum(rng.exponential(1.0, 1000))]

@@ -14,7 +14,7 @@ from types import MappingProxyType
 import simpy
 
 from planner.catalog import gpu_model
-from planner.errors import Problem, ScenarioError
+from planner.errors import RUNNING, Problem, ScenarioError
 from planner.model.billing import Billing
 from planner.model.demand import JobBatch, check_jobs, generate_jobs, warm_jobs
 from planner.model.failures import Checkpoints, NodeFailures, saved_progress_h
@@ -156,7 +156,7 @@ class Model:
             pool = self.fleet.pools.get((spec.model, spec.region))
             if pool is None or not self.policy.start_on(job, [pool]):
                 raise ScenarioError(
-                    "<scenario>",
+                    RUNNING,
                     [
                         Problem(
                             f"initial_state.running.{i}",

@@ -16,6 +16,7 @@ from planner.report.figure import Figure, Item, Note, Section, extreme_row
 from planner.report.formats import MISSING, column_format, num
 from planner.report.inputs import ANSWER_FILE, PlanData, SweepData, TornadoData
 from planner.report.labels import metric_label
+from planner.wording import counted
 
 LEVEL = 0.95
 
@@ -31,8 +32,8 @@ def sweep_section(
     reps = int(rows.groupby("point").size().min()) if len(rows) else 0
     swept = response.parameters(rows)
     about = (
-        f"Sweep of {data.scenario_name or 'a scenario'}: {points} points × up to "
-        f"{data.reps or reps} replications (seed {data.seed}); parameters "
+        f"Sweep of {data.scenario_name or 'a scenario'}: {counted(points, 'point')} × up to "
+        f"{counted(data.reps or reps, 'replication')} (seed {data.seed}); parameters "
         + (", ".join(p.removeprefix("param.") for p in swept) or "none")
         + "."
     )
@@ -57,8 +58,9 @@ def sweep_section(
     caption = "Mean over replications at each point: " + "; ".join(parts) + "."
     if reps >= 2:
         caption += (
-            f" Bands: {LEVEL:.0%} Student t intervals across the {reps} replications "
-            "(common random numbers across points)."
+            f" Bands: {LEVEL:.0%} intervals across the {counted(reps, 'replication')} (common "
+            "random numbers across points), kept inside each metric's range: Student t on the "
+            "log of the mean for metrics that cannot go below zero, on the logit for shares."
         )
     else:
         caption += " One replication per point, so no interval is drawn."
@@ -141,8 +143,8 @@ def plan_section(data: PlanData) -> Section:
     """The planning query's search path."""
     path = search.search_path(data.evaluations)
     question = data.question or "Planning query"
-    about = f"{question}: {len(path)} candidates evaluated" + (
-        f" × {data.reps} replications each." if data.reps else "."
+    about = f"{question}: {counted(len(path), 'candidate')} evaluated" + (
+        f" × {counted(data.reps, 'replication')} each." if data.reps else "."
     )
     facts: list[tuple[str, str]] = [("evaluations", num(len(path)))]
     if data.answer is not None:
@@ -153,7 +155,7 @@ def plan_section(data: PlanData) -> Section:
         )
     met = path[path["meets"]]
     parts = [
-        f"{len(path)} candidates in the order tried; {len(met)} met the target, "
+        f"{counted(len(path), 'candidate')} in the order tried; {len(met)} met the target, "
         f"{len(path) - len(met)} failed."
     ]
     if data.metric is not None and data.target is not None and data.confidence is not None:
@@ -181,8 +183,8 @@ def tornado_section(data: TornadoData) -> Section:
     """The one-at-a-time sensitivity as a tornado chart."""
     bars = sensitivity.tornado_bars(data.table)
     metric = data.metric or "the metric"
-    about = f"One-at-a-time sensitivity of {metric} to {len(bars)} parameters" + (
-        f", {data.reps} replications per run." if data.reps else "."
+    about = f"One-at-a-time sensitivity of {metric} to {counted(len(bars), 'parameter')}" + (
+        f", {counted(data.reps, 'replication')} per run." if data.reps else "."
     )
     if not len(bars):
         note = Note("tornado", "Tornado", "The sensitivity table has no parameters.")

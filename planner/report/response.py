@@ -1,14 +1,16 @@
-"""Figure data: a sweep's response curves, each headline metric's mean and 95% Student t
-interval across replications at every point of the sweep."""
+"""Figure data: a sweep's response curves, each headline metric's mean and 95% interval
+across replications at every point of the sweep, inside the metric's range (see
+:func:`planner.stats.bounded_ci`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from planner.experiments.paired import mean_interval
+from planner.experiments.replicate import metric_ci
 
 PARAM_PREFIX = "param."
 HEADLINE_METRICS = ("utilisation", "wait_p95_h.paying", "revenue_usd", "capex_monetised_share")
@@ -50,7 +52,11 @@ def response_curves(
         head = {p: group[p].iloc[0] for p in params}
         for metric in metrics:
             values = pd.to_numeric(group[metric], errors="coerce").to_numpy(dtype=float)
-            mean, low, high = mean_interval(values, level)
+            mean = float(values.mean()) if len(values) else math.nan
+            low = high = math.nan
+            if len(values) >= 2 and np.isfinite(values).all():
+                ci = metric_ci(metric, values, level)
+                mean, low, high = ci.mean, ci.low, ci.high
             records.append(
                 {**head, "point": point, "metric": metric, "n": len(values)}
                 | {"mean": mean, "low": low, "high": high}

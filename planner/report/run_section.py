@@ -24,6 +24,7 @@ from planner.report import waits as waits_data
 from planner.report.figure import Figure, Item, Note, Section, extreme_row
 from planner.report.formats import day, finite, hours, month, num, pct, price, usd
 from planner.report.inputs import RunData
+from planner.wording import counted
 
 CLASSES = ("paying", "credit", "internal")
 
@@ -97,10 +98,11 @@ def in_service_figure(data: RunData) -> Figure:
     counts = events["kind"].value_counts()
     delivered = data.cohorts.loc[data.cohorts["in_service_from_h"] > 0, "gpus"].sum()
     parts.append(
-        f"Marked: {counts.get('export control', 0)} export-control events, "
-        f"{counts.get('delivery', 0)} deliveries ({num(delivered)} GPUs), "
-        f"{counts.get('order stopped', 0)} orders cancelled, frozen or denied, and "
-        f"{counts.get('successor launch', 0)} successor launches within the horizon."
+        f"Marked: {counted(counts.get('export control', 0), 'export-control event')}, "
+        f"{counted(counts.get('delivery', 0), 'delivery', 'deliveries')} ({num(delivered)} GPUs), "
+        f"{counted(counts.get('order stopped', 0), 'order')} cancelled, frozen or denied, and "
+        f"{counted(counts.get('successor launch', 0), 'successor launch', 'successor launches')} "
+        "within the horizon."
     )
     table = fleet.monthly_in_service(series)
     return Figure(

@@ -6,11 +6,13 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Spec(BaseModel):
-    """A frozen, validated piece of a scenario. Unknown fields are errors, not silently ignored."""
+    """A frozen, validated piece of a scenario. Unknown fields are errors, not silently ignored,
+    and so is a NaN or infinite number: no quantity in a scenario is meant to be either."""
 
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
         populate_by_name=True,
         validate_default=True,
+        allow_inf_nan=False,
     )

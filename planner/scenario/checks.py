@@ -12,10 +12,11 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from planner.catalog import known_models
+from planner.wording import counted
 
 if TYPE_CHECKING:
     from planner.scenario.schema import (
@@ -47,15 +48,50 @@ def raise_if_inconsistent(sc: Scenario) -> None:
 
 
 def _problems(sc: Scenario) -> Iterator[Found]:
+    if sc.start.toordinal() + sc.horizon_days > date.max.toordinal():
+        # Every other check counts days to the horizon's end, which is past the calendar's.
+        days = counted(sc.horizon_days, "day")
+        yield ("horizon_days",), f"{days} from {sc.start} run past {date.max}"
+        return
+    yield from _dates_near(sc)
     yield from _unique_names(sc)
     yield from _known_references(sc)
     yield from _whole_nodes(sc)
     yield from _grey_orders_have_a_market(sc)
     yield from _dates_in_horizon(sc)
+    yield from _demand_can_be_drawn(sc)
+    yield from _fleet_can_be_built(sc)
     for i, tenant in enumerate(sc.tenants):
         yield from _jobs_fit(sc, i, tenant)
     yield from _reservations_fit(sc)
     yield from _initial_state_fits(sc)
+
+
+# Prices, depreciation and growth compound from the start: a date centuries away is a typo,
+# and would overflow them.
+CENTURY_DAYS = 36_525
+
+
+def _dates_near(sc: Scenario) -> Iterator[Found]:
+    """Every date in the scenario lies within a century of the horizon."""
+    for loc, day in _dates(sc, ()):
+        if (sc.start - day).days > CENTURY_DAYS or (day - sc.end).days > CENTURY_DAYS:
+            yield loc, f"{day} is more than a century from the horizon {sc.start} to {sc.end}"
+
+
+def _dates(node: object, loc: Loc) -> Iterator[tuple[Loc, date]]:
+    """(field path, date) for every date in a scenario section, at any depth."""
+    if isinstance(node, date):
+        yield loc, node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _dates(getattr(node, name), (*loc, name))
+    elif isinstance(node, list | tuple):
+        for i, item in enumerate(node):
+            yield from _dates(item, (*loc, i))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            yield from _dates(item, (*loc, str(key)))
 
 
 def _unique_names(sc: Scenario) -> Iterator[Found]:
@@ -67,9 +103,15 @@ def _unique_names(sc: Scenario) -> Iterator[Found]:
     }
     for field, names in groups.items():
         counts = Counter(n for n in names if n is not None)
+        seen: set[str] = set()
+        reported: set[str] = set()
         for i, name in enumerate(names):
-            if name is not None and counts[name] > 1:
+            # Once per name, at its second use (the path shows the name, not the index).
+            if name is not None and name in seen and name not in reported:
+                reported.add(name)
                 yield (field, i, "name"), f"name '{name}' is used {counts[name]} times"
+            if name is not None:
+                seen.add(name)
 
 
 def _installations(sc: Scenario) -> list[tuple[str, Sequence[Cohort | Order]]]:
@@ -187,7 +229,8 @@ def _whole_nodes(sc: Scenario) -> Iterator[Found]:
                 what = f"{parts} tranches of whole" if parts > 1 else "a whole number of"
                 yield (
                     (field, i, "gpus"),
-                    f"{item.gpus} GPUs is not {what} {size}-GPU nodes in region '{item.region}'",
+                    f"{counted(item.gpus, 'GPU')} is not {what} {size}-GPU nodes in region "
+                    f"'{item.region}'",
                 )
 
 
@@ -210,6 +253,90 @@ def _dates_in_horizon(sc: Scenario) -> Iterator[Found]:
             yield from inside(("tenants", i, "credit", "granted"), tenant.credit.granted)
         if tenant.reservation is not None and tenant.reservation.start is not None:
             yield from inside(("tenants", i, "reservation", "start"), tenant.reservation.start)
+        workload = tenant.workload
+        if workload is not None:
+            begin, until = workload.active_from or start, workload.active_until or end
+            if begin >= end:
+                yield (
+                    ("tenants", i, "workload", "active_from"),
+                    f"{begin} is on or after the horizon's end ({end}), so the workload would "
+                    "submit no job",
+                )
+            elif until <= start:
+                yield (
+                    ("tenants", i, "workload", "active_until"),
+                    f"{until} is on or before the horizon's start ({start}), so the workload "
+                    "would submit no job",
+                )
+
+
+# Every job is drawn before a run starts and kept in the results: a few hundred bytes each, so
+# beyond this many a run would not fit in memory (the benchmarks run 1e6 jobs).
+MAX_EXPECTED_JOBS = 50_000_000
+
+
+def _demand_can_be_drawn(sc: Scenario) -> Iterator[Found]:
+    """A workload expecting more jobs over the horizon than a run can hold is refused before
+    drawing them (a rate of 1e30 a day would otherwise fail deep inside the sampler)."""
+    for i, tenant in enumerate(sc.tenants):
+        expected = _log_expected_jobs(sc, tenant)
+        if expected > math.log(MAX_EXPECTED_JOBS):
+            yield (
+                ("tenants", i, "workload", "arrivals", "per_day"),
+                f"about {_power_of_ten(expected)} jobs over the horizon, more than the "
+                f"{MAX_EXPECTED_JOBS:,} a run can hold",
+            )
+
+
+# Every node is modelled: ten million GPUs is several times the largest fleet any cloud runs,
+# and takes a few seconds and a few hundred MB to build; 1e12 would exhaust memory.
+MAX_FLEET_GPUS = 10_000_000
+
+
+def _fleet_can_be_built(sc: Scenario) -> Iterator[Found]:
+    """The fleet and orders together hold no more GPUs than a run can model."""
+    installed = [(field, i, item) for field, items in _installations(sc) for i, item in
+                 enumerate(items)]  # fmt: skip
+    total = sum(item.gpus for _, _, item in installed)
+    if total > MAX_FLEET_GPUS:
+        field, i, _ = max(installed, key=lambda entry: entry[2].gpus)
+        yield (
+            (field, i, "gpus"),
+            f"the fleet and orders hold {total:.3g} GPUs, more than the {MAX_FLEET_GPUS:,} a "
+            "run can model",
+        )
+
+
+def _log_expected_jobs(sc: Scenario, tenant: Tenant) -> float:
+    """Natural log of an upper bound on the jobs a generated workload submits over its
+    active days (in logs, so no rate or growth overflows); minus infinity if none."""
+    from planner.scenario.schema import HOURS_PER_YEAR, BurstyArrivals, Poisson
+
+    workload = tenant.workload
+    arrivals = workload.arrivals if workload is not None else None
+    if workload is None or not isinstance(arrivals, Poisson | BurstyArrivals):
+        return -math.inf
+    begin = max(workload.active_from or sc.start, sc.start)
+    until = min(workload.active_until or sc.end, sc.end)
+    days = (until - begin).days
+    if days <= 0:
+        return -math.inf
+    log_rate = math.log(arrivals.per_day)
+    if isinstance(arrivals, Poisson):
+        years = sc.horizon_h / HOURS_PER_YEAR
+        log_rate += max(0.0, years * math.log1p(arrivals.annual_growth))
+    elif arrivals.rate_profile is not None:
+        log_rate += math.log(max(arrivals.rate_profile.factors))
+    return log_rate + math.log(days)
+
+
+def _power_of_ten(log_value: float) -> str:
+    """``exp(log_value)`` in words that cannot overflow: ``1.2e+30``."""
+    exponent = math.floor(log_value / math.log(10))
+    mantissa = round(math.exp(log_value - exponent * math.log(10)), 1)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:g}e{exponent:+d}"
 
 
 def largest_pod_gpus(sc: Scenario, tenant: Tenant) -> tuple[int, list[str]]:
@@ -234,9 +361,19 @@ def largest_pod_gpus(sc: Scenario, tenant: Tenant) -> tuple[int, list[str]]:
     return best, sorted(set(pools))
 
 
+def _references_known(sc: Scenario) -> bool:
+    """Whether every cohort and order names a known model and region: what fits where is
+    only worth checking then (otherwise the unknown names are the problem to report)."""
+    models, regions = set(known_models()), {r.name for r in sc.regions}
+    installed: list[Cohort | Order] = [*sc.fleet, *sc.orders]
+    return all(item.model in models and item.region in regions for item in installed)
+
+
 def _jobs_fit(sc: Scenario, i: int, tenant: Tenant) -> Iterator[Found]:
     if not ({r.name for r in sc.regions} >= set(tenant.regions or [])):
         return  # unknown regions are reported already
+    if not _references_known(sc):
+        return
     capacity, pools = largest_pod_gpus(sc, tenant)
     if not pools:
         if tenant.workload is not None or tenant.campaigns:
@@ -258,15 +395,15 @@ def _jobs_fit(sc: Scenario, i: int, tenant: Tenant) -> Iterator[Found]:
         elif _node_rounded(sc, tenant, math.ceil(bound)) > capacity:
             yield (
                 ("tenants", i, "workload", "gpus"),
-                f"a job of up to {math.ceil(bound)} GPUs can never fit: the largest pod this "
-                f"tenant may use holds {capacity} GPUs ({'; '.join(pools)})",
+                f"a job of up to {counted(math.ceil(bound), 'GPU')} can never fit: the largest pod "
+                f"this tenant may use holds {counted(capacity, 'GPU')} ({'; '.join(pools)})",
             )
     for j, campaign in enumerate(tenant.campaigns):
         if _node_rounded(sc, tenant, campaign.gpus) > capacity:
             yield (
                 ("tenants", i, "campaigns", j, "gpus"),
-                f"a job of {campaign.gpus} GPUs can never fit: the largest pod this tenant may "
-                f"use holds {capacity} GPUs ({'; '.join(pools)})",
+                f"a job of {counted(campaign.gpus, 'GPU')} can never fit: the largest pod this "
+                f"tenant may use holds {counted(capacity, 'GPU')} ({'; '.join(pools)})",
             )
 
 
@@ -346,12 +483,12 @@ def _initial_state_fits(sc: Scenario) -> Iterator[Found]:
             )
     for i, queued in enumerate(sc.initial_state.queue):
         tenant = names.get(queued.tenant)
-        if tenant is None:
+        if tenant is None or not _references_known(sc):
             continue
         capacity, pools = largest_pod_gpus(sc, tenant)
         if pools and _node_rounded(sc, tenant, queued.gpus) > capacity:
             yield (
                 ("initial_state", "queue", i, "gpus"),
-                f"a job of {queued.gpus} GPUs can never fit: the largest pod tenant "
-                f"'{queued.tenant}' may use holds {capacity} GPUs",
+                f"a job of {counted(queued.gpus, 'GPU')} can never fit: the largest pod tenant "
+                f"'{queued.tenant}' may use holds {counted(capacity, 'GPU')}",
             )

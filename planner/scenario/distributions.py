@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from planner.scenario.base import Spec
+from planner.wording import counted
 
 
 class Constant(Spec):
@@ -51,7 +52,12 @@ class Lognormal(Spec):
     kind: Literal["lognormal"] = "lognormal"
     median: PositiveFloat | None = None
     mean_value: PositiveFloat | None = Field(default=None, alias="mean")
-    sigma: float = Field(ge=0.0, description="standard deviation of log(X)")
+    sigma: float = Field(
+        ge=0.0,
+        le=10.0,
+        description="standard deviation of log(X); at most 10 (a factor of 22,000 per standard "
+        "deviation: wider draws underflow to zero work)",
+    )
     max: PositiveFloat | None = Field(default=None, description="clip draws at this value")
 
     @model_validator(mode="after")
@@ -89,7 +95,8 @@ class Choice(Spec):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError(
-                    f"'weights' has {len(self.weights)} entries but 'values' has {len(self.values)}"
+                    f"'weights' has {counted(len(self.weights), 'entry', 'entries')} but 'values' "
+                    f"has {len(self.values)}"
                 )
             if sum(self.weights) <= 0:
                 raise ValueError("'weights' must not all be zero")

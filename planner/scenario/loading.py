@@ -6,6 +6,7 @@ This is the only module of the scenario package that does I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +40,72 @@ def load_scenario(path: str | Path) -> Scenario:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError(source, [Problem("", f"cannot read the file: {exc}")]) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=ScenarioLoader)
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [Problem("", _yaml_reason(exc))]) from None
     _anchor_trace_paths(data, file.parent)
-    return validate(data, source)
+    sc = validate(data, source)
+    _check_traces(sc, source)
+    return sc
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice (plain YAML keeps the last without a word) and
+    hands an impossible date (``2025-13-45``) to the schema as text, so the error names its
+    field instead of surfacing from the YAML parser."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # keys merged in from an anchor may be overridden: that is YAML
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in first_line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key '{key}' is given twice (first at line {first_line[key]})",
+                        key_node.start_mark,
+                    )  # fmt: skip
+                first_line[key] = key_node.start_mark.line + 1
+            except TypeError:
+                continue  # an unhashable key: the base constructor reports it
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+ScenarioLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", ScenarioLoader.construct_yaml_timestamp
+)
+
+
+def _check_traces(sc: Scenario, source: str) -> None:
+    """Read every replayed trace now, so a bad trace is reported against the scenario file
+    (and by ``planner validate``) rather than once a run has begun."""
+    from planner.scenario.schema import TraceArrivals
+
+    replayed = [
+        (tenant.name, tenant.workload.arrivals)
+        for tenant in sc.tenants
+        if tenant.workload is not None and isinstance(tenant.workload.arrivals, TraceArrivals)
+    ]
+    if not replayed:
+        return
+    from planner.traces import read_trace  # pandas, only for scenarios that replay a trace
+
+    problems = []
+    for name, arrivals in replayed:
+        try:
+            read_trace(Path(arrivals.path), arrivals.format)
+        except ScenarioError as err:
+            where = f"tenants.{name}.workload.arrivals.path"
+            problems += [Problem(where, f"{err.source}: {p}") for p in err.problems]
+    if problems:
+        raise ScenarioError(source, problems)
 
 
 def _anchor_trace_paths(data: Any, folder: Path) -> None:
@@ -78,12 +140,24 @@ def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
     """One :class:`Problem` per pydantic error, with list indices shown as item names."""
     problems = []
     for err in exc.errors(include_url=False):
-        reason = _FRIENDLY.get(err["type"], err["msg"])
-        if err["type"] not in _FRIENDLY and err["type"] != "scenario" and "input" in err:
-            shown = repr(err["input"])
+        reason = _FRIENDLY.get(err["type"], err["msg"].removeprefix("Value error, "))
+        # A section's own check (e.g. dates out of order) gets the whole section as its input:
+        # its message says what is wrong, and the section's dump would only bury it.
+        own = err["type"] in _FRIENDLY or err["type"] == "scenario"
+        if not own and "input" in err and not isinstance(err["input"], Mapping):
+            shown = _shown(err["input"])
             reason += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
         problems.append(Problem(field_path(err["loc"], data), reason))
     return problems
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: dates in ISO form, not as Python reprs."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value)
 
 
 def field_path(loc: tuple[Any, ...], data: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from planner.errors import Problem, ScenarioError
+from planner.wording import counted
 
 if TYPE_CHECKING:
     from planner.scenario.schema import Scenario
@@ -64,7 +65,8 @@ def _index(items: list[Any], key: str, walked: list[str]) -> int:
         if -len(items) <= index < len(items):
             return index if index >= 0 else len(items) + index
         raise LookupError(
-            f"index {index} is out of range: '{'.'.join(walked[:-1])}' has {len(items)} items"
+            f"index {index} is out of range: '{'.'.join(walked[:-1])}' has "
+            f"{counted(len(items), 'item')}"
         )
     names = [item.get("name") if isinstance(item, dict) else None for item in items]
     if key in names:

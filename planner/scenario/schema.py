@@ -33,6 +33,7 @@ from planner.scenario.distributions import (
     WorkByGpus,
     WorkDistribution,
 )
+from planner.wording import counted
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
@@ -410,8 +411,8 @@ class RateProfile(Spec):
             raise ValueError("'factors' must not all be zero")
         if self.work_factors is not None and len(self.work_factors) != len(self.factors):
             raise ValueError(
-                f"'work_factors' has {len(self.work_factors)} entries but 'factors' has "
-                f"{len(self.factors)}"
+                f"'work_factors' has {counted(len(self.work_factors), 'entry', 'entries')} but "
+                f"'factors' has {len(self.factors)}"
             )
         return self
 
@@ -495,8 +496,10 @@ class Workload(Spec):
     price_elasticity: float = Field(
         default=0.0,
         ge=0.0,
+        le=10.0,
         description="arrivals scale by (price / reference price) ** -elasticity, the price being "
-        "that of the tenant's first model; 0 for demand that ignores price",
+        "that of the tenant's first model; 0 for demand that ignores price. At most 10 (a 10% "
+        "cut would then raise demand 2.9 times)",
     )
     reference_usd_per_gpu_h: PositiveFloat | None = Field(
         default=None, description="price at which demand is 'arrivals'; default: price at start"
@@ -505,7 +508,10 @@ class Workload(Spec):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.active_from and self.active_until and self.active_from >= self.active_until:
-            raise ValueError("active_from must be before active_until")
+            raise ValueError(
+                f"active_from ({self.active_from}) must be before active_until "
+                f"({self.active_until})"
+            )
         replay = isinstance(self.arrivals, TraceArrivals)
         for name in ("gpus", "work_gpu_h"):
             given = getattr(self, name) is not None
@@ -766,7 +772,9 @@ class Failures(Spec):
 
     node_per_1000_node_days: NonNegativeFloat = Field(
         default=5.0,
-        description="domain.md §5a/§8: 3.8 (Llama 3), 6.5 (Meta RSC-1), ~16 (OPT on cloud A100)",
+        le=1000.0,
+        description="domain.md §5a/§8: 3.8 (Llama 3), 6.5 (Meta RSC-1), ~16 (OPT on cloud "
+        "A100); at most 1,000, every node failing once a day",
     )
     repair_days: Distribution = Field(
         default_factory=lambda: Exponential.model_validate({"mean": 3.0}),

@@ -38,6 +38,7 @@ from planner.catalog import gpu_model
 from planner.model.demand import bursty_arrivals
 from planner.scenario.schema import BurstyArrivals, RateProfile
 from planner.traces.generic import Trace
+from planner.wording import counted
 
 HOURS_PER_DAY = 24.0
 QUANTILES = (0.5, 0.9, 0.99)
@@ -88,7 +89,8 @@ def fit_trace(
     """Fit arrivals, sizes and work to ``trace`` (run times taken as on ``reference_model``)."""
     jobs = trace.jobs.sort_values("submit_s", kind="stable")
     if len(jobs) < 3:
-        raise ValueError(f"{trace.name}: a fit needs at least 3 jobs, the trace has {len(jobs)}")
+        has = counted(len(jobs), "job")
+        raise ValueError(f"{trace.name}: a fit needs at least 3 jobs, the trace has {has}")
     if work_model not in ("empirical", "lognormal"):
         raise ValueError(f"work_model is 'empirical' or 'lognormal', not {work_model!r}")
     if window_h is not None and window_h <= 0:

@@ -6,6 +6,7 @@ reason, unless the caller asks to skip such rows, in which case they are counted
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,12 +47,11 @@ def checked(
     """Validate generic rows (as read, any dtype); return the good ones, typed, and how many
     were skipped. A row's file line is its index label plus ``first_line`` (the line of the
     row labelled 0), so a reader may pass a filtered frame and still name the right lines."""
+    require(frame, path, REQUIRED, "the generic form")
     problems: list[tuple[int, str]] = []
     bad = np.zeros(len(frame), dtype=bool)
     typed = {}
     for column in REQUIRED:
-        if column not in frame:
-            raise TraceError(str(path), [Problem(column, "column missing from the header")])
         values = pd.to_numeric(frame[column], errors="coerce")
         typed[column] = values
         for i in np.flatnonzero(values.isna().to_numpy()):
@@ -88,10 +88,41 @@ def checked(
     return good, int(bad.sum())
 
 
+def read_csv(path: Path) -> pd.DataFrame:
+    """A trace CSV as text columns; a file that is not UTF-8 text or not CSV is a
+    :class:`TraceError`."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        raise TraceError(str(path), [Problem("", reason)]) from None
+    except pd.errors.EmptyDataError:
+        raise TraceError(str(path), [Problem("", "the file is empty")]) from None
+    except (pd.errors.ParserError, OSError) as exc:
+        raise TraceError(str(path), [Problem("", f"cannot read it as CSV: {exc}")]) from None
+
+
+def require(raw: pd.DataFrame, path: Path, columns: Sequence[str], form: str) -> None:
+    """Raise a :class:`TraceError` naming each of ``columns`` the header lacks: a file read in
+    the wrong format is told so, not reported row by row as empty values."""
+    missing = [column for column in columns if column not in raw]
+    if missing:
+        lacks = ", ".join(f"'{column}'" for column in missing)
+        expected = ", ".join(f"'{column}'" for column in columns)
+        reason = f"no column {lacks} ({form} has {expected}; is the format right?)"
+        raise TraceError(str(path), [Problem("header", reason)])
+
+
+def renamed(raw: pd.DataFrame, path: Path, columns: dict[str, str], form: str) -> pd.DataFrame:
+    """The trace's own columns under their generic names (``columns``: generic -> own)."""
+    require(raw, path, list(columns.values()), form)
+    return pd.DataFrame({generic: raw[own] for generic, own in columns.items()})
+
+
 def read_generic(path: Path, *, skip_bad: bool = False) -> Trace:
     """Read a trace in the generic CSV form."""
     path = Path(path)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame = read_csv(path)
     jobs, skipped = checked(frame, path, skip_bad=skip_bad)
     columns = [c for c in (*GENERIC_COLUMNS, "recorded_wait_s") if c in jobs]
     return Trace(path.stem, jobs[columns], (str(path),), skipped)

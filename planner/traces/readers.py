@@ -18,7 +18,16 @@ from pathlib import Path
 import pandas as pd
 
 from planner.errors import Problem
-from planner.traces.generic import Trace, TraceError, checked, read_generic
+from planner.traces.generic import (
+    Trace,
+    TraceError,
+    checked,
+    read_csv,
+    read_generic,
+    renamed,
+    require,
+)
+from planner.wording import counted
 
 
 def read_trace(path: Path, fmt: str, *, skip_bad: bool = False) -> Trace:
@@ -43,14 +52,8 @@ def _one_file(path: Path, name: str) -> Path:
 def _rfold(path: Path, skip_bad: bool, name: str, file_name: str) -> Trace:
     """RFold's flattened form: ``arrival time (sec)``, ``size``, ``duration (sec)``."""
     file = _one_file(path, file_name)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
-    frame = pd.DataFrame(
-        {
-            "submit_s": raw.get("arrival time (sec)"),
-            "duration_s": raw.get("duration (sec)"),
-            "gpus": raw.get("size"),
-        }
-    )
+    own = {"submit_s": "arrival time (sec)", "duration_s": "duration (sec)", "gpus": "size"}
+    frame = renamed(read_csv(file), file, own, name)
     jobs, skipped = checked(frame, file, skip_bad=skip_bad)
     return Trace(name, jobs, (str(file),), skipped)
 
@@ -70,15 +73,9 @@ def read_itp(path: Path, skip_bad: bool = False) -> Trace:
         raise TraceError(str(path), [Problem("path", "no cluster*.csv files here")])
     parts, skipped = [], 0
     for file in files:
-        raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
-        frame = pd.DataFrame(
-            {
-                "submit_s": raw.get("submission_time"),
-                "duration_s": raw.get("duration"),
-                "gpus": raw.get("num_gpu"),
-                "tenant": file.stem,
-            }
-        )
+        own = {"submit_s": "submission_time", "duration_s": "duration", "gpus": "num_gpu"}
+        frame = renamed(read_csv(file), file, own, "ITP")
+        frame["tenant"] = file.stem
         jobs, bad = checked(frame, file, skip_bad=skip_bad)
         parts.append(jobs)
         skipped += bad
@@ -89,7 +86,8 @@ def read_itp(path: Path, skip_bad: bool = False) -> Trace:
 def read_openb(path: Path, skip_bad: bool = False) -> Trace:
     """GPU pods that were scheduled; the GPU-type constraint list if the file has one."""
     file = _one_file(path, "openb_pod_list_gpuspec33.csv")
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""])
+    raw = read_csv(file)
+    require(raw, file, ("creation_time", "scheduled_time", "deletion_time", "num_gpu"), "openb")
     gpus = pd.to_numeric(raw["num_gpu"], errors="coerce")
     created = pd.to_numeric(raw["creation_time"], errors="coerce")
     scheduled = pd.to_numeric(raw["scheduled_time"], errors="coerce")
@@ -109,8 +107,8 @@ def read_openb(path: Path, skip_bad: bool = False) -> Trace:
     kept = frame[ran.to_numpy()]
     jobs, skipped = checked(kept, file, first_line=2, skip_bad=skip_bad)
     notes = (
-        f"{int((~is_gpu).sum())} CPU-only pods left out",
-        f"{int((is_gpu & scheduled.isna()).sum())} GPU pods never scheduled left out",
+        f"{counted(int((~is_gpu).sum()), 'CPU-only pod')} left out",
+        f"{counted(int((is_gpu & scheduled.isna()).sum()), 'GPU pod')} never scheduled left out",
     )
     return Trace("alibaba-openb-2023", jobs, (str(file),), skipped, notes)
 
