@@ -897,6 +897,11 @@ class Scenario(Spec):
     )
     failures: Failures | None = Field(default=None, description="off unless given")
     slo: ServiceLevels = Field(default_factory=ServiceLevels)
+    engine: Literal["auto", "reference", "fast"] = Field(
+        default="auto",
+        description="engine that runs it: 'fast' (compiled) or 'reference' (SimPy); 'auto' "
+        "takes the fast one when it supports the scenario and warns when it cannot",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
