@@ -248,12 +248,14 @@ def _or_nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def build_tenants(model: Model, n_pools: int) -> Tenants:
+def build_tenants(model: Model) -> Tenants:
     sc = model.scenario
     n = len(sc.tenants)
     patience = [t.patience for t in sc.tenants]
+    # A tenant tries at most every (model, region) it names, repeats included.
+    most = max((len(keys) for keys in model._pool_keys), default=1)
     return Tenants(
-        candidates=np.full((n, max(n_pools, 1)), -1, np.int64),
+        candidates=np.full((n, max(most, 1)), -1, np.int64),
         n_candidates=np.zeros(n, np.int64),
         usable_gpus=np.zeros(n, np.float64),
         screened=np.array([i in model._screened for i in range(n)], np.uint8),
@@ -378,7 +380,7 @@ def build_state(model: Model) -> State:
     return State(
         fleet=fleet,
         jobs=build_jobs(model),
-        tenants=build_tenants(model, len(fleet.pool_node0)),
+        tenants=build_tenants(model),
         accounts=build_accounts(model),
         prices=build_prices(model),
         flow=build_flow(len(model.jobs)),
