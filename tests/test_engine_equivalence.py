@@ -136,6 +136,47 @@ def test_runs_ending_together_free_their_gpus_in_the_order_they_started() -> Non
     assert runs.loc[2, "cohort"] == runs.loc[0, "cohort"] != runs.loc[1, "cohort"]
 
 
+def test_a_job_running_at_time_zero_is_not_queued_work_to_a_balking_tenant() -> None:
+    """16 GPUs are busy with a warm-started job; 20 jobs of 8 GPU-hours arrive together. The
+    expected wait each sees is the work queued ahead over 16 GPUs: 0, 0.5 and 1 h let the first
+    three in, and the rest balk at more than 1 h."""
+    campaigns = [
+        {"name": f"c{i}", "submit": "2024-01-02", "gpus": 8, "work_gpu_h": 8.0} for i in range(20)
+    ]
+    sc = planner.Scenario.model_validate(
+        {
+            "name": "warm-balk",
+            "start": "2024-01-01",
+            "horizon_days": 3,
+            "regions": [{"name": "r1", "pod_gpus": 16, "gpus_per_node": 8}],
+            "fleet": [{"model": "H800", "region": "r1", "gpus": 16, "acquired": "2023-06-01"}],
+            "tenants": [
+                {
+                    "name": "acme",
+                    "class": "paying",
+                    "models": ["H800"],
+                    "patience": {"balk_wait_h": 1.0},
+                    "campaigns": campaigns,
+                }
+            ],
+            "initial_state": {
+                "running": [
+                    {
+                        "tenant": "acme",
+                        "gpus": 16,
+                        "model": "H800",
+                        "region": "r1",
+                        "remaining_work_gpu_h": 1000.0,
+                    }
+                ]
+            },
+        }
+    )
+    acme = assert_same_run(sc).tenants.iloc[0]
+    assert acme["jobs_balked"] == 17
+    assert acme["jobs_submitted"] == 4  # the warm job and three campaigns
+
+
 # -- random small scenarios ------------------------------------------------------------------------
 
 # Few distinct times and amounts of work, so submissions, starts and ends often coincide.

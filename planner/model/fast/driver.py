@@ -28,6 +28,7 @@ from planner.model.fast.state import (
     NEXT_ARRIVAL_H,
     Q_HEAD,
     Q_TAIL,
+    QUEUED_WORK,
     State,
     build_state,
     pool_keys,
@@ -54,6 +55,9 @@ class KernelFifo(Policy):
 
     def start_on(self, job: int, pools: Sequence[Pool]) -> bool:
         model = self._model
+        # As Model._start_warm: the job starts without having queued, and a start takes its
+        # work off the queue.
+        model.state.flow.clock[QUEUED_WORK] += model.state.jobs.work_gpu_h[job]
         started = bool(flow.start_on(model.state, job, model.pool_index(pools[0]), model.env.now))
         model.copy_records()
         return started
@@ -69,7 +73,12 @@ def _extend(column: Any, values: np.ndarray) -> None:
 
 
 class FastModel(Model):
-    """One replication of a FIFO scenario on the compiled kernel (see planner.model.fast)."""
+    """One replication of a FIFO scenario on the compiled kernel (see planner.model.fast).
+
+    The Fleet keeps the pools' shape (pods, nodes, cohorts, GPUs in service) for the business
+    events; which GPUs are free, what runs where and the queue live in :attr:`state` only, so
+    the Fleet's free counts, ``running`` and ``drawn_to_h`` are not kept up to date here.
+    """
 
     def __init__(
         self, sc: Scenario, seed: int = 0, *, jobs: JobBatch | None = None, replication: int = 0

@@ -172,6 +172,11 @@ def _words(nodes: int) -> int:
     return max(1, -(-nodes // WORD_BITS))
 
 
+def _starts(sizes: list[int]) -> I64:
+    """Where each of consecutive blocks of ``sizes`` starts."""
+    return np.array([sum(sizes[:i]) for i in range(len(sizes))], np.int64)
+
+
 def pool_keys(model: Model) -> list[tuple[str, str]]:
     """Every (model, region) pool the run may ever have, in the order of its first cohort."""
     return list(dict.fromkeys((c.model, c.region) for c in model.cohorts))
@@ -196,13 +201,9 @@ def build_fleet(model: Model) -> Fleet:
     words = _words(max(nodes, default=1))
     n_nodes, n_pods = sum(nodes), sum(pods)
     return Fleet(
-        pool_node0=np.concatenate([[0], np.cumsum(nodes)[:-1]]).astype(np.int64)
-        if n_pools
-        else np.zeros(0, np.int64),
+        pool_node0=_starts(nodes),
         pool_nodes=np.zeros(n_pools, np.int64),
-        pool_pod0=np.concatenate([[0], np.cumsum(pods)[:-1]]).astype(np.int64)
-        if n_pools
-        else np.zeros(0, np.int64),
+        pool_pod0=_starts(pods),
         pool_pods=np.zeros(n_pools, np.int64),
         pool_node_gpus=np.array(node_gpus, np.int64),
         pool_free_gpus=np.zeros(n_pools, np.int64),
@@ -321,9 +322,7 @@ def build_prices(model: Model) -> Prices:
         cohort_curve=np.array(curve_of, np.int64),
         cohort_obsolete_h=np.array([p.obsolete_at_h for p in model.prices], np.float64),
         cohort_floor_usd=np.array([_or_nan(p.floor_usd_per_gpu_h) for p in model.prices]),
-        curve_piece0=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        if len(counts)
-        else np.zeros(0, np.int64),
+        curve_piece0=_starts(counts.tolist()),
         curve_pieces=counts,
         piece_start=starts,
         piece_end=ends,
