@@ -9,6 +9,8 @@ ties go to the lowest-numbered node and pod (planner.model.fleet).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,18 @@ def test_a_supported_scenario_runs_fast_under_auto_without_a_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         planner.simulate(sc)
+
+
+def test_importing_planner_leaves_numba_unloaded() -> None:
+    code = "import sys, planner, planner.cli; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_fast_engine_reports_progress_up_to_the_whole_horizon() -> None:
+    seen: list[float] = []
+    planner.simulate(builtin("mmc").with_overrides({"horizon_days": 10}), progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 5
 
 
 # -- ties at one instant ---------------------------------------------------------------------------
