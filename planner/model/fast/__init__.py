@@ -9,7 +9,9 @@ credit gating and draws) with compiled functions on preallocated arrays:
 - :mod:`~planner.model.fast.state`: the arrays, grouped by concept, built from a built Model;
 - :mod:`~planner.model.fast.placement`: node and pod placement (planner.model.fleet's rules);
 - :mod:`~planner.model.fast.flow`: the job flow between two business events;
-- :mod:`~planner.model.fast.driver`: :class:`FastModel`, which interleaves the two.
+- :mod:`~planner.model.fast.driver`: :class:`FastModel`, which interleaves the two;
+- :mod:`~planner.model.fast.jit`: how the kernel is compiled and cached;
+- :mod:`~planner.model.fast.support`: which scenarios it runs.
 
 numba is imported only when a fast model is built, so ``import planner`` stays light.
 """
