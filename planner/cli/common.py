@@ -47,11 +47,13 @@ def interrupts(kept: Callable[[], str]) -> Iterator[None]:
         raise typer.Exit(INTERRUPTED) from None
 
 
-def load(scenario: str, sets: Sequence[str] | None) -> Scenario:
-    """Load ``scenario`` and apply the ``--set`` overrides, if any."""
+def load(scenario: str, sets: Sequence[str] | None, engine: str | None = None) -> Scenario:
+    """Load ``scenario`` and apply the ``--set`` overrides, if any, and ``--engine``."""
     from planner.scenario import load_scenario
 
     overrides = parse_sets(sets or [])
+    if engine is not None:
+        overrides["engine"] = engine
     _check_exists(scenario)
     sc = load_scenario(scenario)
     if not overrides:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from typing import Literal
 
+from planner.errors import RUNNING, Problem, ScenarioError
 from planner.model.demand import JobBatch
 from planner.model.engine import Model
 from planner.model.fast.support import unsupported_field
@@ -41,8 +42,9 @@ class EngineFallback(UserWarning):
     """``engine="auto"`` ran the reference engine because the fast one lacks a feature."""
 
 
-class UnsupportedByFastEngine(ValueError):
-    """``engine="fast"`` was asked for a scenario that uses a feature it lacks."""
+class UnsupportedByFastEngine(ScenarioError):
+    """``engine="fast"`` was asked for a scenario that uses a feature it lacks (bad input: the
+    command line reports it with the file and exit status 2)."""
 
 
 def build_model(
@@ -66,7 +68,9 @@ def build_model(
     if field is not None:
         why = f"the fast engine does not support {field} yet"
         if choice == "fast":
-            raise UnsupportedByFastEngine(f"scenario '{sc.name}': {why}")
+            raise UnsupportedByFastEngine(
+                RUNNING, [Problem("engine", f"{why}; use 'auto' or 'reference'")]
+            )
         warnings.warn(f"{why}: running the reference engine", EngineFallback, stacklevel=3)
         return Model(sc, seed, jobs=jobs, replication=replication)
     from planner.model.fast.driver import FastModel
