@@ -334,7 +334,7 @@ BAD_INPUTS = {
     "job larger than any pod": (
         _job_larger_than_any_pod,
         "tiny.yaml",
-        ["tenants.acme.workload.gpus", "4096 GPUs can never fit", "1024 GPUs"],
+        ["tenants.acme.workload.gpus", "4,096 GPUs can never fit", "1,024 GPUs"],
     ),
     "unknown GPU model": (
         _unknown_gpu_model,

@@ -68,7 +68,7 @@ def warn_infeasible_credits(sc: Scenario) -> None:
     """Say on stderr which credit grants exceed the list value of every GPU-hour their tenant
     may use while they are valid: such a grant cannot be burned, and its forfeit is an
     artefact of the scenario, not a finding of the run."""
-    from planner.analysis.feasibility import infeasible_credit_warnings
+    from planner.feasibility import infeasible_credit_warnings
 
     for warning in infeasible_credit_warnings(sc):
         typer.echo(f"warning: {warning}", err=True)
