@@ -371,7 +371,7 @@ BAD_INPUTS = {
     "job larger than any pod": (
         _job_larger_than_any_pod,
         "tiny.yaml",
-        ["tenants.acme.workload.gpus", "4096 GPUs can never fit", "1024 GPUs"],
+        ["tenants.acme.workload.gpus", "4,096 GPUs can never fit", "1,024 GPUs"],
     ),
     "unknown GPU model": (
         _unknown_gpu_model,
@@ -641,3 +641,26 @@ def test_validate_and_run_warn_of_a_credit_grant_larger_than_all_it_could_buy() 
         app, ["validate", "alibaba-2024", "--set", "tenants.moonshot.credit.amount_usd=1e8"]
     )
     assert modest.exit_code == 0 and "warning:" not in modest.stderr
+
+
+def test_engine_option_runs_either_engine_to_the_same_result(tmp_path: Path) -> None:
+    summaries = {}
+    for engine in ("reference", "fast"):
+        out = tmp_path / engine
+        done = invoke("run", "mmc", "--set", "horizon_days=20", "--engine", engine, "--out", out)
+        assert done.exit_code == 0, done.output
+        summaries[engine] = summary_of(out)
+    assert summaries["fast"] == summaries["reference"]
+
+
+def test_engine_fast_on_a_scenario_it_lacks_a_feature_for_is_bad_input() -> None:
+    done = invoke("run", "policy-compare", "--engine", "fast", "--set", "horizon_days=5")
+    assert done.exit_code == 2 and "Traceback" not in done.output
+    assert "policy-compare" in done.stderr and "tier=spot" in done.stderr
+
+
+def test_engine_auto_notes_the_field_that_sends_a_run_to_the_reference_engine() -> None:
+    done = invoke("run", "policy-compare", "--set", "horizon_days=5", "--quiet")
+    assert done.exit_code == 0
+    assert done.stderr.startswith("note: the fast engine does not support")
+    assert "tier=spot" in done.stderr and "Warning" not in done.stderr

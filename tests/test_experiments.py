@@ -24,8 +24,10 @@ def mmc_short() -> planner.Scenario:
 
 def test_replications_give_one_row_each_and_an_interval_per_metric() -> None:
     """Row r is replication r run on its own; each metric's interval is the Student t interval
-    over the rows, here rebuilt by hand: the utilisation of each run from its runs table (busy
-    GPU-hours over 16 GPUs x 120 h), then mean +- t(0.975, 3) s / sqrt(4)."""
+    over the rows on its range's scale, here rebuilt by hand: the utilisation of each run from
+    its runs table (busy GPU-hours over 16 GPUs x 120 h), then, utilisation being a share, the
+    t interval on the logit of the mean, logit(m) +- t(0.975, 3) s / sqrt(4) / (m (1 - m)),
+    mapped back."""
     sc = mmc_short()
     reps = replicate(sc, 4, seed=3)
     assert reps.runs["rep"].tolist() == [0, 1, 2, 3]
@@ -41,11 +43,12 @@ def test_replications_give_one_row_each_and_an_interval_per_metric() -> None:
     mean = sum(util) / 4
     sd = math.sqrt(sum((u - mean) ** 2 for u in util) / 3)
     half = 3.182446305284263 * sd / 2  # t quantile for 95% and 3 degrees of freedom
+    spread = half / (mean * (1 - mean))
+    logit = math.log(mean / (1 - mean))
+    low, high = (1 / (1 + math.exp(-(logit + k * spread))) for k in (-1, 1))
     row = reps.summary().loc["utilisation"]
-    assert row["n"] == 4
-    assert [row["mean"], row["low"], row["high"], row["half_width"]] == pytest.approx(
-        [mean, mean - half, mean + half, half], rel=1e-9
-    )
+    assert row["n"] == 4 and row["interval"] == "logit"
+    assert [row["mean"], row["low"], row["high"]] == pytest.approx([mean, low, high], rel=1e-9)
 
 
 def test_replications_on_processes_equal_those_run_here() -> None:

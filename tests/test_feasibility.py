@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import planner
-from planner.analysis.feasibility import credit_ceilings, infeasible_credit_warnings
+from planner.feasibility import credit_ceilings, infeasible_credit_warnings
 from tests.conftest import base_dict
 
 

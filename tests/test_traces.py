@@ -44,7 +44,7 @@ def test_openb_keeps_the_scheduled_gpu_pods_with_their_constraints_and_waits() -
     constraint in the gpuspec33 list."""
     trace = read_trace(TRACES / "alibaba-openb-2023", "openb")
     assert len(trace) == 6_203
-    assert trace.notes == ("1088 CPU-only pods left out", "861 GPU pods never scheduled left out")
+    assert trace.notes == ("1,088 CPU-only pods left out", "861 GPU pods never scheduled left out")
     assert 1088 + 861 + 6_203 == 8_152
     constrained = trace.jobs["gpu_model"].notna().sum()
     assert 2_000 < constrained <= 2_388

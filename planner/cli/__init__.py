@@ -8,7 +8,8 @@ this one assembles them into ``app``, in the order ``planner --help`` lists them
 
 from __future__ import annotations
 
-from typing import Annotated
+import warnings
+from typing import Annotated, TextIO
 
 import typer
 
@@ -38,6 +39,25 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+_show_python_warning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """The engine's fallback is a note for the user, not a Python warning with a source line
+    (matched by name: importing the engine here would slow every command's start)."""
+    if category.__name__ == "EngineFallback":
+        typer.echo(f"note: {message}", err=True)
+    else:
+        _show_python_warning(message, category, filename, lineno, file, line)
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -51,6 +71,7 @@ def _root(
     ] = False,
 ) -> None:
     """Plan a GPU fleet: simulate a cloud's GPUs, demand, credits and export controls."""
+    warnings.showwarning = _show_warning
 
 
 app.command()(run.run)

@@ -47,11 +47,13 @@ def interrupts(kept: Callable[[], str]) -> Iterator[None]:
         raise typer.Exit(INTERRUPTED) from None
 
 
-def load(scenario: str, sets: Sequence[str] | None) -> Scenario:
-    """Load ``scenario`` and apply the ``--set`` overrides, if any."""
+def load(scenario: str, sets: Sequence[str] | None, engine: str | None = None) -> Scenario:
+    """Load ``scenario`` and apply the ``--set`` overrides, if any, and ``--engine``."""
     from planner.scenario import load_scenario
 
     overrides = parse_sets(sets or [])
+    if engine is not None:
+        overrides["engine"] = engine
     _check_exists(scenario)
     sc = load_scenario(scenario)
     if not overrides:
@@ -66,7 +68,7 @@ def warn_infeasible_credits(sc: Scenario) -> None:
     """Say on stderr which credit grants exceed the list value of every GPU-hour their tenant
     may use while they are valid: such a grant cannot be burned, and its forfeit is an
     artefact of the scenario, not a finding of the run."""
-    from planner.analysis.feasibility import infeasible_credit_warnings
+    from planner.feasibility import infeasible_credit_warnings
 
     for warning in infeasible_credit_warnings(sc):
         typer.echo(f"warning: {warning}", err=True)

@@ -21,6 +21,7 @@ from planner.cli.common import (
     warn_infeasible_credits,
 )
 from planner.cli.options import (
+    EngineOpt,
     OutOpt,
     QuietOpt,
     ReportOpt,
@@ -41,13 +42,14 @@ def replications(
     workers: int,
     out: Path | None,
     quiet: bool,
+    engine: str | None = None,
 ) -> None:
     """``planner run --reps N``: every headline metric's mean and interval across replications."""
     from planner.cli.tables import intervals
     from planner.experiments.replicate import replicate
 
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     warn_infeasible_credits(sc)
     bar = Progress(f"{sc.name}: {reps} replications", "replications", enabled=not quiet)
     stopped = f"of {reps} replications had finished; nothing written"
@@ -114,6 +116,7 @@ def sweep_command(
         ),
     ] = 0,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     quiet: QuietOpt = False,
     with_report: ReportOpt = False,
 ) -> None:
@@ -143,7 +146,7 @@ def sweep_command(
         return f"{so_far} kept in {rows_dir}; run the same command to resume"
 
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     try:
         with interrupts(kept), bar, scenario_errors():
             rows = sweep(
@@ -201,6 +204,7 @@ def sensitivity(
     seed: SeedOpt = 0,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     out: OutOpt = None,
     with_report: ReportOpt = False,
 ) -> None:
@@ -217,7 +221,7 @@ def sensitivity(
             raise typer.BadParameter(f"'{item}' is not PATH=LOW,HIGH", param_hint="'--range'")
         parsed[path] = (ends[0], ends[1])
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     bar = Progress(f"sensitivity of {metric}")
     with (
         interrupts(lambda: f"{bar.done:.0f} runs had finished; nothing written"),

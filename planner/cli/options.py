@@ -25,6 +25,17 @@ SetOpt = Annotated[
         show_default=False,
     ),
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        metavar="auto|reference|fast",
+        help="The engine that runs it: 'fast' (compiled), 'reference' (SimPy) or 'auto' (fast "
+        "where it supports the scenario, else the reference with a note naming the field). "
+        "Default: the scenario's engine field, itself auto by default.",
+        show_default=False,
+    ),
+]
 WorkersOpt = Annotated[
     int,
     typer.Option("--workers", min=1, help="Local processes to run replications on."),

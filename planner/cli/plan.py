@@ -15,6 +15,7 @@ from rich.text import Text
 
 from planner.cli.common import interrupts, load, replace, report_needs_out, scenario_errors
 from planner.cli.options import (
+    EngineOpt,
     MetricOpt,
     OutOpt,
     ReportOpt,
@@ -68,6 +69,7 @@ def plan_grant(
     confidence: ConfidenceOpt = 0.95,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     out: OutOpt = None,
     with_report: ReportOpt = False,
 ) -> None:
@@ -76,7 +78,7 @@ def plan_grant(
 
     report_needs_out(with_report, out)
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     with _search(f"plan grant for {tenant}", metric, usd) as told:
         answer = plan.largest_grant(
             sc, tenant, target_h=target_h, metric=metric, high_usd=high_usd, tol_usd=tol_usd,
@@ -98,6 +100,7 @@ def plan_gpus(
     confidence: ConfidenceOpt = 0.95,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     out: OutOpt = None,
     with_report: ReportOpt = False,
 ) -> None:
@@ -106,7 +109,7 @@ def plan_gpus(
 
     report_needs_out(with_report, out)
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     with _search(f"plan gpus for cohort {cohort}", metric, integer) as told:
         answer = plan.fewest_gpus(
             sc, cohort, target=target, metric=metric, low_gpus=low_gpus, high_gpus=high_gpus,
@@ -129,6 +132,7 @@ def plan_price(
     confidence: ConfidenceOpt = 0.95,
     workers: WorkersOpt = 1,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     out: OutOpt = None,
     with_report: ReportOpt = False,
 ) -> None:
@@ -137,7 +141,7 @@ def plan_price(
 
     report_needs_out(with_report, out)
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     with _search(f"plan price for {model}", metric, price, objective) as told:
         answer = plan.best_price(
             sc, model, low_usd=low_usd, high_usd=high_usd, objective=objective, metric=metric,

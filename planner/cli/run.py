@@ -20,6 +20,7 @@ from planner.cli.common import (
 )
 from planner.cli.experiments import replications
 from planner.cli.options import (
+    EngineOpt,
     QuietOpt,
     ReportOpt,
     ScenarioArg,
@@ -37,6 +38,7 @@ def run(
     scenario: ScenarioArg,
     seed: SeedOpt = 0,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -70,14 +72,14 @@ def run(
             param_hint="'--report'",
         )
     if reps > 1:
-        replications(scenario, sets, reps, seed, workers, out, quiet)
+        replications(scenario, sets, reps, seed, workers, out, quiet, engine)
         return
     from planner.cli.tables import report
     from planner.report import run_data, write_report
     from planner.writers import write_run
 
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
     warn_infeasible_credits(sc)
     bar = Progress(f"simulating {sc.name}", unit=None, enabled=not quiet)
     stopped = f"of the horizon; nothing written{_to(out)}"
@@ -111,6 +113,7 @@ def compare(
     ],
     seed: SeedOpt = 0,
     sets: SetOpt = None,
+    engine: EngineOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -127,7 +130,7 @@ def compare(
 
     path, values = parse_values(each, "--each")
     with scenario_errors():
-        sc = load(scenario, sets)
+        sc = load(scenario, sets, engine)
         for value in values:  # every variant is checked before any is run
             try:
                 sc.with_overrides({path: value})

@@ -154,6 +154,8 @@ class Model:
         for i, job in enumerate(self._warm.running):
             spec = self.scenario.initial_state.running[i]
             pool = self.fleet.pools.get((spec.model, spec.region))
+            # It starts without having queued, and a start takes its work off the queue.
+            self._queued_work_gpu_h += self._work[job]
             if pool is None or not self.policy.start_on(job, [pool]):
                 raise ScenarioError(
                     RUNNING,

@@ -1021,6 +1021,11 @@ class Scenario(Spec):
         default_factory=Finance,
         description="cost of capital, tax, internal transfer price and sale decisions",
     )
+    engine: Literal["auto", "reference", "fast"] = Field(
+        default="auto",
+        description="engine that runs it: 'fast' (compiled) or 'reference' (SimPy); 'auto' "
+        "takes the fast one when it supports the scenario and warns when it cannot",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

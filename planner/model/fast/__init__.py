@@ -1,0 +1,78 @@
+"""The fast engine: the job flow compiled with numba, the business events in SimPy.
+
+The reference engine (:class:`planner.model.engine.Model`) is the specification: on the same
+scenario, seed and replication the fast engine records the same runs in the same order, so
+every table is identical. It reuses the reference engine's build phase and business events and
+replaces the per-job work (arrivals, the FIFO pass, placement, starts, ends, balking and churn,
+credit gating and draws) with compiled functions on preallocated arrays:
+
+- :mod:`~planner.model.fast.state`: the arrays, grouped by concept, built from a built Model;
+- :mod:`~planner.model.fast.placement`: node and pod placement (planner.model.fleet's rules);
+- :mod:`~planner.model.fast.flow`: the job flow between two business events;
+- :mod:`~planner.model.fast.driver`: :class:`FastModel`, which interleaves the two;
+- :mod:`~planner.model.fast.jit`: how the kernel is compiled and cached;
+- :mod:`~planner.model.fast.support`: which scenarios it runs.
+
+numba is imported only when a fast model is built, so ``import planner`` stays light.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+from planner.errors import RUNNING, Problem, ScenarioError
+from planner.model.demand import JobBatch
+from planner.model.engine import Model
+from planner.model.fast.support import unsupported_field
+from planner.scenario.schema import Scenario
+
+Engine = Literal["auto", "reference", "fast"]
+
+__all__ = [
+    "Engine",
+    "EngineFallback",
+    "UnsupportedByFastEngine",
+    "build_model",
+    "unsupported_field",
+]
+
+
+class EngineFallback(UserWarning):
+    """``engine="auto"`` ran the reference engine because the fast one lacks a feature."""
+
+
+class UnsupportedByFastEngine(ScenarioError):
+    """``engine="fast"`` was asked for a scenario that uses a feature it lacks (bad input: the
+    command line reports it with the file and exit status 2)."""
+
+
+def build_model(
+    sc: Scenario,
+    seed: int = 0,
+    *,
+    jobs: JobBatch | None = None,
+    replication: int = 0,
+    engine: Engine | None = None,
+) -> Model:
+    """A model of one replication on ``engine`` (default: the scenario's ``engine`` field).
+
+    ``auto`` takes the fast engine when it supports the scenario, else the reference engine
+    with an :class:`EngineFallback` warning naming the field; ``fast`` raises
+    :class:`UnsupportedByFastEngine` instead.
+    """
+    choice = engine or sc.engine
+    if choice == "reference":
+        return Model(sc, seed, jobs=jobs, replication=replication)
+    field = unsupported_field(sc)
+    if field is not None:
+        why = f"the fast engine does not support {field} yet"
+        if choice == "fast":
+            raise UnsupportedByFastEngine(
+                RUNNING, [Problem("engine", f"{why}; use 'auto' or 'reference'")]
+            )
+        warnings.warn(f"{why}: running the reference engine", EngineFallback, stacklevel=3)
+        return Model(sc, seed, jobs=jobs, replication=replication)
+    from planner.model.fast.driver import FastModel
+
+    return FastModel(sc, seed, jobs=jobs, replication=replication)

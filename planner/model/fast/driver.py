@@ -1,0 +1,252 @@
+"""The fast engine's run: SimPy handles the business events, the compiled kernel the job flow.
+
+:class:`FastModel` is a :class:`~planner.model.engine.Model` whose build phase is the reference
+engine's (jobs, cohorts, prices, accounts, candidates) and whose run is replaced: before SimPy
+handles each business event, the kernel runs every job event that comes before it in the order
+of events at one instant, then copies what it recorded into the same Recorder. The business
+events themselves (cohorts entering and leaving service, bans, credit grants and expiries, the
+daily samples) are the reference engine's own methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from planner.model.demand import JobBatch
+from planner.model.engine import Model
+from planner.model.fast import flow, placement
+from planner.model.fast.state import (
+    N_CHURNED,
+    N_DRAWS,
+    N_ENDS,
+    N_EXHAUSTED,
+    N_SKIPS,
+    N_STARTS,
+    NEXT_ARRIVAL_H,
+    Q_HEAD,
+    Q_TAIL,
+    QUEUED_WORK,
+    State,
+    build_state,
+    pool_keys,
+    pull_accounts,
+    push_accounts,
+)
+from planner.model.fleet import Pool
+from planner.model.policies.base import Policy
+from planner.recording import Recorder
+from planner.scenario.schema import Scenario
+
+
+class KernelFifo(Policy):
+    """The policy hooks the business events call, answered from the kernel's FIFO queue."""
+
+    def __init__(self, model: FastModel) -> None:
+        super().__init__(model, [False] * len(model.scenario.tenants))
+        self._model = model
+
+    def dispatch(self) -> None:
+        model = self._model
+        flow.dispatch(model.state, model.env.now)
+        model.copy_records()
+
+    def start_on(self, job: int, pools: Sequence[Pool]) -> bool:
+        model = self._model
+        # As Model._start_warm: the job starts without having queued, and a start takes its
+        # work off the queue.
+        model.state.flow.clock[QUEUED_WORK] += model.state.jobs.work_gpu_h[job]
+        started = bool(flow.start_on(model.state, job, model.pool_index(pools[0]), model.env.now))
+        model.copy_records()
+        return started
+
+    def waiting(self) -> Iterator[int]:
+        count = self._model.state.flow.counters
+        return iter(self._model.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist())
+
+
+def _extend(column: Any, values: np.ndarray) -> None:
+    """Append a numpy slice to a Recorder column (an ``array.array`` of the same item type)."""
+    column.frombytes(values.astype(column.typecode).tobytes())
+
+
+class FastModel(Model):
+    """One replication of a FIFO scenario on the compiled kernel (see planner.model.fast).
+
+    The Fleet keeps the pools' shape (pods, nodes, cohorts, GPUs in service) for the business
+    events; which GPUs are free, what runs where and the queue live in :attr:`state` only, so
+    the Fleet's free counts, ``running`` and ``drawn_to_h`` are not kept up to date here.
+    """
+
+    def __init__(
+        self, sc: Scenario, seed: int = 0, *, jobs: JobBatch | None = None, replication: int = 0
+    ) -> None:
+        super().__init__(sc, seed, jobs=jobs, replication=replication)
+        self.state: State = build_state(self)
+        self._pools = {key: p for p, key in enumerate(pool_keys(self))}
+        self._mirrored_retired: set[int] = set()
+        self._copied = [0] * 6  # records already in the Recorder, per kind (see copy_records)
+        self.policy = KernelFifo(self)
+
+    def pool_index(self, pool: Pool) -> int:
+        return self._pools[(pool.model, pool.region)]
+
+    # -- business events: the reference's, with the kernel's arrays kept in step --------------
+
+    def _refresh_candidates(self) -> None:
+        self._mirror_fleet()
+        super()._refresh_candidates()
+        tenants = self.state.tenants
+        for tenant, pools in enumerate(self._candidates):
+            tenants.n_candidates[tenant] = len(pools)
+            tenants.candidates[tenant, : len(pools)] = [self.pool_index(p) for p in pools]
+        tenants.usable_gpus[:] = self._usable_gpus
+
+    def _mirror_fleet(self) -> None:
+        """Bring cohorts the Fleet installed or retired since the last call into the arrays.
+
+        Every change to the fleet is followed by :meth:`_refresh_candidates` in the reference
+        engine, before any job could be placed."""
+        fleet = self.state.fleet
+        for key, pool in self.fleet.pools.items():
+            p = self._pools[key]
+            fleet.pool_throughput[p] = pool.throughput
+            fleet.pool_multinode[p] = pool.multinode_throughput
+            for pod in pool.pods[fleet.pool_pods[p] :]:
+                placement.add_pod(fleet, p, pod.nodes.start, len(pod.nodes), pod.cohort)
+            for cohort in sorted(pool.retired - self._mirrored_retired):
+                placement.retire(fleet, p, cohort)
+                self._mirrored_retired.add(cohort)
+
+    def _next_arrival_at(self, t_h: float) -> None:
+        now = self.env.now
+        self.state.flow.clock[NEXT_ARRIVAL_H] = now + (t_h - now)
+
+    def _credit_change(self, tenant: int, change: str) -> None:
+        flow.draw_running(self.state, flow.runs_in_start_order(self.state), tenant, self.env.now)
+        self.copy_records()
+        pull_accounts(self, self.state.accounts)
+        if change == "grant":
+            self.billing.grant(tenant, self.env.now)
+        else:
+            self.billing.expire(tenant, self.env.now)
+        push_accounts(self, self.state.accounts)
+
+    def _sample_fragmentation(self) -> None:
+        """Model._sample_fragmentation, with free and stranded GPUs read from the arrays."""
+        fleet = self.state.fleet
+        sizes: list[set[int]] = [set() for _ in self.scenario.tenants]
+        counts = [0] * len(sizes)
+        job_gpus, job_tenant = self.state.jobs.gpus, self.state.jobs.tenant
+        for job in self.policy.waiting():
+            tenant = int(job_tenant[job])
+            sizes[tenant].add(int(job_gpus[job]))
+            counts[tenant] += 1
+        for key, pool in self.fleet.pools.items():
+            if pool.gpus == 0:
+                continue
+            p = self._pools[key]
+            users = [t for t, pools in enumerate(self._candidates) if pool in pools]
+            stranded = self._stranded_gpus(p, [g for t in users for g in sizes[t]])
+            queued = sum(counts[t] for t in users)
+            self.recorder.fragmentation_sampled(
+                self.env.now,
+                pool.model,
+                pool.region,
+                int(fleet.pool_free_gpus[p]),
+                stranded,
+                queued,
+            )
+
+    def _stranded_gpus(self, p: int, queued_gpus: Sequence[int]) -> int:
+        """Pool.stranded_gpus on the arrays."""
+        fleet = self.state.fleet
+        if not fleet.pool_free_gpus[p] or not queued_gpus:
+            return 0
+        size = int(fleet.pool_node_gpus[p])
+        smallest = min((g for g in queued_gpus if g < size), default=size + 1)
+        fewest_nodes = min((-(-g // size) for g in queued_gpus if g >= size), default=None)
+        stranded = 0
+        for free in range(1, size):
+            nodes = int(fleet.partial_count[p, free])
+            if nodes and free < smallest:
+                stranded += free * nodes
+        first = int(fleet.pool_pod0[p])
+        for whole in fleet.pod_whole[first : first + int(fleet.pool_pods[p])].tolist():
+            if whole and smallest > size and (fewest_nodes is None or whole < fewest_nodes):
+                stranded += whole * size
+        return stranded
+
+    # -- run ------------------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[float], None] | None = None) -> Recorder:
+        if self._ran:
+            raise RuntimeError("a Model runs once; build a new one for another replication")
+        self._ran = True
+        self._wire()
+        horizon = self.scenario.horizon_h
+        env, state = self.env, self.state
+        shown = 0
+        # The queue's head is (time, priority, sequence, event); the kernel runs every job
+        # event before it, then SimPy handles it. Nothing at the horizon itself is handled,
+        # as with ``env.run(until=horizon)``.
+        while env._queue and env._queue[0][0] < horizon:
+            t_h, priority = env._queue[0][0], env._queue[0][1]
+            flow.advance(state, t_h, priority)
+            self.copy_records()
+            env.step()
+            if progress is not None and int(100 * t_h / horizon) > shown:
+                shown = int(100 * t_h / horizon)
+                progress(shown / 100)
+        flow.advance(state, horizon, 0)
+        self.copy_records()
+        self._finalise()
+        if progress is not None:
+            progress(1.0)
+        return self.recorder
+
+    def _finalise(self) -> None:
+        flow.draw_running(
+            self.state, flow.runs_in_start_order(self.state), -1, self.scenario.horizon_h
+        )
+        self.copy_records()
+        pull_accounts(self, self.state.accounts)
+        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
+
+    def copy_records(self) -> None:
+        """Append what the kernel recorded since the last call to the Recorder, in order."""
+        rec, out, count = self.state.records, self.recorder, self.state.flow.counters
+        done = self._copied
+        n = int(count[N_STARTS])
+        if n > done[0]:
+            _extend(out.start_job, rec.start_job[done[0] : n])
+            _extend(out.start_h, rec.start_h[done[0] : n])
+            _extend(out.start_cohort, rec.start_cohort[done[0] : n])
+            _extend(out.start_gpus, rec.start_gpus[done[0] : n])
+            done[0] = n
+        n = int(count[N_ENDS])
+        if n > done[1]:
+            _extend(out.end_job, rec.end_job[done[1] : n])
+            _extend(out.end_h, rec.end_h[done[1] : n])
+            _extend(out.end_interrupted, np.zeros(n - done[1], np.int8))
+            done[1] = n
+        n = int(count[N_SKIPS])
+        if n > done[2]:
+            _extend(out.skipped_job, rec.skipped_job[done[2] : n])
+            _extend(out.skipped_reason, rec.skipped_reason[done[2] : n])
+            done[2] = n
+        n = int(count[N_DRAWS])
+        if n > done[3]:
+            _extend(out.credit_job, rec.credit_job[done[3] : n])
+            _extend(out.credit_usd, rec.credit_usd[done[3] : n])
+            done[3] = n
+        for i in range(done[4], int(count[N_EXHAUSTED])):
+            out.credit_event(
+                int(rec.exhausted_tenant[i]), "exhausted", float(rec.exhausted_h[i]), 0.0
+            )
+        done[4] = int(count[N_EXHAUSTED])
+        for i in range(done[5], int(count[N_CHURNED])):
+            out.tenant_churned(int(rec.churned_tenant[i]), float(rec.churned_h[i]))
+        done[5] = int(count[N_CHURNED])

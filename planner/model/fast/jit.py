@@ -1,0 +1,46 @@
+"""How the kernel is compiled: once per machine, then loaded from numba's on-disk cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from numba import config as _numba_config
+from numba import njit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# ``_nrt=False``: the kernel allocates nothing (every array is made in Python beforehand), so it
+# needs none of numba's reference counting. With it, every call that passes a group of arrays
+# increments and decrements each array's count, which took most of the run time.
+_compile = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+_config: Any = _numba_config  # its settings are set at run time, unknown to the type stubs
+
+# numba checks a cached function against its own file only, yet a compiled function carries
+# the code of the functions it calls from other files: a change to placement.py would leave
+# flow.py's cached code stale. So the cache lives in a directory named by every kernel file.
+_KERNEL_FILES = ("jit.py", "state.py", "placement.py", "flow.py")
+
+
+@cache
+def cache_dir() -> Path:
+    """Where the compiled kernel is cached: one directory per version of its source."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _KERNEL_FILES))
+    base = _config.CACHE_DIR or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "planner-kernel" / digest.hexdigest()[:16]
+
+
+def kernel(fn: F) -> F:
+    """Compile ``fn`` in nopython mode, cached on disk in :func:`cache_dir`."""
+    # numba picks a function's cache directory when it is decorated, from its configuration.
+    saved = _config.CACHE_DIR
+    _config.CACHE_DIR = str(cache_dir())
+    try:
+        return cast(F, _compile(fn))
+    finally:
+        _config.CACHE_DIR = saved
