@@ -14,6 +14,7 @@ The benchmark fleet is **one pod of N GPUs** in 8-GPU nodes (see `ONE_POD_REASON
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -96,10 +97,27 @@ def prepare(workload: Workload) -> PreparedRun:
 
 
 def run_simulate(prepared: PreparedRun, seed: int = 0) -> Any:
-    """Run `planner.simulate` on the prepared run; return its result."""
+    """Run `planner.simulate` on the reference engine; return its result."""
     import planner
 
-    return planner.simulate(prepared.scenario, seed=seed, jobs=prepared.jobs)
+    return planner.simulate(prepared.scenario, seed=seed, jobs=prepared.jobs, engine="reference")
+
+
+def run_simulate_fast(prepared: PreparedRun, seed: int = 0) -> Any:
+    """Run `planner.simulate` on the compiled engine; return its result."""
+    import planner
+
+    return planner.simulate(prepared.scenario, seed=seed, jobs=prepared.jobs, engine="fast")
+
+
+def warm_up_fast() -> float:
+    """Load (or, on a machine's first run, compile) the fast engine's kernel on a tiny run, so
+    the timed runs measure the loop, not numba; return the seconds it took."""
+    from benchmarks.workload import draw_workload
+
+    started_s = time.perf_counter()
+    run_simulate_fast(prepare(draw_workload(200, 64, 0)))
+    return time.perf_counter() - started_s
 
 
 def simulate_waits(result: Any) -> FloatArray:
@@ -128,6 +146,15 @@ def build_model(workload: Workload, seed: int = 0) -> BuiltModel:
     return BuiltModel(model=model, submit_h=workload.submit_h)
 
 
+def build_fast_model(workload: Workload, seed: int = 0) -> BuiltModel:
+    """The same, on the compiled engine (`planner.model.fast.driver.FastModel`)."""
+    from planner.model.fast.driver import FastModel
+
+    prepared = prepare(workload)
+    model = FastModel(prepared.scenario, seed, jobs=prepared.jobs)
+    return BuiltModel(model=model, submit_h=workload.submit_h)
+
+
 def run_model(built: BuiltModel) -> BuiltModel:
     """Run the built model's event loop to the horizon."""
     built.model.run()
@@ -153,12 +180,12 @@ def _display_path(path: Path) -> str:
     return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(path)
 
 
-def _time_simulate(scenario: Any, seed: int) -> tuple[float, Any]:
+def _time_simulate(scenario: Any, seed: int, engine: str = "reference") -> tuple[float, Any]:
     """Return the wall time of one `planner.simulate(scenario, seed=seed)` and its result."""
     import planner
 
     started_s = time.perf_counter()
-    result = planner.simulate(scenario, seed=seed)
+    result = planner.simulate(scenario, seed=seed, engine=engine)  # type: ignore[arg-type]
     return time.perf_counter() - started_s, result
 
 
@@ -172,10 +199,14 @@ def run_builtin_scenario(
     scenario = planner.load_scenario(path)
     load_s = time.perf_counter() - started_s
     walls_s: list[float] = []
-    for _ in range(repeats):
+    fast_s: list[float] = []
+    warm_up_fast()
+    for _ in range(repeats):  # interleaved, so both engines see the same machine
         wall_s, result = _time_simulate(scenario, seed)
         walls_s.append(wall_s)
+        fast_s.append(_time_simulate(scenario, seed, "fast")[0])
     median_s = statistics.median(walls_s)
+    per_pair = [r / f for r, f in zip(walls_s, fast_s, strict=True)]
     gpu_years = float(result.cohorts["in_service_gpu_h"].sum()) / HOURS_PER_YEAR
     return {
         "scenario": _display_path(path),
@@ -188,4 +219,43 @@ def run_builtin_scenario(
         "gpu_years": gpu_years,
         "gpu_years_source": "result.cohorts['in_service_gpu_h'].sum() / 8766",
         "gpu_years_per_s": gpu_years / median_s,
+        "fast_simulate_s": fast_s,
+        "median_fast_simulate_s": statistics.median(fast_s),
+        "fast_speedup_per_pair": per_pair,
+        "median_fast_speedup": statistics.median(per_pair),
     }
+
+
+KERNEL_PROBE = """
+import time
+started = time.perf_counter()
+import planner
+sc = planner.load_scenario("mmc").with_overrides({"horizon_days": 2})
+planner.simulate(sc, engine="fast")
+print(time.perf_counter() - started)
+"""
+
+
+def kernel_start_up() -> dict[str, float]:
+    """Seconds a fresh process takes to import planner and run a 2-day scenario on the fast
+    engine: first with an empty kernel cache (numba compiles), then with the cache it left."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        times = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", KERNEL_PROBE],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=BUILTIN_SCENARIO_PATH.parent.parent,
+                ).stdout.split()[-1]
+            )
+            for _ in range(2)
+        ]
+    return {"first_run_compile_s": times[0], "cached_start_s": times[1]}

@@ -128,11 +128,19 @@ def _builtin_line(record: dict[str, Any] | None) -> str:
         return "not run"
     if record["status"] == "ok":
         walls = ", ".join(f"{wall_s:.2f}" for wall_s in record["simulate_s"])
-        return (
+        line = (
             f"simulate median {record['median_simulate_s']:.2f} s ({walls}),"
             f" {record['jobs']:,} jobs, {record['gpu_years']:,.0f} GPU-years,"
             f" {record['gpu_years_per_s']:,.0f} GPU-years/s"
         )
+        if "median_fast_simulate_s" in record:
+            pairs = record["fast_speedup_per_pair"]
+            line += (
+                f"; fast engine {record['median_fast_simulate_s']:.2f} s,"
+                f" {record['median_fast_speedup']:.1f}x the reference"
+                f" [{min(pairs):.1f}-{max(pairs):.1f}]"
+            )
+        return line
     return f"{record['status']}: {_short(record.get('reason') or record.get('error') or '')}"
 
 
@@ -151,4 +159,10 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append("")
     lines.append(_headline_line(report.get("headline")))
     lines.append(f"alibaba-2024: {_builtin_line(report.get('builtin_scenario'))}")
+    start_up = report.get("fast_start_up")
+    if start_up:
+        lines.append(
+            f"fast engine start-up: {start_up['first_run_compile_s']:.1f} s compiling on an empty"
+            f" cache, {start_up['cached_start_s']:.2f} s with the cache (import and a 2-day run)"
+        )
     return "\n".join(lines)

@@ -21,7 +21,14 @@ from typing import Any
 
 from benchmarks.workload import draw_workload
 
-ENGINES = ("baseline", "naive_upfront", "naive_source", "planner_engine", "planner_simulate")
+ENGINES = (
+    "baseline",
+    "naive_upfront",
+    "naive_source",
+    "planner_engine",
+    "planner_simulate",
+    "fast_simulate",
+)
 
 
 def _vm_hwm_mib() -> float | None:
@@ -69,6 +76,10 @@ def _simulate(engine: str, n_jobs: int, n_gpus: int, seed: int) -> None:
         from benchmarks import engine_adapter
 
         engine_adapter.run_simulate(engine_adapter.prepare(workload))
+    elif engine == "fast_simulate":
+        from benchmarks import engine_adapter
+
+        engine_adapter.run_simulate_fast(engine_adapter.prepare(workload))
 
 
 def probe(engine: str, n_jobs: int, n_gpus: int, seed: int) -> dict[str, Any]:

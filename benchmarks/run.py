@@ -48,8 +48,9 @@ PROBE_TIMEOUT_S = 3600.0
 SCHEMA_VERSION = 2
 
 NAIVE_ENGINES = ("naive_upfront", "naive_source")
-PLANNER_ENGINES = ("planner_engine", "planner_simulate")
-RSS_ENGINES = ("naive_upfront", "naive_source", "planner_simulate")
+PLANNER_ENGINES = ("planner_engine", "planner_simulate", "fast_engine", "fast_simulate")
+FAST_ENGINES = ("fast_engine", "fast_simulate")
+RSS_ENGINES = ("naive_upfront", "naive_source", "planner_simulate", "fast_simulate")
 HEADLINE = ("planner_engine", "naive_upfront")
 TARGET_RATIO = 3.0
 TARGET_SIZE = "jobs_1e6_gpus_4096"
@@ -119,6 +120,22 @@ ENGINES: Mapping[str, Engine] = MappingProxyType(
             " table; setup = scenario validation + JobBatch",
             engine_adapter.prepare,
             engine_adapter.run_simulate,
+            engine_adapter.simulate_waits,
+        ),
+        "fast_engine": Engine(
+            "fast_engine",
+            "planner.model.fast.driver.FastModel(scenario, seed, jobs=batch) built as setup;"
+            " loop = m.run() (the compiled job flow between SimPy business events)",
+            engine_adapter.build_fast_model,
+            engine_adapter.run_model,
+            engine_adapter.model_waits,
+        ),
+        "fast_simulate": Engine(
+            "fast_simulate",
+            "planner.simulate(scenario, seed=seed, jobs=batch, engine='fast') end to end,"
+            " including every output table",
+            engine_adapter.prepare,
+            engine_adapter.run_simulate_fast,
             engine_adapter.simulate_waits,
         ),
     }
@@ -250,7 +267,10 @@ def wait_comparison(logs: Mapping[str, EngineLog]) -> dict[str, Any]:
     return {
         "same_waits": {
             "naive_upfront == naive_source": same_waits(logs, *NAIVE_ENGINES),
-            "planner_engine == planner_simulate": same_waits(logs, *PLANNER_ENGINES),
+            "planner_engine == planner_simulate": same_waits(
+                logs, "planner_engine", "planner_simulate"
+            ),
+            "planner_engine == fast_engine": same_waits(logs, "planner_engine", "fast_engine"),
         },
         "mean_wait_planner_over_naive": ratio,
     }
@@ -261,6 +281,8 @@ def time_engines(
 ) -> dict[str, EngineLog]:
     """Time every engine `repeats` times, interleaved; an engine that fails is not retried."""
     logs = {engine.name: EngineLog() for engine in engines}
+    if any(engine.name in FAST_ENGINES for engine in engines):
+        log(f"  fast engine kernel loaded in {engine_adapter.warm_up_fast():.2f} s")
     for repeat in range(repeats):
         for engine in engines:
             entry = logs[engine.name]
@@ -433,8 +455,11 @@ def run_benchmarks(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         report["headline"] = headline(report["sizes"])
         write_json(out, report)
     if any(engine.name in PLANNER_ENGINES for engine in engines):
-        log("built-in scenario alibaba-2024")
+        log("built-in scenario alibaba-2024, reference and fast engines interleaved")
         report["builtin_scenario"] = bench_builtin_scenario()
+    if any(engine.name in FAST_ENGINES for engine in engines):
+        log("fast engine start-up: compile on an empty cache, then load it")
+        report["fast_start_up"] = engine_adapter.kernel_start_up()
     report["machine"]["load_average_at_end"] = load_average()
     report["complete"] = True
     write_json(out, report)
