@@ -659,6 +659,7 @@ def test_engine_fast_on_a_scenario_it_lacks_a_feature_for_is_bad_input() -> None
     assert "policy-compare" in done.stderr and "tier=spot" in done.stderr
 
 
+@pytest.mark.filterwarnings("default::planner.model.fast.EngineFallback")
 def test_engine_auto_notes_the_field_that_sends_a_run_to_the_reference_engine() -> None:
     done = invoke("run", "policy-compare", "--set", "horizon_days=5", "--quiet")
     assert done.exit_code == 0
