@@ -150,7 +150,7 @@ class Pool:
         if gpus > self.free_gpus:
             return None
         size = self.node_gpus
-        avoid_mask = _mask(avoid)
+        avoid_mask = _mask(avoid) if avoid else 0
         if gpus < size:
             partial = self.partial
             for free in range(gpus, size):
