@@ -2,8 +2,8 @@
 
 A cohort's net cash flow is its revenue (jobs and lease; internal value at the transfer price
 only when ``finance.internal_in_payback``) less opex and tax, less its capex at acquisition, plus
-its resale value at exit. Its exit is the first of: a dated sale (``finance.sell``), its
-retirement or obsolescence (``market.at_obsolescence: retire``) and the end of its service life;
+its resale value at exit. Its exit is the first of: a dated sale (``finance.sell``, which the
+engine carries out as a retirement: the cohort takes no job after it), its retirement or obsolescence (``market.at_obsolescence: retire``) and the end of its service life;
 nothing it earns or costs after its exit counts. A cohort still in service at the horizon is
 valued at its resale value then: its **terminal value**, counted in NPV and IRR, not in paybacks.
 
@@ -167,9 +167,8 @@ class CohortFinance:
 
 def exit_h(sc: Scenario, cohort: pd.Series) -> tuple[float, str]:
     """When and why a cohort leaves service (``inf`` and "" if after the horizon)."""
-    sold = {sale.cohort: sc.hours_since_start(sale.date) for sale in sc.finance.sell}
     end_of_life = float(cohort["acquired_h"]) + sc.market.service_life_years * HOURS_PER_YEAR
-    candidates = [(sold.get(str(cohort["cohort"]), math.inf), "sold")]
+    candidates = [(sc.sale_h(str(cohort["cohort"])), "sold")]
     if sc.market.at_obsolescence == "retire":
         reason = "end of service life" if cohort["obsolete_at_h"] >= end_of_life else "obsolete"
         candidates.append((float(cohort["obsolete_at_h"]), reason))

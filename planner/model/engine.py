@@ -124,6 +124,8 @@ class Model:
         retiring = self.scenario.market.at_obsolescence == "retire"
         for cohort, price in zip(self.cohorts, self.prices, strict=True):
             until = price.obsolete_at_h if retiring else horizon
+            # A sale takes the cohort out of service as a retirement does (finance.sell).
+            until = min(until, self.scenario.sale_h(cohort.name))
             if until <= max(cohort.in_service_h, 0.0):
                 continue  # obsolete before it could serve
             if cohort.in_service_h <= 0.0:

@@ -6,6 +6,7 @@ Dates are calendar dates; the model converts them once to hours since ``start``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, timedelta
 from itertools import pairwise
@@ -982,7 +983,9 @@ class Finance(Spec):
         description="count internal value in net cash flows, NPV, IRR and paybacks",
     )
     sell: list[Sale] = Field(
-        default_factory=list, description="dated sales: the cohort's cash flows end then"
+        default_factory=list,
+        description="dated sales: the cohort leaves service then (its running jobs finish, as "
+        "at a retirement) and realises its resale value; its cash flows end",
     )
 
     @model_validator(mode="after")
@@ -1057,6 +1060,22 @@ class Scenario(Spec):
     def order_names(self) -> list[str]:
         """Each order's name, defaulting to order-MODEL-INDEX."""
         return [o.name or f"order-{o.model}-{j}" for j, o in enumerate(self.orders)]
+
+    def sale_h(self, cohort: str) -> float:
+        """When ``cohort`` is sold (``finance.sell``), in hours since the start; ``inf`` if never.
+
+        A sale naming an order sells every tranche of it (``NAME-tK``).
+        """
+        tranches = {
+            f"{name}-t{k + 1}": name
+            for order, name in zip(self.orders, self.order_names(), strict=True)
+            if order.tranches > 1
+            for k in range(order.tranches)
+        }
+        for sale in self.finance.sell:
+            if sale.cohort in (cohort, tranches.get(cohort)):
+                return self.hours_since_start(sale.date)
+        return math.inf
 
     def node_gpus(self, tenant: Tenant) -> int:
         """Node size used to round a tenant's multi-node jobs up to whole nodes.
