@@ -55,6 +55,7 @@ def credit_ceilings(sc: Scenario) -> list[CreditCeiling]:
                 continue
             price = market.cohort_price(c.model, c.in_service_h, c.opex_usd_per_gpu_h)
             leaves = price.obsolete_at_h if sc.market.at_obsolescence == "retire" else end
+            leaves = min(leaves, sc.sale_h(c.name))  # a sold cohort serves no one after
             until = min(end, leaves, _barred_from_h(sc, tenant, c.region))
             ceiling += c.gpus * price.integral(max(begin, c.in_service_h), until)
         out.append(CreditCeiling(tenant.name, tenant.credit.amount_usd, ceiling))

@@ -631,16 +631,16 @@ def test_sweep_with_a_bad_point_names_it_and_writes_nothing(tmp_path: Path) -> N
 
 
 def test_validate_and_run_warn_of_a_credit_grant_larger_than_all_it_could_buy() -> None:
-    """alibaba-2024's Moonshot may use only the Wulanchabu H800 pool, whose every GPU-hour over
-    the grant's two years is worth less than its $380M grant."""
-    validated = CliRunner().invoke(app, ["validate", "alibaba-2024"])
+    """alibaba-2024's grants can all be burned; a $1bn Moonshot grant could not, even with
+    every H800 and A800 GPU-hour it may use over its three years."""
+    calibrated = CliRunner().invoke(app, ["validate", "alibaba-2024"])
+    assert calibrated.exit_code == 0 and "warning:" not in calibrated.stderr
+    validated = CliRunner().invoke(
+        app, ["validate", "alibaba-2024", "--set", "tenants.moonshot.credit.amount_usd=1e9"]
+    )
     assert validated.exit_code == 0
     (warning,) = [line for line in validated.stderr.splitlines() if line.startswith("warning:")]
-    assert "moonshot" in warning and "380" in warning
-    modest = CliRunner().invoke(
-        app, ["validate", "alibaba-2024", "--set", "tenants.moonshot.credit.amount_usd=1e8"]
-    )
-    assert modest.exit_code == 0 and "warning:" not in modest.stderr
+    assert "moonshot" in warning and "1,000,000,000" in warning
 
 
 def test_engine_option_runs_either_engine_to_the_same_result(tmp_path: Path) -> None:

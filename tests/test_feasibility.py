@@ -57,12 +57,29 @@ def test_a_region_barred_by_export_controls_counts_until_the_bar() -> None:
     )
 
 
-def test_alibaba_2024_moonshot_cannot_burn_its_grant() -> None:
-    """Moonshot may use only H800 in Wulanchabu (8,192 GPUs) and Hangzhou (none): $380 M of
-    credits against about $311 M of list value over the grant's two years."""
-    ceilings = {c.tenant: c for c in credit_ceilings(planner.load_scenario("alibaba-2024"))}
-    moonshot = ceilings["moonshot"]
-    assert moonshot.granted_usd == 380e6
+def test_a_cohort_sold_while_the_grant_is_valid_counts_until_the_sale() -> None:
+    """r2's cohort is sold halfway through the grant: r1 whole, r2 for five days of ten."""
+    sc = grant(1.0).with_overrides(
+        {"finance.sell": [{"cohort": "H800-r2-1", "date": "2024-01-10"}]}
+    )
+    assert credit_ceilings(sc)[0].ceiling_usd == pytest.approx(POOL_USD * 1.5)
+
+
+def test_alibaba_2024_every_grant_can_be_burned() -> None:
+    """Moonshot may use A800 as well as H800, for three years: no grant exceeds its ceiling."""
+    sc = planner.load_scenario("alibaba-2024")
+    ceilings = {c.tenant: c for c in credit_ceilings(sc)}
+    assert ceilings["moonshot"].granted_usd == 380e6
+    assert all(c.feasible for c in ceilings.values())
+    assert infeasible_credit_warnings(sc) == []
+
+
+def test_alibaba_2024_moonshot_on_its_old_terms_could_not_burn_its_grant() -> None:
+    """On H800 only (8,192 GPUs in Wulanchabu) for two years: $380 M of credits against about
+    $311 M of list value, the reason the scenario gives Moonshot A800 and a third year."""
+    sc = planner.load_scenario("alibaba-2024").with_overrides(
+        {"tenants.moonshot.models": ["H800"], "tenants.moonshot.credit.expires": "2026-02-01"}
+    )
+    moonshot = next(c for c in credit_ceilings(sc) if c.tenant == "moonshot")
     assert moonshot.ceiling_usd == pytest.approx(311e6, rel=0.01)
     assert not moonshot.feasible
-    assert [t for t, c in ceilings.items() if not c.feasible] == ["moonshot"]

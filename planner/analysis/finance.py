@@ -3,7 +3,8 @@
 A cohort's net cash flow is its revenue (jobs and lease; internal value at the transfer price
 only when ``finance.internal_in_payback``) less opex and tax, less its capex at acquisition, plus
 its resale value at exit. Its exit is the first of: a dated sale (``finance.sell``, which the
-engine carries out as a retirement: the cohort takes no job after it), its retirement or obsolescence (``market.at_obsolescence: retire``) and the end of its service life;
+engine carries out as a retirement: the cohort takes no job after it), its retirement or
+obsolescence (``market.at_obsolescence: retire``) and the end of its service life;
 nothing it earns or costs after its exit counts. A cohort still in service at the horizon is
 valued at its resale value then: its **terminal value**, counted in NPV and IRR, not in paybacks.
 
@@ -56,6 +57,7 @@ FINANCE_COLUMNS = (
     "irr_note",
     "net_payback_date",
     "discounted_payback_date",
+    "net_payback_date_with_internal",
 )
 
 
@@ -252,6 +254,14 @@ def cohort_finance(
         }
     )
     irr, note = irr_annual(flows)
+    # The cash payback with internal value counted, whatever finance.internal_in_payback says,
+    # so both figures can be shown side by side.
+    with_internal = flows
+    if not fin.internal_in_payback and internal.any():
+        extra = internal * (1.0 - fin.tax_rate)
+        with_internal = Flows(
+            flows.from_h, flows.to_h, flows.usd + np.r_[0.0, extra, 0.0], flows.terminal
+        )
     row: dict[str, object] = {
         "exit_at_h": leaves_h,
         "exit_reason": why,
@@ -265,6 +275,7 @@ def cohort_finance(
         "irr_note": note,
         "net_payback_date": _timestamp(sc, payback_h(flows, None)),
         "discounted_payback_date": _timestamp(sc, payback_h(flows, fin.cost_of_capital)),
+        "net_payback_date_with_internal": _timestamp(sc, payback_h(with_internal, None)),
     }
     return CohortFinance(cash_flows, flows, row)
 
@@ -341,11 +352,15 @@ def finance(
     for c, (_, cohort) in enumerate(cohorts.iterrows()):
         mine = ledger[ledger["cohort"].astype(str) == str(cohort["cohort"])].sort_values("from_h")
         result = cohort_finance(sc, cohort, mine, internal[c], curves[str(cohort["gpu_model"])])
-        rows.append({**result.row, **_to_obsolescence(sc, cohort)})
+        rows.append(
+            {**result.row, **_to_obsolescence(sc, cohort), **_with_internal(cohort, result.row)}
+        )
         tables.append(result.cash_flows)
         all_flows.append(result.flows)
-    figures = pd.DataFrame(rows, columns=[*FINANCE_COLUMNS, *HORIZON_COLUMNS])
-    for column in ("net_payback_date", "discounted_payback_date"):
+    figures = pd.DataFrame(
+        rows, columns=[*FINANCE_COLUMNS, *HORIZON_COLUMNS, "payback_with_internal"]
+    )
+    for column in ("net_payback_date", "discounted_payback_date", "net_payback_date_with_internal"):
         # Millisecond dates, as Parquet reads them back.
         figures[column] = figures[column].astype("datetime64[ms]")
     cash_flows = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -372,6 +387,15 @@ def finance(
 
 
 HORIZON_COLUMNS = ("monetised_to", "remaining_service_life_years")
+
+
+def _with_internal(cohort: pd.Series, row: Mapping[str, object]) -> dict[str, float]:
+    """Gross payback with internal use at its transfer price counted beside revenue: (revenue
+    before obsolescence + lease + internal value to exit) / capex."""
+    capex = float(cohort["capex_usd"])
+    earned = float(cohort["revenue_before_obsolescence_usd"]) + float(cohort["lease_revenue_usd"])
+    internal = float(row["internal_value_usd"])  # type: ignore[arg-type]
+    return {"payback_with_internal": (earned + internal) / capex if capex else math.nan}
 
 
 def _to_obsolescence(sc: Scenario, cohort: pd.Series) -> dict[str, object]:
@@ -419,9 +443,19 @@ def finance_summary(
         )
     names = [str(name) for name in cohorts["cohort"]] if len(cohorts) else []
     for name, row in zip(names, figures.to_dict("records"), strict=True):
-        for key in ("npv_usd", "irr_annual", "internal_value_usd", "remaining_service_life_years"):
+        for key in (
+            "npv_usd",
+            "irr_annual",
+            "internal_value_usd",
+            "payback_with_internal",
+            "remaining_service_life_years",
+        ):
             out[f"{key}.{name}"] = float(row[key])
-        for key in ("net_payback_date", "discounted_payback_date"):
+        for key in (
+            "net_payback_date",
+            "discounted_payback_date",
+            "net_payback_date_with_internal",
+        ):
             out[f"{key}.{name}"] = _iso(row[key])
     return out
 

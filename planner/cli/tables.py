@@ -127,7 +127,7 @@ def report(res: RunResult) -> list[Table | Text]:
     if deals.row_count:
         tables.append(deals)
     if len(res.cohorts):
-        tables += [_cohorts(res), _cohort_value(res, summary)]
+        tables += [_cohorts(res), _cohort_value(res, summary), _cohort_cash(res, summary)]
     return tables
 
 
@@ -332,3 +332,71 @@ def _cohort_value(res: RunResult, summary: pd.Series) -> Table:
         style="dim",
     )
     return shown
+
+
+def _cohort_cash(res: RunResult, summary: pd.Series) -> Table:
+    """One row per cohort, and the fleet: share monetised (to obsolescence or to the horizon),
+    internal value apart from revenue, and the cash-flow figures."""
+    shown = table(
+        "cohort cash flows",
+        ("cohort", "left"),
+        ("monetised to", "left"),
+        ("share", "right"),
+        ("internal", "right"),
+        ("+ internal", "right"),
+        ("NPV", "right"),
+        ("IRR", "right"),
+        ("net payback", "left"),
+        ("+ internal", "left"),
+        ("disc. payback", "left"),
+    )
+    for row in res.cohorts.itertuples(index=False):
+        shown.add_row(
+            Text(str(row.cohort)),
+            str(row.monetised_to),
+            pct(row.payback),
+            usd(row.internal_value_usd),
+            pct(row.payback_with_internal),
+            usd(row.npv_usd),
+            pct(row.irr_annual),
+            _date(row.net_payback_date),
+            _date(row.net_payback_date_with_internal),
+            _date(row.discounted_payback_date),
+        )
+    for scope in ("obsolescence", "horizon"):
+        count = summary.get(f"cohorts_monetised_to_{scope}")
+        if count:
+            shown.add_row(
+                Text(f"fleet, {integer(count)} cohorts", style="bold"),
+                scope,
+                pct(summary.get(f"capex_monetised_share_to_{scope}")),
+                *[""] * 7,
+            )
+    shown.add_row(
+        Text("fleet", style="bold"),
+        "",
+        pct(summary.get("capex_monetised_share")),
+        usd(summary.get("internal_value_usd")),
+        "",
+        usd(summary.get("npv_usd")),
+        pct(summary.get("irr_annual")),
+        text(summary.get("net_payback_date")),
+        "",
+        text(summary.get("discounted_payback_date")),
+    )
+    shown.caption = Text(
+        "share: gross revenue (and lease) before obsolescence / capex, to obsolescence if the "
+        "cohort became obsolete within the horizon, else to the horizon; internal: internal "
+        "tenants' GPU-hours at the transfer price, not in revenue; + internal: the share and "
+        "the cash payback with it counted; NPV and IRR: net of opex, with resale at exit or "
+        "terminal value at the horizon; paybacks: cash and discounted, – if not within the "
+        "horizon",
+        style="dim",
+    )
+    return shown
+
+
+def _date(value: object) -> str:
+    """A payback date as YYYY-MM-DD, or the missing mark for none (NaT)."""
+    shown = str(value)
+    return MISSING if shown in ("NaT", "None", "nan") else shown[:10]
