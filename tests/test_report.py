@@ -26,6 +26,7 @@ from planner.cli import app
 from planner.experiments import plan
 from planner.report import (
     REPORT_FILE,
+    cohort_value,
     credits,
     failures,
     fleet,
@@ -36,7 +37,6 @@ from planner.report import (
     search,
     sections,
     utilisation,
-    value,
     waits,
     write_report,
 )
@@ -50,7 +50,9 @@ BAN = date(2024, 1, 20)
 DELIVERY = date(2024, 1, 25)
 LAUNCH = date(2024, 2, 4)
 EXPIRY = date(2024, 2, 14)
-RUN_FIGURES = ("in-service", "utilisation", "waits", "queue", "credits", "prices", "value")
+RUN_FIGURES = (
+    "in-service", "utilisation", "waits", "queue", "credits", "prices", "value", "cash"
+)  # fmt: skip
 
 
 def review_dict(**changes: Any) -> dict[str, Any]:
@@ -282,24 +284,36 @@ def test_price_curves_agree_with_what_the_ledger_says_full_use_would_earn(
         assert mine["usd_per_gpu_h"].mean() == pytest.approx(mean_usd, rel=2e-3)
 
 
-def test_value_waterfall_runs_from_capex_to_capex_less_potential(
+def test_value_bars_are_amounts_of_money_none_below_zero(res: planner.RunResult) -> None:
+    """Capex beside revenue net of opex, internal value and resale or terminal value: every bar
+    is at least zero, the axis starts at zero, and the share back is the cash flows' own."""
+    table = cohort_value.value_table(res)
+    flows = res.cash_flows.groupby("cohort")[["revenue_usd", "opex_usd", "resale_usd"]].sum()
+    for row in table.itertuples():
+        mine = flows.loc[row.cohort]
+        assert row.revenue_usd == pytest.approx(mine["revenue_usd"])
+        assert row.earned_net_of_opex_usd == max(0.0, row.revenue_usd - row.opex_usd)
+        assert row.opex_not_covered_usd == max(0.0, row.opex_usd - row.revenue_usd)
+        back = row.revenue_usd - row.opex_usd + row.resale_or_terminal_usd
+        assert row.share_back == pytest.approx(back / row.capex_usd)
+    assert table["capex_usd"].sum() == pytest.approx(res.summary()["capex_usd"])
+    ax = cohort_value.value_bars(res).axes[0]
+    heights = [patch.get_height() for patch in ax.patches]
+    assert len(heights) == 4 * len(table) and min(heights) >= 0.0
+    assert ax.get_ylim()[0] == 0.0
+
+
+def test_cumulative_cash_ends_at_each_cohorts_net_cash_flow_and_marks_its_paybacks(
     res: planner.RunResult,
 ) -> None:
-    bars = value.cohort_waterfall(res.cohorts).set_index(["cohort", "step"])
+    wide = cohort_value.monthly_cumulative(res)
     for row in res.cohorts.itertuples():
-        earned = row.revenue_before_obsolescence_usd + row.lease_revenue_usd
-        capex = bars.loc[(row.cohort, "capex")]
-        assert (capex["bottom_usd"], capex["top_usd"]) == (0.0, row.capex_usd)
-        got = bars.loc[(row.cohort, "earned before obsolescence")]
-        assert got["top_usd"] - got["bottom_usd"] == pytest.approx(earned)
-        assert got["bottom_usd"] == pytest.approx(row.capex_usd * (1 - row.payback))
-        idle = bars.loc[(row.cohort, "idle value")]
-        assert idle["top_usd"] == got["bottom_usd"]
-        assert idle["bottom_usd"] == pytest.approx(row.capex_usd - row.potential_revenue_usd)
-        stranded = bars.loc[(row.cohort, "stranded book value")]
-        assert stranded["top_usd"] == row.stranded_book_value_usd
-    table = value.value_table(res.cohorts)
-    assert table["capex_usd"].sum() == pytest.approx(res.summary()["capex_usd"])
+        assert wide[row.cohort].iloc[-1] == pytest.approx(row.net_cash_flow_usd)
+    ax = cohort_value.cumulative_cash(res).axes[0]
+    dated = res.cohorts[["net_payback_date", "discounted_payback_date"]].notna().to_numpy().sum()
+    markers = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
+    assert len(markers) == dated
+    assert "cohorts paid back in cash" in cohort_value.cumulative_cash_caption(res)
 
 
 def test_failure_figure_data_counts_every_failure_and_the_gpus_down(

@@ -38,7 +38,7 @@ from scipy.optimize import brentq
 
 from planner.analysis.columns import FloatArray
 from planner.model.market import CohortPrice, Market
-from planner.resale import ResaleCurve, resale_curves
+from planner.resale import ResaleCurve, resale_curve, resale_curves
 from planner.scenario.schema import HOURS_PER_YEAR, Scenario
 
 # Rates tried when looking for the IRR's bracket: -99% to +10,000% a year.
@@ -188,13 +188,16 @@ def cohort_finance(
     ledger: pd.DataFrame,
     internal_usd: FloatArray,
     resale: ResaleCurve,
+    leaving: tuple[float, str] | None = None,
 ) -> CohortFinance:
     """Cash flows and figures of one cohort from its ``cohorts`` row and its ``ledger`` rows
-    (one per month, in order); ``internal_usd`` is its internal value per month."""
+    (one per month, in order); ``internal_usd`` is its internal value per month. ``leaving``
+    (time, reason) replaces the cohort's own exit (:func:`exit_h`), to ask "what if it left
+    then?" of the flows it had."""
     fin, horizon = sc.finance, sc.horizon_h
     t0, t1 = ledger["from_h"].to_numpy(float), ledger["to_h"].to_numpy(float)
     capex, acquired = float(cohort["capex_usd"]), float(cohort["acquired_h"])
-    leaves_h, why = exit_h(sc, cohort)
+    leaves_h, why = leaving if leaving is not None else exit_h(sc, cohort)
     kept = np.clip((leaves_h - t0) / (t1 - t0), 0.0, 1.0)
     ends = t0 + kept * (t1 - t0)
     revenue = kept * (ledger["revenue_usd"].to_numpy(float) + ledger["lease_revenue_usd"])
@@ -465,3 +468,54 @@ def _iso(stamp: object) -> str | None:
     if not isinstance(stamp, pd.Timestamp):  # NaT is not a Timestamp
         return None
     return stamp.date().isoformat()
+
+
+EXIT_CURVE_COLUMNS = ("exit_date", "exit_at_h", "exit", "age_years", "resale_usd", "npv_usd")
+
+
+def exit_curve(
+    sc: Scenario,
+    cohorts: pd.DataFrame,
+    ledger: pd.DataFrame,
+    runs: pd.DataFrame,
+    jobs: pd.DataFrame,
+    cohort: str,
+) -> pd.DataFrame:
+    """One cohort's NPV against the time it is sold: at its acquisition (or the start), at the
+    first of each calendar month after it, and kept to its own exit (or the horizon, at its
+    terminal value) as the last row.
+
+    Until the sale the cohort earns what it earned in the run (its utilisation, prices and
+    opex as simulated); at the sale it realises its resale value (:mod:`planner.resale`) and
+    nothing after counts. One row per exit time, in order, columns ``EXIT_CURVE_COLUMNS``.
+    """
+    mine = cohorts[cohorts["cohort"].astype(str) == cohort]
+    row = mine.iloc[0]
+    months = ledger.drop_duplicates("month").sort_values("from_h")
+    edges_h = np.r_[months["from_h"].to_numpy(float), months["to_h"].to_numpy(float)[-1:]]
+    flows = ledger[ledger["cohort"].astype(str) == cohort].sort_values("from_h")
+    internal = internal_value_usd(sc, mine, runs, jobs, edges_h)[0]
+    curve = resale_curve(sc, str(row["gpu_model"]))
+    acquired = float(row["acquired_h"])
+    natural_h, why = exit_h(sc, row)
+    end_h = natural_h if math.isfinite(natural_h) else sc.horizon_h
+    first = max(acquired, 0.0)
+    times = [first, *(t for t in months["from_h"].to_numpy(float) if first < t < end_h)]
+    rows = []
+    for t_h in times:
+        sold = cohort_finance(sc, row, flows, internal, curve, leaving=(t_h, "sold")).row
+        rows.append((t_h, "sold", sold["resale_usd"], sold["npv_usd"]))
+    kept = cohort_finance(sc, row, flows, internal, curve).row
+    value = float(kept["resale_usd"]) + float(kept["terminal_value_usd"])  # type: ignore[arg-type]
+    rows.append((end_h, f"kept: {why}" if why else "kept to the horizon", value, kept["npv_usd"]))
+    return pd.DataFrame(
+        {
+            "exit_date": [_timestamp(sc, r[0]) for r in rows],
+            "exit_at_h": [r[0] for r in rows],
+            "exit": [r[1] for r in rows],
+            "age_years": [max(0.0, r[0] - acquired) / HOURS_PER_YEAR for r in rows],
+            "resale_usd": [float(r[2]) for r in rows],  # type: ignore[arg-type]
+            "npv_usd": [float(r[3]) for r in rows],  # type: ignore[arg-type]
+        },
+        columns=EXIT_CURVE_COLUMNS,
+    )

@@ -1,5 +1,6 @@
 """``planner plan grant|gpus|price``: a planning question answered with an interval and the
-evaluations that led to it, each candidate told as it is decided."""
+evaluations that led to it, each candidate told as it is decided; ``planner plan exit``: the
+month to sell a cohort, with the curve of its NPV against the exit month."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from planner.cli.common import interrupts, load, replace, report_needs_out, scenario_errors
+from planner.cli.common import (
+    interrupts,
+    load,
+    replace,
+    report_needs_out,
+    scenario_errors,
+    warn_infeasible_credits,
+)
 from planner.cli.options import (
     EngineOpt,
     MetricOpt,
@@ -29,6 +37,7 @@ from planner.numbers import finite
 from planner.progress import Progress
 
 if TYPE_CHECKING:
+    from planner.experiments.exit import ExitAnswer
     from planner.experiments.plan import Answer, Candidate
 
 RepsOpt = Annotated[
@@ -149,6 +158,74 @@ def plan_price(
             workers=workers, **told,
         )  # fmt: skip
     _show_answer(answer, out, price, with_report)
+
+
+def plan_exit(
+    scenario: ScenarioArg,
+    cohort: Annotated[str, typer.Option(help="The cohort to sell, by name.")],
+    seed: SeedOpt = 0,
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+    out: OutOpt = None,
+    with_report: ReportOpt = False,
+) -> None:
+    """The month to sell a cohort that maximises its NPV: keep renting as simulated, or sell
+    at its resale value."""
+    from planner.experiments import plan
+
+    report_needs_out(with_report, out)
+    with scenario_errors():
+        sc = load(scenario, sets, engine)
+    warn_infeasible_credits(sc)
+    bar = Progress(f"plan exit: simulating {sc.name}", unit=None)
+    with interrupts(lambda: "nothing written"), bar, scenario_errors(scenario):
+        answer = plan.best_exit(sc, cohort, seed, progress=bar.fraction)
+    _show_exit(answer, out, with_report)
+
+
+def _show_exit(answer: ExitAnswer, out: Path | None, with_report: bool) -> None:
+    from planner.report import write_report
+    from planner.report.exit import EXIT_ANSWER_FILE, EXIT_CURVE_FILE
+    from planner.writers import write_json
+
+    page = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        replace(out / EXIT_CURVE_FILE, lambda path: answer.curve.to_csv(path, index=False))
+        write_json(answer.as_dict(), out / EXIT_ANSWER_FILE)
+        if with_report:
+            with scenario_errors():
+                page = write_report(out, ["exit"])
+    console = stdout()
+    best = answer.best_exit_date.isoformat()
+    if answer.best_exit == "sold":
+        words = (
+            f"sell {answer.cohort} on {best}: NPV {usd(answer.best_npv_usd)}, against "
+            f"{usd(answer.kept_npv_usd)} if kept ({usd(answer.gain_usd)} more)"
+        )
+    else:
+        words = f"keep {answer.cohort} ({answer.best_exit}): NPV {usd(answer.best_npv_usd)}"
+    console.print(Text(f"best month to sell cohort {answer.cohort} of {answer.scenario}: {words}"
+                       f"\n  one run (seed {answer.seed}), {answer.wall_s:,.1f} s"))  # fmt: skip
+    shown = table(
+        "NPV against exit month",
+        ("exit", "left"), ("age (years)", "right"), ("resale", "right"), ("NPV", "right"),
+        ("", "left"),
+    )  # fmt: skip
+    for k, row in enumerate(answer.curve.itertuples(index=False)):
+        label = str(row.exit) if row.exit != "sold" else ""
+        if row.npv_usd == answer.best_npv_usd and k == int(answer.curve["npv_usd"].argmax()):
+            label = (label + " best").strip()
+        shown.add_row(
+            str(row.exit_date)[:10],
+            f"{row.age_years:.2f}",
+            usd(row.resale_usd),
+            usd(row.npv_usd),
+            label,
+        )
+    console.print(shown)
+    if page is not None:
+        console.print(Text(f"wrote {page}"))
 
 
 @contextmanager

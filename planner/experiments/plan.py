@@ -1,5 +1,6 @@
 """Planning queries: the largest credit grant, the fewest GPUs and the best price that keep a
-service level, each answered with an interval and the record of evaluations that led to it.
+service level, each answered with an interval and the record of evaluations that led to it;
+and the month to sell a cohort (:func:`best_exit`, from :mod:`planner.experiments.exit`).
 
 Every candidate is judged on the same replications (common random numbers): candidate x is
 run for replications 0 .. reps-1 of one seed, so two candidates differ only by x, and the
@@ -30,6 +31,8 @@ import pandas as pd
 
 from planner.errors import Problem, ScenarioError
 from planner.experiments.evaluate import Evaluation, scenario_data
+from planner.experiments.exit import ExitAnswer as ExitAnswer
+from planner.experiments.exit import best_exit as best_exit
 from planner.experiments.replicate import metric_ci, run_all
 from planner.scenario.schema import Scenario
 from planner.stats import Interval

@@ -15,6 +15,7 @@ from planner.report.html import figure_file, page
 from planner.report.inputs import (
     RunData,
     detect,
+    read_exit,
     read_plan,
     read_run,
     read_sweep_dir,
@@ -47,6 +48,10 @@ def sections(
             built.append(sweep_section(read_sweep_dir(directory), baseline=baseline))
         elif kind == "plan":
             built.append(plan_section(read_plan(directory)))
+        elif kind == "exit":
+            from planner.report.exit import exit_section
+
+            built.append(exit_section(*read_exit(directory)))
         elif kind == "sensitivity":
             built.append(tornado_section(read_tornado(directory)))
         else:

@@ -24,7 +24,6 @@ from planner.report.plotting import (
     style,
     usd_axis,
 )
-from planner.report.value import STEPS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -37,12 +36,6 @@ EVENT_STYLE = {
     "successor launch": ("#7f7f7f", "-."),
 }
 CLASS_ORDER = ("paying", "credit", "internal", "wholesale", "all")
-STEP_COLOURS = {
-    "capex": "#9e9e9e",
-    "earned before obsolescence": "#009E73",
-    "idle value": "#E69F00",
-    "stranded book value": "#D55E00",
-}
 
 
 def draw_in_service(series: pd.DataFrame, events: pd.DataFrame) -> bytes:
@@ -233,46 +226,6 @@ def draw_prices(curves: pd.DataFrame, events: pd.DataFrame) -> bytes:
         {"price steps": (GREY, ":")},
     )
     date_axis(lane)
-    return png(fig)
-
-
-def draw_value(waterfall: pd.DataFrame, payback: pd.Series) -> bytes:
-    """Per cohort, four floating bars: capex, less earned before obsolescence, less idle value;
-    stranded book value beside them."""
-    cohorts = list(dict.fromkeys(waterfall["cohort"]))
-    fig = new_figure(4.8 + 0.1 * max(0, len(cohorts) - 6))
-    ax = fig.subplots()
-    scale = usd_axis(ax, np.r_[waterfall["bottom_usd"], waterfall["top_usd"]])
-    width = 0.8 / len(STEPS)
-    x = np.arange(len(cohorts))
-    for k, step in enumerate(STEPS):
-        bars = waterfall[waterfall["step"] == step].set_index("cohort").loc[cohorts]
-        heights = (bars["top_usd"] - bars["bottom_usd"]).to_numpy() / scale
-        ax.bar(
-            x + (k - (len(STEPS) - 1) / 2) * width,
-            heights,
-            width=width * 0.95,
-            bottom=bars["bottom_usd"].to_numpy() / scale,
-            color=STEP_COLOURS[step],
-            label=step,
-        )
-    capex = waterfall[waterfall["step"] == "capex"].set_index("cohort").loc[cohorts, "top_usd"]
-    for i, cohort in enumerate(cohorts):
-        share = payback.get(cohort, np.nan)
-        if np.isfinite(share):
-            ax.annotate(
-                f"payback {share:.0%}",
-                (x[i], float(capex.iloc[i]) / scale),
-                xytext=(0, 3),
-                textcoords="offset points",
-                ha="center",
-                fontsize=7,
-            )
-    ax.axhline(0.0, color="#333333", linewidth=0.8)
-    ax.set_xticks(x, labels=cohorts, rotation=20, ha="right", fontsize=8)
-    style(ax)
-    ax.grid(False, axis="x")
-    legend(ax, loc="upper center", bbox_to_anchor=(0.5, 1.12), ncols=len(STEPS))
     return png(fig)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "SweepData",
     "TornadoData",
     "detect",
+    "read_exit",
     "read_plan",
     "read_run",
     "read_sweep_dir",
@@ -52,12 +53,14 @@ KINDS: dict[str, str] = {
     "run": SUMMARY_FILE,
     "sweep": MANIFEST_FILE,
     "plan": EVALUATIONS_FILE,
+    "exit": "exit_curve.csv",
     "sensitivity": TORNADO_FILE,
 }
 WRITTEN_BY = {
     "run": "planner run --out",
     "sweep": "planner sweep --out",
     "plan": "planner plan ... --out",
+    "exit": "planner plan exit --out",
     "sensitivity": "planner sensitivity --out",
 }
 
@@ -73,6 +76,7 @@ RUN_TABLES = (
     "credit_events",
     "credit_ledger",
     "failures",
+    "cash_flows",
 )
 
 T = TypeVar("T")
@@ -101,6 +105,7 @@ class RunData:
     credit_events: pd.DataFrame
     credit_ledger: pd.DataFrame
     failures: pd.DataFrame
+    cash_flows: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,18 @@ def read_plan(directory: Path) -> PlanData:
         bracket=(float(bracket[0]), float(bracket[1])) if bracket else None,
         reps=meta.get("reps"),
     )
+
+
+def read_exit(directory: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """An exit query's ``exit_curve.csv`` and ``exit.json`` (``planner plan exit --out``)."""
+    path = directory / KINDS["exit"]
+    curve = _read(path, lambda p: pd.read_csv(p, parse_dates=["exit_date"]))
+    missing = {"exit_date", "exit", "npv_usd"} - set(curve.columns)
+    if missing or not len(curve):
+        reason = f"missing columns {sorted(missing)}" if missing else "no rows"
+        raise ReportError(str(path), [Problem("", reason)])
+    answer = _read(directory / "exit.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    return curve, answer if isinstance(answer, dict) else {}
 
 
 def read_tornado(directory: Path) -> TornadoData:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner.report import (
+    cohort_value,
     credits,
     draw_run,
     failures,
@@ -24,6 +25,7 @@ from planner.report import waits as waits_data
 from planner.report.figure import Figure, Item, Note, Section, extreme_row
 from planner.report.formats import day, finite, hours, month, num, pct, price, usd
 from planner.report.inputs import RunData
+from planner.report.plotting import png
 from planner.wording import counted
 
 CLASSES = ("paying", "credit", "internal")
@@ -40,6 +42,7 @@ def run_section(data: RunData, slo_h: float | None = None) -> Section:
         credits_figure(data),
         prices_figure(data),
         value_figure(data),
+        cash_figure(data),
         failures_figure(data),
     ]
     about = (
@@ -304,44 +307,47 @@ def prices_figure(data: RunData) -> Figure:
 
 
 def value_figure(data: RunData) -> Item:
-    """The value waterfall per cohort, or a note when the run has no cohorts."""
+    """Per cohort, capex beside what came back (never below zero), or a note when the run has
+    no cohorts."""
     cohorts = data.cohorts
     if not len(cohorts):
-        return Note("value", "Value waterfall per cohort", "The run has no cohorts.")
-    waterfall = value.cohort_waterfall(cohorts)
-    table = value.value_table(cohorts)
-    capex = float(table["capex_usd"].sum())
-    earned = float(table["earned_before_obsolescence_usd"].sum())
-    rated = table["payback"].notna().any()
-    best = extreme_row(table, "payback") if rated else None
-    worst = extreme_row(table, "payback", largest=False) if rated else None
-    text = (
-        f"Per cohort: capex, less what it earned before obsolescence (leases included), less the "
-        f"idle value full use would have earned too, which leaves capex - potential revenue "
-        f"(below zero: full use would have paid it back); stranded book value beside. Fleet: "
-        f"capex {usd(capex)}, earned {usd(earned)} ({pct(earned / capex if capex else None)} of "
-        f"capex), idle value {usd(table['idle_value_usd'].sum())}, stranded book value "
-        f"{usd(table['stranded_book_value_usd'].sum())}."
-    )
-    if best is not None and worst is not None:
-        text += (
-            f" Payback from {pct(worst['payback'], 0)} ({worst['cohort']}) to "
-            f"{pct(best['payback'], 0)} ({best['cohort']})."
-        )
+        return Note("value", "Capex and what came back, per cohort", "The run has no cohorts.")
+    text = cohort_value.value_bars_caption(data)
     sources = revenue.cohort_sources(data.jobs, data.runs, cohorts)
     text += " " + _sources_text(data.summary, sources)
-    payback = pd.Series(table["payback"].to_numpy(), index=table["cohort"])
     return Figure(
         "value",
-        "Value waterfall per cohort",
+        "Capex and what came back, per cohort",
         text,
-        draw_run.draw_value(waterfall, payback),
+        png(cohort_value.value_bars(data)),
         (
-            ("per cohort", table),
+            ("per cohort", cohort_value.value_table(data)),
+            ("gross value before obsolescence, per cohort", value.value_table(cohorts)),
             ("revenue by source, per cohort", sources),
             ("revenue by source, fleet", revenue.fleet_sources(data.summary)),
         ),
     )
+
+
+def cash_figure(data: RunData) -> Item:
+    """Per cohort, cumulative net cash flow with its payback dates, or a note."""
+    if not len(data.cohorts) or not len(data.cash_flows):
+        return Note("cash", "Cumulative net cash flow per cohort", "The run has no cohorts.")
+    return Figure(
+        "cash",
+        "Cumulative net cash flow per cohort",
+        cohort_value.cumulative_cash_caption(data),
+        png(cohort_value.cumulative_cash(data)),
+        (
+            ("NPV, IRR and payback dates, per cohort", cohort_value.payback_table(data)),
+            ("cumulative net cash flow at each month's end", _monthly(data)),
+        ),
+    )
+
+
+def _monthly(data: RunData) -> pd.DataFrame:
+    wide = cohort_value.monthly_cumulative(data)
+    return wide.reset_index().rename(columns={"index": "month"})
 
 
 def _sources_text(summary: Mapping[str, Any], sources: pd.DataFrame) -> str:
