@@ -148,3 +148,16 @@ def test_report_figure_is_a_matplotlib_figure_with_the_best_month_ringed() -> No
     fig = exit_figure(answer.curve, COHORT)
     assert len(fig.axes) == 1
     assert f"sell on {answer.best_exit_date.isoformat()}" in exit_caption(answer.curve, COHORT)
+
+
+def test_selling_a_cohort_the_day_it_arrives_mid_month_is_worth_nothing() -> None:
+    """Acquired on 15 Jan and sold the same day at its full price: no flows, NPV zero (the
+    month's revenue accrues from the acquisition, not from the month's first day)."""
+    d = scenario_dict()
+    d["fleet"][0]["acquired"] = "2024-01-15"
+    del d["initial_state"]
+    d["tenants"][0]["campaigns"] = [{"name": "c", "submit": "2024-01-15", "gpus": 8, "days": 60}]
+    answer = planner.plan.best_exit(planner.Scenario.model_validate(d), COHORT)
+    first = answer.curve.iloc[0]
+    assert first["exit_at_h"] == 14 * 24.0 and first["resale_usd"] == CAPEX
+    assert first["npv_usd"] == pytest.approx(0.0, abs=0.01)

@@ -10,8 +10,9 @@ valued at its resale value then: its **terminal value**, counted in NPV and IRR,
 
 Conventions (times in hours since the scenario's start):
 
-* Operating flows accrue evenly within each calendar month of the ledger, up to the exit: of
-  the month an exit falls in, the share before the exit counts.
+* Operating flows accrue evenly within each calendar month of the ledger, from the acquisition
+  (in the month it falls in) up to the exit: of the month an exit falls in, the share before
+  the exit counts.
   Capex falls at acquisition (at the start for a cohort acquired before it), resale at exit,
   terminal value at the horizon.
 * Discounting is continuous at ``delta = ln(1 + cost_of_capital)`` per year: an amount at time t
@@ -198,8 +199,13 @@ def cohort_finance(
     t0, t1 = ledger["from_h"].to_numpy(float), ledger["to_h"].to_numpy(float)
     capex, acquired = float(cohort["capex_usd"]), float(cohort["acquired_h"])
     leaves_h, why = leaving if leaving is not None else exit_h(sc, cohort)
-    kept = np.clip((leaves_h - t0) / (t1 - t0), 0.0, 1.0)
-    ends = t0 + kept * (t1 - t0)
+    # A month's flows accrue evenly over the part of it in service from acquisition: a cohort
+    # acquired mid-month earns nothing in that month before it arrived.
+    begins = np.minimum(np.maximum(t0, acquired), t1)
+    width = t1 - begins
+    safe = np.where(width > 0, width, 1.0)
+    kept = np.where(width > 0, np.clip((leaves_h - begins) / safe, 0.0, 1.0), 0.0)
+    ends = begins + kept * width
     revenue = kept * (ledger["revenue_usd"].to_numpy(float) + ledger["lease_revenue_usd"])
     opex = kept * ledger["opex_usd"].to_numpy(float)
     internal = kept * internal_usd
@@ -209,7 +215,7 @@ def cohort_finance(
     def book_usd(t_h: float) -> float:
         return capex * min(1.0, max(0.0, 1.0 - (t_h - acquired) / life_h))
 
-    depreciation = np.array([book_usd(a) - book_usd(b) for a, b in zip(t0, ends, strict=True)])
+    depreciation = np.array([book_usd(a) - book_usd(b) for a, b in zip(begins, ends, strict=True)])
     tax = fin.tax_rate * (operating - depreciation)
     bought = acquired < horizon
     capex_at = max(acquired, 0.0)
@@ -224,7 +230,7 @@ def cohort_finance(
     exit_at = leaves_h if math.isfinite(leaves_h) else horizon
     at_exit = resale_usd - exit_tax + terminal_usd - terminal_tax
     flows = Flows(
-        np.r_[capex_at, t0, exit_at],
+        np.r_[capex_at, begins, exit_at],
         np.r_[capex_at, ends, exit_at],
         np.r_[-capex if bought else 0.0, operating - tax, at_exit],
         np.r_[False, np.zeros(len(t0), bool), terminal_usd > 0],
@@ -235,7 +241,7 @@ def cohort_finance(
         exit_month[-1] = True
     net = operating - tax - capex_by_month + np.where(exit_month, resale_usd - exit_tax, 0.0)
     net_terminal = np.where(exit_month, terminal_usd, 0.0)
-    factor = discount_factor(t0, ends, fin.cost_of_capital)
+    factor = discount_factor(begins, ends, fin.cost_of_capital)
     cash_flows = pd.DataFrame(
         {
             "month": ledger["month"].to_numpy(),
