@@ -80,7 +80,8 @@ def _extend(column: Any, values: np.ndarray) -> None:
 
 
 class FastModel(Model):
-    """One replication of a FIFO scenario on the compiled kernel (see planner.model.fast).
+    """One replication of a FIFO, backfill or quota scenario on the compiled kernel (see
+    planner.model.fast).
 
     The Fleet keeps the pools' shape (pods, nodes, cohorts, GPUs in service) for the business
     events; which GPUs are free, what runs where and the queue live in :attr:`state` only, so
