@@ -82,9 +82,9 @@ def test_policy_compare_without_spot_is_identical() -> None:
 
 def test_auto_falls_back_with_a_warning_naming_the_field() -> None:
     sc = builtin("policy-compare").with_overrides(
-        {"horizon_days": 30, "scheduler": {"kind": "backfill"}}
+        {"horizon_days": 30, "scheduler": {"kind": "priority"}}
     )
-    with pytest.warns(EngineFallback, match=r"scheduler\.kind=backfill"):
+    with pytest.warns(EngineFallback, match=r"scheduler\.kind=priority"):
         result = planner.simulate(sc, engine="auto")
     assert len(result.jobs) > 0
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from planner.model.demand import JobBatch
 from planner.model.engine import Model
-from planner.model.fast import flow, placement
+from planner.model.fast import flow, placement, sched
 from planner.model.fast.state import (
     N_CHURNED,
     N_DRAWS,
@@ -42,7 +42,8 @@ from planner.scenario.schema import Scenario
 
 
 class KernelFifo(Policy):
-    """The policy hooks the business events call, answered from the kernel's FIFO queue."""
+    """The policy hooks the business events call, answered from the kernel's queues (FIFO's,
+    or those of planner.model.fast.sched for backfill and quota)."""
 
     def __init__(self, model: FastModel) -> None:
         super().__init__(model, [False] * len(model.scenario.tenants))
@@ -62,7 +63,13 @@ class KernelFifo(Policy):
         model.copy_records()
         return started
 
+    def fleet_changed(self) -> None:
+        sched.fleet_changed(self._model.state.sched)
+
     def waiting(self) -> Iterator[int]:
+        queued = sched.waiting(self._model.state.sched)
+        if queued is not None:
+            return queued
         count = self._model.state.flow.counters
         return iter(self._model.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist())
 
@@ -73,7 +80,8 @@ def _extend(column: Any, values: np.ndarray) -> None:
 
 
 class FastModel(Model):
-    """One replication of a FIFO scenario on the compiled kernel (see planner.model.fast).
+    """One replication of a FIFO, backfill or quota scenario on the compiled kernel (see
+    planner.model.fast).
 
     The Fleet keeps the pools' shape (pods, nodes, cohorts, GPUs in service) for the business
     events; which GPUs are free, what runs where and the queue live in :attr:`state` only, so

@@ -15,8 +15,10 @@ import math
 
 import numpy as np
 
+from planner.model.fast import backfill, quota
 from planner.model.fast.jit import kernel
 from planner.model.fast.placement import allocate, release
+from planner.model.fast.sched import BACKFILL, QUOTA, Sched
 from planner.model.fast.state import (
     ACTIVE,
     DONE,
@@ -227,11 +229,29 @@ def try_start(
             break
     if not placed:
         return False
-    pool = jobs.pool[job]
+    start_placed(fleet, jobs, ten, flow, rec, job)
+    return True
+
+
+@kernel
+def duration_h(fleet: Fleet, jobs: Jobs, job: int, pool: int) -> float:
+    """Model.duration_h: hours ``job`` would run if started on ``pool`` now, its work at the
+    pool's rate (a restart's overhead is added only to a run cut short before, and no run is
+    cut short in a scenario the fast engine runs: see support.py)."""
+    gpus = jobs.gpus[job]
     rate = gpus * fleet.pool_throughput[pool]  # Pool.work_rate
     if gpus > fleet.pool_node_gpus[pool]:
         rate = rate * fleet.pool_multinode[pool]
-    duration_h = jobs.work_gpu_h[job] / rate
+    return float(jobs.work_gpu_h[job] / rate)
+
+
+@kernel
+def start_placed(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, job: int
+) -> None:
+    """The rest of Model.try_start once ``job`` is placed: start it and schedule its end."""
+    tenant = jobs.tenant[job]
+    run_h = duration_h(fleet, jobs, job, jobs.pool[job])
     now = flow.clock[NOW]
     jobs.state[job] = RUNNING
     flow.clock[QUEUED_WORK] -= jobs.work_gpu_h[job]
@@ -246,8 +266,7 @@ def try_start(
     rec.start_cohort[i] = jobs.cohort[job]
     rec.start_gpus[i] = jobs.gpus_per_node[job] * jobs.nodes[job]
     count[N_STARTS] += 1
-    _push_end(flow, now + duration_h, job)
-    return True
+    _push_end(flow, now + run_h, job)
 
 
 @kernel
@@ -272,6 +291,44 @@ def _dispatch(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records) 
 
 
 @kernel
+def _policy_submit(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, sched: Sched, job: int
+) -> None:
+    """Policy.submit: the scenario's policy takes an arriving job."""
+    kind = sched.kind[0]
+    if kind == BACKFILL:
+        backfill.submit(fleet, jobs, ten, flow, rec, sched.backfill, job)
+    elif kind == QUOTA:
+        quota.submit(fleet, jobs, ten, flow, rec, sched.quota, job)
+    else:
+        _submit(fleet, jobs, ten, flow, rec, job)
+
+
+@kernel
+def _policy_dispatch(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, sched: Sched
+) -> None:
+    """Policy.dispatch: start whatever the scenario's policy allows now."""
+    kind = sched.kind[0]
+    if kind == BACKFILL:
+        backfill.dispatch(fleet, jobs, ten, flow, rec, sched.backfill)
+    elif kind == QUOTA:
+        quota.dispatch(fleet, jobs, ten, flow, rec, sched.quota)
+    else:
+        _dispatch(fleet, jobs, ten, flow, rec)
+
+
+@kernel
+def _policy_ended(jobs: Jobs, flow: Flow, sched: Sched, job: int) -> None:
+    """Policy.ended, for the policies that follow runs (Model._on_end's ``_ended``)."""
+    kind = sched.kind[0]
+    if kind == BACKFILL:
+        backfill.ended(flow, sched.backfill, job)
+    elif kind == QUOTA:
+        quota.ended(jobs, sched.quota, job)
+
+
+@kernel
 def _on_end(
     fleet: Fleet,
     jobs: Jobs,
@@ -280,6 +337,7 @@ def _on_end(
     prices: Prices,
     flow: Flow,
     rec: Records,
+    sched: Sched,
     job: int,
 ) -> None:
     """Model._on_end: give the GPUs back, draw on credits, record the end, dispatch."""
@@ -292,7 +350,8 @@ def _on_end(
     rec.end_job[count[N_ENDS]] = job
     rec.end_h[count[N_ENDS]] = now
     count[N_ENDS] += 1
-    _dispatch(fleet, jobs, ten, flow, rec)
+    _policy_ended(jobs, flow, sched, job)
+    _policy_dispatch(fleet, jobs, ten, flow, rec, sched)
 
 
 @kernel
@@ -322,7 +381,7 @@ def _refusal(jobs: Jobs, ten: Tenants, acc: Accounts, flow: Flow, job: int, tena
 
 @kernel
 def _on_arrival(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, acc: Accounts, flow: Flow, rec: Records
+    fleet: Fleet, jobs: Jobs, ten: Tenants, acc: Accounts, flow: Flow, rec: Records, sched: Sched
 ) -> None:
     """Model._on_arrival: every job due by now arrives in one event."""
     now = flow.clock[NOW]
@@ -332,7 +391,7 @@ def _on_arrival(
             # Already in the system at time zero: running, or queued without screening.
             if jobs.state[i] != RUNNING:
                 flow.clock[QUEUED_WORK] += jobs.work_gpu_h[i]
-                _submit(fleet, jobs, ten, flow, rec, i)
+                _policy_submit(fleet, jobs, ten, flow, rec, sched, i)
             i += 1
             continue
         tenant = jobs.tenant[i]
@@ -345,7 +404,7 @@ def _on_arrival(
             flow.counters[N_SKIPS] += 1
         else:
             flow.clock[QUEUED_WORK] += jobs.work_gpu_h[i]
-            _submit(fleet, jobs, ten, flow, rec, i)
+            _policy_submit(fleet, jobs, ten, flow, rec, sched, i)
         i += 1
     flow.counters[NEXT_ARRIVAL] = i
     # The reference schedules the next arrival ``submit - now`` after now: the same float sum.
@@ -359,7 +418,7 @@ def _on_arrival(
 def advance(s: State, until_h: float, until_priority: int) -> None:
     """Handle every run end and arrival that comes before (``until_h``, ``until_priority``) in
     the order of events at one instant."""
-    fleet, jobs, ten, acc, prices, flow, rec = s
+    fleet, jobs, ten, acc, prices, flow, rec, sched = s
     while True:
         end_h = flow.heap_t[0] if flow.counters[HEAP_SIZE] > 0 else math.inf
         arrival_h = flow.clock[NEXT_ARRIVAL_H]
@@ -367,23 +426,33 @@ def advance(s: State, until_h: float, until_priority: int) -> None:
             if not (end_h < until_h or (end_h == until_h and until_priority > ENDS)):
                 return
             flow.clock[NOW] = end_h
-            _on_end(fleet, jobs, ten, acc, prices, flow, rec, _pop_end(flow))
+            _on_end(fleet, jobs, ten, acc, prices, flow, rec, sched, _pop_end(flow))
         else:
             if not (arrival_h < until_h or (arrival_h == until_h and until_priority > ARRIVALS)):
                 return
             flow.clock[NOW] = arrival_h
-            _on_arrival(fleet, jobs, ten, acc, flow, rec)
+            _on_arrival(fleet, jobs, ten, acc, flow, rec, sched)
 
 
 @kernel
 def dispatch(s: State, now_h: float) -> None:
-    """The FIFO pass at a business event that added GPUs."""
+    """The policy's pass at a business event that added GPUs."""
     s.flow.clock[NOW] = now_h
-    _dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records)
+    _policy_dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.sched)
 
 
 @kernel
 def start_on(s: State, job: int, pool: int, now_h: float) -> bool:
-    """Start ``job`` on ``pool`` now, outside the queue (a job running at time zero)."""
+    """Start ``job`` on ``pool`` now, outside the queue (a job running at time zero;
+    Policy.start_on)."""
     s.flow.clock[NOW] = now_h
+    kind = s.sched.kind[0]
+    if kind == BACKFILL:
+        return backfill.start(
+            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.sched.backfill, job, pool
+        )
+    if kind == QUOTA:
+        return quota.start_on(
+            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.sched.quota, job, pool
+        )
     return try_start(s.fleet, s.jobs, s.tenants, s.flow, s.records, job, pool)

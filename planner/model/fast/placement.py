@@ -72,14 +72,36 @@ def add_pod(fleet: Fleet, pool: int, first_local: int, nodes: int, cohort: int) 
 
 
 @kernel
-def _best_pod(fleet: Fleet, pool: int, need: int) -> int:
-    """The pod with the fewest whole free nodes that still holds ``need``; ties to the
-    lowest-numbered pod (Pool._best_pod). -1 if none."""
+def _span(first: int, last: int, w: int) -> np.uint64:
+    """The bits of word ``w`` that cover local nodes ``first`` to ``last - 1``."""
+    lo = max(first, w * 64) - w * 64
+    hi = min(last, w * 64 + 64) - w * 64
+    return ALL if hi - lo == 64 else ((ONE << np.uint64(hi - lo)) - ONE) << np.uint64(lo)
+
+
+@kernel
+def whole_count(fleet: Fleet, pool: int, pod: int, avoid: np.ndarray, avoiding: bool) -> int:
+    """The pod's whole free nodes, off the local nodes set in ``avoid`` (Pod.whole_count)."""
+    count = fleet.pod_whole[pod]
+    if not avoiding:
+        return int(count)
+    first, last = fleet.pod_first[pod], fleet.pod_first[pod] + fleet.pod_size[pod]
+    for w in range(first >> 6, ((last - 1) >> 6) + 1):
+        word = fleet.whole[pool, w] & avoid[w] & _span(first, last, w)
+        while word != 0:
+            word &= word - ONE
+            count -= 1
+    return int(count)
+
+
+@kernel
+def _best_pod(fleet: Fleet, pool: int, need: int, avoid: np.ndarray, avoiding: bool) -> int:
+    """The pod with the fewest whole free nodes (off ``avoid``) that still holds ``need``; ties
+    to the lowest-numbered pod (Pool._best_pod). -1 if none."""
     best, best_free = -1, 0
     first = fleet.pool_pod0[pool]
-    pod_whole = fleet.pod_whole
     for pod in range(first, first + fleet.pool_pods[pool]):
-        free = pod_whole[pod]
+        free = whole_count(fleet, pool, pod, avoid, avoiding)
         if free >= need and (best < 0 or free < best_free):
             best, best_free = pod, free
             if free == need:
@@ -101,6 +123,25 @@ def _place(
 @kernel
 def allocate(fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int) -> bool:
     """Take GPUs on ``pool`` for ``job`` of ``gpus`` GPUs if it fits now (Pool.allocate)."""
+    return allocate_off(fleet, jobs, job, pool, gpus, fleet.whole[pool], False)
+
+
+@kernel
+def _lowest_off(bits: np.ndarray, words: int, avoid: np.ndarray) -> int:
+    """The lowest set bit of ``bits`` that is not set in ``avoid``, or -1."""
+    for w in range(words):
+        word = bits[w] & ~avoid[w]
+        if word != 0:
+            return w * 64 + _lowest_bit(word)
+    return -1
+
+
+@kernel
+def allocate_off(
+    fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int, avoid: np.ndarray, avoiding: bool
+) -> bool:
+    """Pool.allocate with ``avoid``: as :func:`allocate`, off the local nodes set in the
+    bitmap ``avoid`` when ``avoiding`` (nodes held for a reservation)."""
     if gpus > fleet.pool_free_gpus[pool]:
         return False
     size = fleet.pool_node_gpus[pool]
@@ -110,7 +151,12 @@ def allocate(fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int) -> bool:
         for free in range(gpus, size):
             if fleet.partial_count[pool, free] == 0:
                 continue
-            local = _lowest(fleet.partial[pool, free], words)
+            if avoiding:
+                local = _lowest_off(fleet.partial[pool, free], words, avoid)
+                if local < 0:
+                    continue
+            else:
+                local = _lowest(fleet.partial[pool, free], words)
             _off_partial(fleet, pool, free, local)
             left = free - gpus
             if left:
@@ -122,7 +168,7 @@ def allocate(fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int) -> bool:
             _place(jobs, job, pool, node, 1, gpus, fleet.pod_cohort[fleet.node_pod[node]])
             return True
     need = -(-gpus // size)
-    pod = _best_pod(fleet, pool, need)
+    pod = _best_pod(fleet, pool, need, avoid, avoiding)
     if pod < 0:
         return False
     per_node = gpus if need == 1 else size
@@ -132,10 +178,9 @@ def allocate(fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int) -> bool:
     head, prev, taken = -1, -1, 0
     whole, node_free, node_next = fleet.whole[pool], fleet.node_free, fleet.node_next
     for w in range(first >> 6, ((last - 1) >> 6) + 1):
-        lo = max(first, w * 64) - w * 64
-        hi = min(last, w * 64 + 64) - w * 64
-        span = ALL if hi - lo == 64 else ((ONE << np.uint64(hi - lo)) - ONE) << np.uint64(lo)
-        word = whole[w] & span
+        word = whole[w] & _span(first, last, w)
+        if avoiding:
+            word &= ~avoid[w]
         while word != 0 and taken < need:
             local = w * 64 + _lowest_bit(word)
             word &= word - ONE

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from planner.model.engine import Model
+    from planner.model.fast.sched import Sched
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -166,6 +167,7 @@ class State(NamedTuple):
     prices: Prices
     flow: Flow
     records: Records
+    sched: Sched  # the policy's own state beyond FIFO (planner.model.fast.sched)
 
 
 def _words(nodes: int) -> int:
@@ -375,6 +377,8 @@ def build_records(model: Model) -> Records:
 
 
 def build_state(model: Model) -> State:
+    from planner.model.fast.sched import build_sched
+
     fleet = build_fleet(model)
     return State(
         fleet=fleet,
@@ -384,4 +388,5 @@ def build_state(model: Model) -> State:
         prices=build_prices(model),
         flow=build_flow(len(model.jobs)),
         records=build_records(model),
+        sched=build_sched(model, fleet),
     )

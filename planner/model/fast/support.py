@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from planner.scenario.schema import Scenario
+from planner.scenario.schema import QuotaScheduler, Scenario
 
 
 def unsupported_field(sc: Scenario) -> str | None:
     """The first field the fast engine does not support yet, as ``path=value``, or ``None``.
 
-    The fast engine runs the FIFO policy without node failures and without spot tenants (so
-    nothing is ever preempted). A tenant's ``reservation`` is read only by the quota policy, so
-    under FIFO it changes nothing and is supported.
+    The fast engine runs the FIFO, EASY backfill and quota policies without node failures and
+    without spot tenants, so nothing is ever preempted; for the same reason a quota scheduler
+    that lends reserved GPUs and reclaims them (by preempting the borrowers) is not supported,
+    while lending without reclaiming, or not lending, is. A tenant's ``reservation`` is read
+    only by the quota policy, so under the others it changes nothing and is supported.
     """
-    if sc.scheduler.kind != "fifo":
-        return f"scheduler.kind={sc.scheduler.kind}"
+    spec = sc.scheduler
+    if spec.kind == "priority":
+        return f"scheduler.kind={spec.kind}"
+    if isinstance(spec, QuotaScheduler) and spec.lend and spec.reclaim:
+        return "scheduler.reclaim=true"
     if sc.failures is not None:
         return "failures"
     for tenant in sc.tenants:

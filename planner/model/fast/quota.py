@@ -1,0 +1,163 @@
+"""Quotas on the state arrays: planner.model.policies.quota.Quota, compiled.
+
+Each function mirrors the Quota method of the same name. A tenant with a reservation has a
+queue of its own, everyone else shares one; queue ``b`` is ``queue[head[b]:tail[b]]``, the
+shared one last. Reclaiming lent GPUs preempts borrowers, which the fast engine does not run
+yet: support.py sends a scenario with ``lend`` and ``reclaim`` to the reference engine.
+"""
+
+from __future__ import annotations
+
+from planner.model.fast import flow as fl
+from planner.model.fast.jit import kernel
+from planner.model.fast.placement import allocate, release
+from planner.model.fast.sched import Q_LEND, Quota
+from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Records, Tenants
+
+
+@kernel
+def _active(flow: Flow, q: Quota, tenant: int) -> bool:
+    """Quota._active: has ``tenant`` a reservation in force now?"""
+    now = flow.clock[NOW]
+    return bool(q.held[tenant] and q.held_from_h[tenant] <= now < q.held_to_h[tenant])
+
+
+@kernel
+def _reserved_pool(jobs: Jobs, ten: Tenants, q: Quota, job: int) -> int:
+    """Quota._reserved_pool: the reserved pool if ``job`` may run on it now, else -1."""
+    tenant = jobs.tenant[job]
+    for k in range(ten.n_candidates[tenant]):
+        if ten.candidates[tenant, k] == q.held_pool[tenant]:
+            return int(q.held_pool[tenant])
+    return -1
+
+
+@kernel
+def _unused_on(flow: Flow, q: Quota, pool: int) -> int:
+    """Quota._unused_on: GPUs reserved on ``pool`` now and not in use by their holders."""
+    unused = 0
+    for tenant in range(len(q.held)):
+        if _active(flow, q, tenant) and q.held_pool[tenant] == pool:
+            unused += max(0, q.held_gpus[tenant] - q.used[tenant])
+    return unused
+
+
+@kernel
+def _start_outside(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int
+) -> bool:
+    """Quota._start_outside: Model.try_start with Quota._admit_outside, which (without
+    ``lend``) refuses a placement that leaves its pool fewer free GPUs than the unused
+    reservations on it; the next pool is tried."""
+    tenant, gpus = jobs.tenant[job], jobs.gpus[job]
+    lend = q.flags[Q_LEND]
+    for k in range(ten.n_candidates[tenant]):
+        pool = ten.candidates[tenant, k]
+        if not allocate(fleet, jobs, job, pool, gpus):
+            continue
+        if not lend and fleet.pool_free_gpus[pool] < _unused_on(flow, q, pool):
+            release(fleet, jobs, job)
+            continue
+        fl.start_placed(fleet, jobs, ten, flow, rec, job)
+        return True
+    return False
+
+
+@kernel
+def _held_gpus(gpus: int, node_gpus: int) -> int:
+    """planner.model.fleet.held_gpus."""
+    return gpus if gpus <= node_gpus else -(-gpus // node_gpus) * node_gpus
+
+
+@kernel
+def _start_own(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int
+) -> bool:
+    """Quota._start_own: a reserved tenant's job runs in quota if it fits what is left of its
+    reservation, else outside like everyone else's."""
+    tenant = jobs.tenant[job]
+    active = _active(flow, q, tenant)
+    pool = _reserved_pool(jobs, ten, q, job) if active else -1
+    gpus = jobs.gpus[job]
+    if pool >= 0:
+        gpus = _held_gpus(gpus, fleet.pool_node_gpus[pool])
+    if not active or q.used[tenant] + gpus > q.held_gpus[tenant]:
+        return _start_outside(fleet, jobs, ten, flow, rec, q, job)
+    if pool < 0:
+        return False
+    # Reclaiming (Quota._make_room on borrowers) is not run here: see the module docstring.
+    started = fl.try_start(fleet, jobs, ten, flow, rec, job, pool)
+    if started:
+        q.in_quota[job] = gpus
+        q.used[tenant] += gpus
+    return started
+
+
+@kernel
+def start_on(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int, pool: int
+) -> bool:
+    """Quota.start_on: a job running at time zero counts against its tenant's reservation when
+    it runs on the reserved pool and fits what is left of it."""
+    if not fl.try_start(fleet, jobs, ten, flow, rec, job, pool):
+        return False
+    tenant = jobs.tenant[job]
+    gpus = jobs.gpus_per_node[job] * jobs.nodes[job]
+    if (
+        _active(flow, q, tenant)
+        and jobs.pool[job] == q.held_pool[tenant]
+        and q.used[tenant] + gpus <= q.held_gpus[tenant]
+    ):
+        q.in_quota[job] = gpus
+        q.used[tenant] += gpus
+    return True
+
+
+@kernel
+def ended(jobs: Jobs, q: Quota, job: int) -> None:
+    """Quota.ended: in-quota use falls as runs end."""
+    gpus = q.in_quota[job]
+    q.in_quota[job] = 0
+    if gpus:
+        q.used[jobs.tenant[job]] -= gpus
+
+
+@kernel
+def _append(jobs: Jobs, q: Quota, block: int, job: int) -> None:
+    jobs.state[job] = QUEUED
+    q.queue[q.tail[block]] = job
+    q.tail[block] += 1
+
+
+@kernel
+def submit(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int
+) -> None:
+    """Quota._submit: behind a waiting job of its own queue an arrival cannot start either.
+    (The shared queue's head may preempt spot work in the reference; no scenario the fast
+    engine runs has a spot tenant.)"""
+    tenant = jobs.tenant[job]
+    if q.held[tenant]:
+        if q.tail[tenant] > q.head[tenant] or not _start_own(fleet, jobs, ten, flow, rec, q, job):
+            _append(jobs, q, tenant, job)
+        return
+    shared = len(q.held)
+    if q.tail[shared] > q.head[shared] or not _start_outside(fleet, jobs, ten, flow, rec, q, job):
+        _append(jobs, q, shared, job)
+
+
+@kernel
+def dispatch(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota) -> None:
+    """Quota._dispatch: each reserved tenant's queue in tenant order, then the shared one."""
+    shared = len(q.held)
+    for tenant in range(shared):
+        if not q.held[tenant]:
+            continue
+        while q.tail[tenant] > q.head[tenant] and _start_own(
+            fleet, jobs, ten, flow, rec, q, q.queue[q.head[tenant]]
+        ):
+            q.head[tenant] += 1
+    while q.tail[shared] > q.head[shared] and _start_outside(
+        fleet, jobs, ten, flow, rec, q, q.queue[q.head[shared]]
+    ):
+        q.head[shared] += 1
