@@ -50,7 +50,16 @@ BAN = date(2024, 1, 20)
 DELIVERY = date(2024, 1, 25)
 LAUNCH = date(2024, 2, 4)
 EXPIRY = date(2024, 2, 14)
-RUN_FIGURES = ("in-service", "utilisation", "waits", "queue", "credits", "prices", "value")
+RUN_FIGURES = (
+    "in-service",
+    "utilisation",
+    "waits",
+    "utilisation-heatmap",
+    "queue",
+    "credits",
+    "prices",
+    "value",
+)
 
 
 def review_dict(**changes: Any) -> dict[str, Any]:
