@@ -92,10 +92,11 @@ def header(name: str) -> str:
     "capex left at full use (USD)"; a ``param.`` prefix is dropped; names without
     underscores are kept as they are."""
     words = []
-    for word in name.removeprefix("param.").split(" "):
+    given = name.removeprefix("param.").split(" ")
+    for word in given:
         for suffix, unit in UNITS:
             if word == suffix[1:]:
-                word = unit.strip().strip("()")
+                word = unit.strip().strip("()") if len(given) == 1 else unit.strip()
                 break
             if word.endswith(suffix):
                 word = word[: -len(suffix)] + unit
