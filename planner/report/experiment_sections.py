@@ -5,6 +5,7 @@ of its key numbers and its data."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from planner.report import response, search, sensitivity
 from planner.report.figure import Figure, Item, Note, Section, extreme_row
 from planner.report.formats import MISSING, column_format, num, price, usd
 from planner.report.inputs import ANSWER_FILE, PlanData, SweepData, TornadoData
-from planner.report.labels import metric_label, metric_unit
+from planner.report.labels import metric_label, metric_unit, slo_class
 from planner.report.plotting import png
 from planner.wording import counted
 
@@ -24,10 +25,17 @@ LEVEL = 0.95
 
 
 def sweep_section(
-    data: SweepData, metrics: Sequence[str] | None = None, baseline: int = 0
+    data: SweepData,
+    metrics: Sequence[str] | None = None,
+    baseline: int = 0,
+    slo_h: float | None = None,
 ) -> Section:
     """Response curves of the headline metrics over the sweep's parameters, and each point's
-    paired difference from the ``baseline`` point."""
+    paired difference from the ``baseline`` point; p95 waits against the scenario's SLO, or
+    ``slo_h`` for every class."""
+    if slo_h is not None:
+        classes = ("paying", "credit", "internal", "wholesale")
+        data = replace(data, slo_h=dict.fromkeys(classes, slo_h))
     rows = data.rows
     chosen = response.headline_metrics(rows, metrics or response.HEADLINE_METRICS)
     points = int(rows["point"].nunique())
@@ -65,6 +73,16 @@ def sweep_section(
         )
     else:
         caption += " One replication per point, so no interval is drawn."
+    waits = [m for m in chosen if slo_class(m) is not None]
+    if waits and not data.slo_h:
+        caption += (
+            " The scenario states no SLO (slo.wait_p95_h), so no SLO line is drawn (planner "
+            "report DIR --slo-h HOURS draws one)."
+        )
+    for metric in waits:
+        cls = slo_class(metric)
+        if cls is not None and cls in data.slo_h:
+            caption += f" Dashed: the {cls} SLO, {data.slo_h[cls]:g} h."
     figure = Figure(
         "response",
         "Response curves",
@@ -286,7 +304,7 @@ def _labelled(table: pd.DataFrame) -> pd.DataFrame:
     renamed = {}
     for column in table.columns:
         metric, _, part = str(column).rpartition(" ")
-        if metric and part in ("mean", "low", "high") and "." in metric:
+        if metric and part in ("mean", "low", "high") and metric_label(metric) != metric:
             renamed[column] = f"{metric_label(metric)} {part} {_unit_word(metric)}".strip()
     return table.rename(columns=renamed)
 
@@ -294,4 +312,4 @@ def _labelled(table: pd.DataFrame) -> pd.DataFrame:
 def _unit_word(metric: str) -> str:
     """A word that tells :func:`planner.report.formats.column_format` the metric's unit."""
     unit = metric_unit(metric)
-    return {"h": "wait_h", "USD": "usd"}.get(unit, "")
+    return {"h": "(h)", "USD": "(USD)"}.get(unit, "")
