@@ -89,7 +89,7 @@ def test_every_figure_loads_in_a_browser_and_the_page_is_not_blank(
         "i => ({complete: i.complete, width: i.naturalWidth, alt: i.alt}))"
     )
     figures = sorted((report.parent / FIGURES_DIR).glob("*.png"))
-    assert len(figures) == 8
+    assert len(figures) == 9
     assert len(images) == len(figures)
     for image in images:
         assert image["complete"] and image["width"] > 0, image["alt"]
