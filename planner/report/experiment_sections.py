@@ -215,9 +215,15 @@ def plan_section(data: PlanData) -> Section:
         )
     elif data.question is not None:
         parts.append("No candidate in the range met the target.")
-    shown = path.rename(columns={"candidate": data.variable or "candidate"}).assign(
-        step=path["step"] + 1
+    unit_word = {"h": " (h)", "USD": " (USD)"}.get(unit, "")
+    shown = path.assign(step=path["step"] + 1).rename(
+        columns={
+            "candidate": data.variable or "candidate",
+            **{f"metric_{k}": f"metric {k}{unit_word}" for k in ("mean", "low", "high")},
+        }
     )
+    if not np.isfinite(path["objective_mean"].to_numpy(dtype=float)).any():
+        shown = shown.drop(columns="objective_mean")
     figure = Figure(
         "search",
         f"{metric_label(data.metric) if data.metric else 'Metric'} against "
