@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names, as the type checker should see them
+    from planner import plot as plot
     from planner.api import compare as compare
     from planner.api import simulate as simulate
     from planner.errors import ScenarioError as ScenarioError
@@ -35,6 +36,7 @@ _HOMES = {
     "compare": "planner.api",
     "load_scenario": "planner.scenario",
     "plan": "planner.experiments.plan",
+    "plot": "planner.plot",
     "read_sweep": "planner.experiments.sweep",
     "replicate": "planner.experiments.replicate",
     "simulate": "planner.api",

@@ -51,8 +51,16 @@ DELIVERY = date(2024, 1, 25)
 LAUNCH = date(2024, 2, 4)
 EXPIRY = date(2024, 2, 14)
 RUN_FIGURES = (
-    "in-service", "utilisation", "waits", "queue", "credits", "prices", "value", "cash"
-)  # fmt: skip
+    "in-service",
+    "utilisation",
+    "waits",
+    "utilisation-heatmap",
+    "queue",
+    "credits",
+    "prices",
+    "value",
+    "cash",
+)
 
 
 def review_dict(**changes: Any) -> dict[str, Any]:

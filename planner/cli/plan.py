@@ -297,6 +297,10 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
         "bracket": list(answer.bracket) if answer.bracket is not None else None,
         "reps": answer.reps,
         "seed": answer.seed,
+        "variable": answer.variable,
+        "unit": answer.unit,
+        "today": finite(answer.today),
+        "unit_cost_usd": finite(answer.unit_cost_usd),
     }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner.catalog import gpu_model
 from planner.errors import Problem, ScenarioError
 from planner.experiments.evaluate import Evaluation, scenario_data
 from planner.experiments.exit import ExitAnswer as ExitAnswer
@@ -57,6 +58,9 @@ class Answer:
 
     ``answer`` is None when even the most favourable end of the range fails. ``bracket`` is
     the last (meets, fails) pair for a bisection; the answer lies between them to ``tol``.
+    ``variable`` names what was searched and ``unit`` its unit; ``today`` is the scenario's
+    own value of it (None where it has none), and ``unit_cost_usd`` what one more unit costs
+    where that is known (a GPU's capex).
     """
 
     question: str
@@ -70,6 +74,10 @@ class Answer:
     seed: int
     evaluations: list[Candidate] = field(default_factory=list)
     wall_s: float = 0.0
+    variable: str = ""
+    unit: str = ""
+    today: float | None = None
+    unit_cost_usd: float | None = None
 
     def table(self) -> pd.DataFrame:
         """The evaluations in the order they were made."""
@@ -201,6 +209,7 @@ def _answer(
     found: float | None,
     bracket: tuple[float, float] | None,
     began: float,
+    **decision: Any,
 ) -> Answer:
     return Answer(
         question=question,
@@ -214,6 +223,7 @@ def _answer(
         seed=judge.seed,
         evaluations=list(judge.order),
         wall_s=time.perf_counter() - began,
+        **decision,
     )
 
 
@@ -290,7 +300,10 @@ def largest_grant(
     )  # fmt: skip
     judge.check(high)
     found, bracket = _bisect(judge, 0.0, high, tol_usd, step=1.0)
-    return _answer(judge, f"largest credit grant for {tenant}", found, bracket, began)
+    return _answer(
+        judge, f"largest credit grant for {tenant}", found, bracket, began,
+        variable=f"credit grant for {tenant}", unit="USD", today=current.amount_usd,
+    )  # fmt: skip
 
 
 def fewest_gpus(
@@ -335,7 +348,12 @@ def fewest_gpus(
     judge.check(high)
     judge.check(low)
     found, bracket = _bisect(judge, float(high), float(low), 0.0, step=float(node))
-    return _answer(judge, f"fewest GPUs in cohort {cohort}", found, bracket, began)
+    name = scenario.cohort_names()[index]
+    return _answer(
+        judge, f"fewest GPUs in cohort {cohort}", found, bracket, began,
+        variable=f"GPUs in cohort {name}", unit="GPUs", today=float(item.gpus),
+        unit_cost_usd=item.unit_capex_usd or gpu_model(item.model).ref_capex_usd,
+    )  # fmt: skip
 
 
 def best_price(
@@ -387,7 +405,12 @@ def best_price(
             d = a + GOLDEN * (b - a)
     feasible = [x for x in judge.seen if judge.seen[x].meets]
     found = max(feasible, key=score) if feasible else None
-    return _answer(judge, f"best price for {model} by {objective}", found, (a, b), began)
+    listed = scenario.market.prices.get(model)
+    return _answer(
+        judge, f"best price for {model} by {objective}", found, (a, b), began,
+        variable=f"{model} list price", unit="USD per GPU-hour",
+        today=listed.usd_per_gpu_h if listed is not None else None,
+    )  # fmt: skip
 
 
 def _tenant(scenario: Scenario, name: str) -> Any:

@@ -45,7 +45,7 @@ def sections(
         if kind == "run":
             built.append(run_section(run if run is not None else read_run(directory), slo_h))
         elif kind == "sweep":
-            built.append(sweep_section(read_sweep_dir(directory), baseline=baseline))
+            built.append(sweep_section(read_sweep_dir(directory), baseline=baseline, slo_h=slo_h))
         elif kind == "plan":
             built.append(plan_section(read_plan(directory)))
         elif kind == "exit":

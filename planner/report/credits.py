@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from planner.report.calendar import timestamps
@@ -87,3 +88,102 @@ def burn_down_table(series: pd.DataFrame) -> pd.DataFrame:
     )
     wide.columns = [f"{tenant} left_usd" for tenant in wide.columns]
     return wide.reset_index()
+
+
+def burn_rates(credit_ledger: pd.DataFrame, sc: Scenario) -> pd.DataFrame:
+    """Per deal and calendar month while the grant is valid: what was left when the month (or
+    the grant) began, the burn per day that month, the burn per day needed from then on to use
+    what is left by the expiry, and what the expiry forfeited (a loss: credits granted and never
+    turned into compute).
+
+    Columns ``tenant``, ``month``, ``valid_days`` (days of the month the grant was valid),
+    ``left_at_start_usd``, ``burned_usd``,
+    ``burned_usd_per_day``, ``needed_usd_per_day``, ``forfeited_usd``. Needed is left / days
+    to the expiry, from the later of the month's start and the grant; it is NaN once the
+    grant has expired.
+    """
+    valid = {
+        t.name: (sc.hours_since_start(t.credit.granted), sc.hours_since_start(t.credit.expires))
+        for t in sc.tenants
+        if t.credit is not None
+    }
+    rows = []
+    frame = credit_ledger.sort_values(["tenant", "from_h"], kind="stable")
+    for tenant, group in frame.groupby("tenant", sort=False):
+        if str(tenant) not in valid:
+            continue
+        granted_h, expires_h = valid[str(tenant)]
+        left_usd = 0.0
+        for rec in group.to_dict("records"):
+            from_h, to_h = float(rec["from_h"]), float(rec["to_h"])
+            granted, burned = float(rec["credits_granted_usd"]), float(rec["credits_burned_usd"])
+            forfeited = float(rec["credits_forfeited_usd"])
+            at_start = left_usd + granted
+            left_usd = at_start - burned - forfeited
+            began_h = max(from_h, granted_h)
+            if to_h <= granted_h or began_h >= expires_h:
+                if forfeited > 0:  # forfeited at an expiry on a month's first instant
+                    rows.append(
+                        (tenant, rec["month"], 0.0, at_start, burned, np.nan, np.nan, forfeited)
+                    )
+                continue
+            spent_days = (min(to_h, expires_h) - began_h) / 24.0
+            rows.append(
+                (
+                    tenant,
+                    rec["month"],
+                    spent_days,
+                    at_start,
+                    burned,
+                    burned / spent_days if spent_days > 0 else np.nan,
+                    at_start / ((expires_h - began_h) / 24.0),
+                    forfeited,
+                )
+            )
+    columns = [
+        "tenant",
+        "month",
+        "valid_days",
+        "left_at_start_usd",
+        "burned_usd",
+        "burned_usd_per_day",
+        "needed_usd_per_day",
+        "forfeited_usd",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    out["tenant"] = out["tenant"].astype(str)
+    out["month"] = pd.to_datetime(out["month"].astype(str))
+    return out
+
+
+def deal_outcomes(deals: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Per deal: granted, burned, forfeited (lost) and what is left, with the even burn per day
+    the grant needed from its grant to its expiry and the burn it got while valid."""
+    rows = []
+    for rec in deals.to_dict("records"):
+        mine = rates[rates["tenant"] == rec["tenant"]]
+        days = max((rec["expires"] - rec["granted"]).total_seconds() / 86_400.0, 1e-9)
+        burned = float(mine["burned_usd"].sum())
+        forfeited = float(mine["forfeited_usd"].sum())
+        valid_days = float(mine["valid_days"].sum())
+        rows.append(
+            {
+                "tenant": rec["tenant"],
+                "granted_usd": rec["amount_usd"],
+                "expires": rec["expires"],
+                "burned_usd": burned,
+                "forfeited_usd_lost": forfeited,
+                "left_usd": _balance(float(rec["amount_usd"]), burned + forfeited)
+                if len(mine)
+                else np.nan,
+                "even_burn_needed_usd_per_day": float(rec["amount_usd"]) / days,
+                "burn_got_usd_per_day": burned / valid_days if valid_days > 0 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _balance(granted_usd: float, gone_usd: float) -> float:
+    """What is left of a grant; rounding dust (a grant spent to the last cent) is not a balance."""
+    left = granted_usd - gone_usd
+    return left if abs(left) > 1e-6 * max(granted_usd, 1.0) else 0.0

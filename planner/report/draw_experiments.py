@@ -1,35 +1,42 @@
 """Drawing experiments' figures from their data: response curves, paired differences from a
 baseline point, a search path, a tornado.
 
-Each function returns a PNG; matplotlib is imported lazily.
+Each function returns a matplotlib Figure; matplotlib is imported lazily.
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.report.formats import num, usd
-from planner.report.labels import metric_label
-from planner.report.plotting import GREY, colour, legend, new_figure, percent_axis, png, style
+from planner.report.formats import num, price, usd
+from planner.report.inputs import PlanData
+from planner.report.labels import metric_label, metric_unit, slo_class
+from planner.report.plotting import GREY, colour, legend, new_figure, percent_axis, style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MEETS, FAILS = "#009E73", "#D55E00"
 
 
 def draw_response(
-    curves: pd.DataFrame, x_param: str | None, metrics: Sequence[str], level: float = 0.95
-) -> bytes:
+    curves: pd.DataFrame,
+    x_param: str | None,
+    metrics: Sequence[str],
+    level: float = 0.95,
+    slos: Mapping[str, float] | None = None,
+) -> Figure:
     """One panel per metric: the mean at each point with its interval as a band (numeric x) or
-    as error bars (categorical x); one line per combination of the other swept parameters."""
+    as error bars (categorical x); one line per combination of the other swept parameters; a
+    p95 wait's panel with its class's SLO (``slos``, hours by class) as a dashed line."""
     columns = min(len(metrics), 2) or 1
     rows = math.ceil(len(metrics) / columns) or 1
     fig = new_figure(3.4 * rows)
@@ -69,10 +76,15 @@ def draw_response(
             ticks = np.unique(curves[x_param].to_numpy(dtype=float))
             if len(ticks) <= 12:
                 ax.set_xticks(ticks, labels=[num(t) for t in ticks])
-        style(ax, title=metric_label(metric))
+        cls = slo_class(metric)
+        if slos and cls is not None and cls in slos:
+            ax.axhline(slos[cls], color=FAILS, linestyle="--", linewidth=1.2,
+                       label=f"SLO {slos[cls]:g} h")  # fmt: skip
+            ax.set_ylim(bottom=0)
+        style(ax, title=_panel_title(metric))
         _value_axis(ax, metric)
         ax.set_xlabel(_strip(x_param) if x_param else "sweep point", fontsize=9)
-        if others:
+        if others or (slos and cls is not None and cls in slos):
             legend(ax)
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)
@@ -80,12 +92,12 @@ def draw_response(
     fig.suptitle(
         f"mean over replications, {level:.0%} t-interval {shown}", fontsize=9, x=0.01, ha="left"
     )
-    return png(fig)
+    return fig
 
 
 def draw_paired(
     diffs: pd.DataFrame, labels: Sequence[str], metrics: Sequence[str], level: float = 0.95
-) -> bytes:
+) -> Figure:
     """One panel per metric: each point's mean difference from the baseline with its interval
     as an error bar, one row per point (``labels``, in point order), zero marked."""
     columns = min(len(metrics), 2) or 1
@@ -106,7 +118,7 @@ def draw_paired(
             ax.set_yticks(ys, labels=list(labels), fontsize=8)
             ax.invert_yaxis()
         ax.tick_params(axis="y", labelleft=i % columns == 0)
-        style(ax, title=textwrap.fill(metric_label(metric), 40))
+        style(ax, title=textwrap.fill(_panel_title(metric), 48))
         _value_axis(ax, metric, axis="x")
         ax.xaxis.set_major_locator(MaxNLocator(5))
     for ax in axes[len(metrics) :]:
@@ -115,61 +127,90 @@ def draw_paired(
         f"point - baseline, replication by replication: mean and {level:.0%} t-interval",
         fontsize=9, x=0.01, ha="left",
     )  # fmt: skip
-    return png(fig)
+    return fig
 
 
-def draw_search(
-    path: pd.DataFrame, target: float | None, answer: float | None, metric: str | None = None
-) -> bytes:
-    """Candidate tried at each step (top) and the metric's interval there (bottom), green where
-    the candidate met the target and red where it failed."""
+def draw_decision(path: pd.DataFrame, data: PlanData) -> Figure:
+    """The metric against the decision variable: each candidate's mean and interval, green
+    where it met the target and red where it failed, numbered in the order tried; the target
+    (with its unit), the answer and today's value marked. A price query's objective beneath."""
     with_objective = bool(np.isfinite(path["objective_mean"].to_numpy(dtype=float)).any())
-    panels = 3 if with_objective else 2
-    fig = new_figure(2.6 * panels)
-    axes = fig.subplots(panels, 1, sharex=True)
-    steps = path["step"].to_numpy()
-    meets = path["meets"].to_numpy(dtype=bool)
-    shades = np.where(meets, MEETS, FAILS)
-    top = axes[0]
-    top.plot(steps, path["candidate"], color=GREY, linewidth=1.0, zorder=1)
-    top.scatter(steps, path["candidate"], c=shades, s=36, zorder=2)
-    if answer is not None:
-        top.axhline(
-            answer, color=MEETS, linestyle="--", linewidth=1.0, label=f"answer {answer:,.4g}"
-        )
-    style(top, ylabel="candidate")
-    _plain_numbers(top)
-    _meets_legend(top)
-    middle = axes[1]
+    fig = new_figure(4.6 + (2.4 if with_objective else 0.0))
+    axes = np.atleast_1d(fig.subplots(2 if with_objective else 1, 1, sharex=True,
+                                      squeeze=False).ravel())  # fmt: skip
+    ax = axes[0]
+    path = path.sort_values(["candidate", "step"], kind="stable")
+    xs = path["candidate"].to_numpy(dtype=float)
     means = path["metric_mean"].to_numpy(dtype=float)
     low, high = path["metric_low"].to_numpy(dtype=float), path["metric_high"].to_numpy(dtype=float)
+    meets = path["meets"].to_numpy(dtype=bool)
     finite = np.isfinite(means) & np.isfinite(low) & np.isfinite(high)
-    for ok, shade in ((True, MEETS), (False, FAILS)):
+    ax.plot(xs[finite], means[finite], color=GREY, linewidth=0.8, zorder=1)
+    for ok, shade, label in ((True, MEETS, "meets the target"), (False, FAILS, "fails")):
         sel = finite & (meets == ok)
         if sel.any():
             errors = np.vstack([means[sel] - low[sel], high[sel] - means[sel]])
-            middle.errorbar(steps[sel], means[sel], yerr=errors, fmt="o", color=shade, capsize=4)
-    unbounded = ~finite
-    if unbounded.any():
+            ax.errorbar(xs[sel], means[sel], yerr=errors, fmt="o", color=shade, capsize=4,
+                        label=label, zorder=2)  # fmt: skip
+    if (~finite).any():
         ceiling = float(np.nanmax(np.where(finite, high, np.nan))) if finite.any() else 1.0
-        middle.scatter(steps[unbounded], np.full(unbounded.sum(), ceiling), marker="^",
-                       color=FAILS, label="unbounded (some replication infinite)")  # fmt: skip
-    if target is not None:
-        middle.axhline(target, color="#333333", linestyle="--", linewidth=1.2,
-                       label=f"target {target:g}")  # fmt: skip
-    style(middle, title=f"{metric or 'metric'}: mean and interval", ylabel="metric")
-    _log_if_wide(middle, np.concatenate([high[finite], [target] if target else []]))
-    legend(middle, loc="best")
+        ax.scatter(xs[~finite], np.full(int((~finite).sum()), ceiling), marker="^",
+                   color=FAILS, label="unbounded (some replication infinite)")  # fmt: skip
+    for x, y, step in zip(xs, np.where(finite, means, np.nan), path["step"], strict=True):
+        if np.isfinite(y):
+            ax.annotate(f"#{int(step) + 1}", (x, y), xytext=(5, 4), textcoords="offset points",
+                        fontsize=7, color="#555555")  # fmt: skip
+    unit = metric_unit(data.metric or "")
+    shown_unit = f" {unit}" if unit == "h" else ""
+    if data.target is not None:
+        label = f"target {data.target:g}{shown_unit} (upper bound must be within)"
+        ax.axhline(data.target, color="#333333", linestyle="--", linewidth=1.2, label=label)
+    fmt = _decision_format(data.unit)
+    if data.today is not None:
+        ax.axvline(data.today, color=colour(0), linestyle=":", linewidth=1.5,
+                   label=f"today {fmt(data.today)}")  # fmt: skip
+    if data.answer is not None:
+        ax.axvline(data.answer, color=MEETS, linestyle="--", linewidth=1.5,
+                   label=f"answer {fmt(data.answer)}")  # fmt: skip
+    name = metric_label(data.metric) if data.metric else "metric"
+    style(ax, title=f"{name}: mean and interval at each candidate",
+          ylabel=f"{name} ({unit})" if unit else name)  # fmt: skip
+    targets = [data.target] if data.target else []
+    _log_if_wide(ax, np.concatenate([high[finite], targets]))
+    legend(ax, loc="best")
     if with_objective:
-        axes[2].plot(steps, path["objective_mean"], marker="o", color=colour(0))
-        style(axes[2], ylabel="objective (mean)")
-        _plain_numbers(axes[2])
-    axes[-1].set_xlabel("step", fontsize=9)
-    axes[-1].set_xticks(steps)
-    return png(fig)
+        objective = axes[1]
+        order = np.argsort(xs, kind="stable")
+        objective.plot(xs[order], path["objective_mean"].to_numpy(dtype=float)[order],
+                       marker="o", color=colour(0))  # fmt: skip
+        style(objective, ylabel="objective (mean)")
+        _plain_numbers(objective)
+    bottom = axes[-1]
+    bottom.set_xlabel(_decision_label(data), fontsize=9)
+    from matplotlib.ticker import FuncFormatter
+
+    bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v)))
+    return fig
 
 
-def draw_tornado(bars: pd.DataFrame, metric: str | None) -> bytes:
+def _decision_label(data: PlanData) -> str:
+    if not data.variable:
+        return "candidate"
+    return (
+        data.variable if not data.unit or data.unit == "GPUs" else f"{data.variable} ({data.unit})"
+    )
+
+
+def _decision_format(unit: str) -> Callable[[Any], str]:
+    """How a value of the decision variable is shown: a grant in $, a price per GPU-hour."""
+    if unit == "USD":
+        return usd
+    if unit == "USD per GPU-hour":
+        return price
+    return num
+
+
+def draw_tornado(bars: pd.DataFrame, metric: str | None) -> Figure:
     """Each parameter's span of the metric between its two ends, the end at the low value and
     the end at the high value marked (with their intervals), against the base."""
     fig = new_figure(1.3 + 0.55 * max(2, len(bars)))
@@ -202,7 +243,17 @@ def draw_tornado(bars: pd.DataFrame, metric: str | None) -> bytes:
     _value_axis(ax, metric or "", "x")
     handles, names = ax.get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right upper", fontsize=8, frameon=False)
-    return png(fig)
+    return fig
+
+
+def _panel_title(metric: str) -> str:
+    """A panel's title: the metric's readable name and its unit."""
+    unit = metric_unit(metric)
+    return (
+        f"{metric_label(metric)} ({'hours' if unit == 'h' else unit})"
+        if unit
+        else (metric_label(metric))
+    )
 
 
 def _value_axis(ax: Axes, metric: str, axis: str = "y") -> None:
@@ -225,18 +276,6 @@ def _plain_numbers(ax: Axes) -> None:
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: num(v)))
-
-
-def _meets_legend(ax: Axes) -> None:
-    from matplotlib.lines import Line2D
-
-    handles = [
-        Line2D([], [], marker="o", linestyle="", color=MEETS, label="meets the target"),
-        Line2D([], [], marker="o", linestyle="", color=FAILS, label="fails"),
-    ]
-    extra, labels = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + extra, labels=[h.get_label() for h in handles] + labels,
-              fontsize=8, frameon=False, loc="best")  # fmt: skip
 
 
 def _series_label(others: Sequence[str], key: object) -> str:

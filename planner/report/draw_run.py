@@ -1,4 +1,5 @@
-"""Drawing a run's figures from their data (see the figure-data modules); each returns a PNG.
+"""Drawing a run's figures from their data (see the figure-data modules); each returns a
+matplotlib Figure (:mod:`planner.plot` is the public way to them).
 
 Nothing is computed here beyond placing what the data says; matplotlib is imported lazily.
 """
@@ -12,21 +13,24 @@ import numpy as np
 import pandas as pd
 
 from planner.report.fleet import EVENT_KINDS
+from planner.report.formats import usd
 from planner.report.plotting import (
     GREY,
+    REGION_STYLES,
     at,
     colour,
     date_axis,
     legend,
+    model_colour,
     new_figure,
     percent_axis,
-    png,
     style,
     usd_axis,
 )
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.ticker import Formatter
 
 EVENT_STYLE = {
@@ -36,9 +40,18 @@ EVENT_STYLE = {
     "successor launch": ("#7f7f7f", "-."),
 }
 CLASS_ORDER = ("paying", "credit", "internal", "wholesale", "all")
+# A tenant class keeps its colour in every figure, whichever classes a run has.
+CLASS_COLOURS = {
+    "paying": "#0072B2",
+    "credit": "#E69F00",
+    "internal": "#009E73",
+    "wholesale": "#CC79A7",
+    "all": "#000000",
+}
+LOSS = "#C0392B"
 
 
-def draw_in_service(series: pd.DataFrame, events: pd.DataFrame) -> bytes:
+def draw_in_service(series: pd.DataFrame, events: pd.DataFrame) -> Figure:
     """Stacked GPUs in service by model, events as vertical lines, labelled in lanes below."""
     fig = new_figure(6.4)
     top, lane = fig.subplots(2, 1, sharex=True, height_ratios=[3.0, 1.3])
@@ -50,7 +63,7 @@ def draw_in_service(series: pd.DataFrame, events: pd.DataFrame) -> bytes:
             wide.index.to_numpy(),
             *(wide[m].to_numpy() for m in wide.columns),
             labels=[str(m) for m in wide.columns],
-            colors=[colour(i) for i in range(len(wide.columns))],
+            colors=[model_colour(str(m)) for m in wide.columns],
             alpha=0.85,
             step="post",  # a day's average holds for the whole day
         )
@@ -62,7 +75,7 @@ def draw_in_service(series: pd.DataFrame, events: pd.DataFrame) -> bytes:
     legend(top, loc="upper left", ncols=max(1, len(wide.columns)))
     _event_lanes(lane, events, wide.index)
     date_axis(lane)
-    return png(fig)
+    return fig
 
 
 def _event_lanes(
@@ -108,18 +121,24 @@ def _event_lanes(
             )
 
 
-def draw_utilisation(monthly: pd.DataFrame, fleet: pd.DataFrame) -> bytes:
-    """Monthly utilisation per pool, with the fleet's as a thick grey line."""
+def draw_utilisation(monthly: pd.DataFrame, fleet: pd.DataFrame) -> Figure:
+    """Monthly utilisation per pool, in its model's colour (regions by line style), with the
+    fleet's as a thick grey line."""
     fig = new_figure(4.2)
     ax = fig.subplots()
-    for i, (pool, group) in enumerate(monthly.groupby("pool", sort=True)):
+    regions: dict[str, list[str]] = {}
+    for pool, group in monthly.groupby("pool", sort=True):
+        model, region = str(group["gpu_model"].iloc[0]), str(group["region"].iloc[0])
+        seen = regions.setdefault(model, [])
+        seen.append(region)
         ax.plot(
             group["month"],
             group["utilisation"],
             marker="o",
             ms=3,
             linewidth=1.3,
-            color=colour(i),
+            color=model_colour(model),
+            linestyle=REGION_STYLES[(len(seen) - 1) % len(REGION_STYLES)],
             label=str(pool),
         )
     ax.plot(fleet["month"], fleet["utilisation"], color=GREY, linewidth=3, alpha=0.5, label="fleet")
@@ -129,19 +148,61 @@ def draw_utilisation(monthly: pd.DataFrame, fleet: pd.DataFrame) -> bytes:
     date_axis(ax)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
-    return png(fig)
+    return fig
 
 
-def draw_waits(monthly: pd.DataFrame, slos: Mapping[str, float]) -> bytes:
+def draw_heatmap(grid: pd.DataFrame) -> Figure:
+    """Utilisation per pool (rows) and month (columns), each cell its percentage; blank where
+    the pool had nothing in service."""
+    from matplotlib.colors import Normalize
+
+    months = [pd.Timestamp(m) for m in grid.columns]
+    fig = new_figure(1.4 + 0.42 * max(2, len(grid)))
+    ax = fig.subplots()
+    values = grid.to_numpy(dtype=float)
+    image = ax.imshow(
+        np.ma.masked_invalid(values),
+        aspect="auto",
+        cmap="viridis",
+        norm=Normalize(0.0, 1.0),
+        interpolation="nearest",
+    )
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(
+                column,
+                row,
+                f"{value * 100:.0f}",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="black" if value > 0.6 else "white",
+            )
+    ax.set_yticks(range(len(grid)), labels=[str(p) for p in grid.index], fontsize=8)
+    step = max(1, len(months) // 18)
+    ticks = list(range(0, len(months), step))
+    ax.set_xticks(ticks, labels=[months[k].strftime("%Y-%m") for k in ticks], fontsize=7,
+                  rotation=45, ha="right")  # fmt: skip
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    bar = fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01)
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label("utilisation", fontsize=8)
+    bar.ax.yaxis.set_major_formatter(_percent_zero())
+    return fig
+
+
+def draw_waits(monthly: pd.DataFrame, slos: Mapping[str, float]) -> Figure:
     """Monthly p95 (solid) and p50 (dashed) waits per tenant class, against each class's SLO
     (dotted, in the class's colour)."""
     fig = new_figure(4.4)
     ax = fig.subplots()
     present = [c for c in CLASS_ORDER if (monthly["tenant_class"] == c).any()]
     present += sorted(set(monthly["tenant_class"]) - set(present))
-    for i, cls in enumerate(present):
+    for cls in present:
         group = monthly[monthly["tenant_class"] == cls]
-        shade = colour(i)
+        shade = class_colour(cls)
         ax.plot(group["month"], group["p95_wait_h"], marker="o", ms=3, color=shade,
                 label=f"{cls} p95")  # fmt: skip
         ax.plot(group["month"], group["p50_wait_h"], linestyle="--", color=shade,
@@ -154,64 +215,111 @@ def draw_waits(monthly: pd.DataFrame, slos: Mapping[str, float]) -> bytes:
     date_axis(ax)
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
-    return png(fig)
+    return fig
 
 
-def draw_queue(series: pd.DataFrame) -> bytes:
-    """Jobs queued (top) and GPUs they ask for (bottom), daily averages."""
-    fig = new_figure(4.6)
+def draw_queue(by_class: pd.DataFrame, by_pool: pd.DataFrame) -> Figure:
+    """Jobs queued by tenant class (top) and the GPUs they ask for by the pool each went on to
+    start on (bottom), stacked daily averages: the top of each stack is the whole queue."""
+    fig = new_figure(5.6)
     jobs_ax, gpus_ax = fig.subplots(2, 1, sharex=True)
-    jobs_ax.plot(series["date"], series["jobs_queued"], color=colour(0), linewidth=1.0)
-    gpus_ax.plot(series["date"], series["gpus_queued"], color=colour(1), linewidth=1.0)
-    style(jobs_ax, ylabel="jobs queued")
-    style(gpus_ax, ylabel="GPUs queued")
+    classes = [c for c in CLASS_ORDER if (by_class["group"] == c).any()]
+    classes += [c for c in dict.fromkeys(by_class["group"]) if c not in classes]
+    _stack(jobs_ax, by_class, "jobs_queued", classes, [class_colour(c) for c in classes])
+    pools = list(dict.fromkeys(by_pool["group"]))
+    _stack(gpus_ax, by_pool, "gpus_queued", pools, [_pool_colour(p, pools) for p in pools])
+    style(jobs_ax, title="jobs waiting, by tenant class", ylabel="jobs queued")
+    style(gpus_ax, title="GPUs asked for by waiting jobs, by the pool each started on",
+          ylabel="GPUs queued")  # fmt: skip
     for ax in (jobs_ax, gpus_ax):
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(_thousands())
+        ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     date_axis(gpus_ax)
-    return png(fig)
+    return fig
 
 
-def draw_credits(series: pd.DataFrame, deals: pd.DataFrame) -> bytes:
-    """Each deal's credits left at every month end; its expiry as a dashed line and a cross."""
-    fig = new_figure(4.4)
-    ax = fig.subplots()
+def _stack(
+    ax: Axes, series: pd.DataFrame, value: str, groups: list[str], shades: list[str]
+) -> None:
+    wide = series.pivot_table(index="date", columns="group", values=value, aggfunc="sum")
+    wide = wide.reindex(columns=groups).fillna(0.0)
+    if len(wide.columns):
+        ax.stackplot(wide.index.to_numpy(), *(wide[g].to_numpy() for g in groups),
+                     labels=groups, colors=shades, alpha=0.85, step="post")  # fmt: skip
+
+
+def _pool_colour(pool: str, pools: Sequence[str]) -> str:
+    """A pool in its model's colour, lighter for each further region of that model; jobs not
+    started grey."""
+    from matplotlib.colors import to_hex, to_rgb
+
+    model = pool.split(" · ")[0]
+    if " · " not in pool:
+        return "#bbbbbb"
+    same = [p for p in pools if p.split(" · ")[0] == model]
+    base = np.array(to_rgb(model_colour(model)))
+    light = 0.45 * same.index(pool) / max(1, len(same) - 1) if len(same) > 1 else 0.0
+    mixed = base + (1.0 - base) * light
+    return str(to_hex((float(mixed[0]), float(mixed[1]), float(mixed[2]))))
+
+
+def draw_credits(series: pd.DataFrame, deals: pd.DataFrame, rates: pd.DataFrame) -> Figure:
+    """Top: each deal's credits left, with the even burn that would use the grant by its expiry
+    (dotted, from the grant to zero at the expiry) and each forfeit as a red drop labelled as a
+    loss. Bottom: each month's burn per day (solid) against the burn per day needed from then
+    on to use what is left by the expiry (dashed)."""
+    fig = new_figure(6.6)
+    ax, rate_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3.0, 2.0])
     scale = usd_axis(ax, np.r_[series["left_usd"].to_numpy(), deals["amount_usd"].to_numpy()])
-    top = float(deals["amount_usd"].max()) / scale if len(deals) else 1.0
     for i, rec in enumerate(deals.to_dict("records")):
-        shade, tenant, expires = colour(i), str(rec["tenant"]), at(rec["expires"])
+        shade, tenant = colour(i), str(rec["tenant"])
         mine = series[series["tenant"] == tenant]
         ax.plot(mine["date"], mine["left_usd"] / scale, color=shade, label=tenant)
         ends = mine[mine["point"] == "month end"]
         ax.plot(ends["date"], ends["left_usd"] / scale, "o", ms=2.5, color=shade)
-        if rec["expires_in_horizon"]:
-            ax.axvline(expires, color=shade, linestyle="--", linewidth=1.0)
-            ax.plot([expires], [0.0], marker="X", ms=8, color=shade)
+        ax.plot([at(rec["granted"]), at(rec["expires"])], [rec["amount_usd"] / scale, 0.0],
+                linestyle=":", linewidth=1.2, color=shade)  # fmt: skip
+        lost = mine[(mine["point"] == "expired")]
+        if rec["expires_in_horizon"] and len(lost) and float(lost["left_usd"].max()) > 0:
+            amount = float(lost["left_usd"].max())
+            ax.vlines(at(rec["expires"]), 0.0, amount / scale, color=LOSS, linewidth=4, alpha=0.8)
             ax.annotate(
-                f"{tenant} expires",
-                (expires, top),
-                xytext=(-2, 0),
+                f"{tenant} forfeits {usd(amount)}: lost",
+                (at(rec["expires"]), amount / scale),
+                xytext=(-4, 2),
                 textcoords="offset points",
-                rotation=90,
                 ha="right",
-                va="top",
-                fontsize=7,
-                color=shade,
+                va="bottom",
+                fontsize=7.5,
+                color=LOSS,
+                fontweight="bold",
             )
+        mine_rates = rates[rates["tenant"] == tenant]
+        rate_scale = 1e3
+        rate_ax.plot(mine_rates["month"], mine_rates["burned_usd_per_day"] / rate_scale,
+                     marker="o", ms=2.5, color=shade, drawstyle="steps-post")  # fmt: skip
+        rate_ax.plot(mine_rates["month"], mine_rates["needed_usd_per_day"] / rate_scale,
+                     linestyle="--", color=shade, drawstyle="steps-post")  # fmt: skip
     ax.set_ylim(bottom=0)
-    style(ax)
-    date_axis(ax)
+    style(ax, title="credits left; dotted: the even burn that uses the grant by its expiry")
     legend(ax, loc="upper left")
-    return png(fig)
+    rate_ax.set_ylim(bottom=0)
+    style(rate_ax, title="burn per day: solid got, dashed needed to use what is left by expiry",
+          ylabel="USD (K) per day")  # fmt: skip
+    rate_ax.set_yscale("symlog", linthresh=10.0)
+    rate_ax.yaxis.set_major_formatter(_thousands())
+    date_axis(rate_ax)
+    return fig
 
 
-def draw_prices(curves: pd.DataFrame, events: pd.DataFrame) -> bytes:
+def draw_prices(curves: pd.DataFrame, events: pd.DataFrame) -> Figure:
     """List price per GPU-hour by model; each dated step a dotted line, labelled in a lane."""
     fig = new_figure(5.0)
     ax, lane = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 0.8])
-    for i, (model, group) in enumerate(curves.groupby("gpu_model", sort=False)):
-        ax.plot(group["date"], group["usd_per_gpu_h"], color=colour(i), linewidth=1.6,
-                label=str(model))  # fmt: skip
+    for model, group in curves.groupby("gpu_model", sort=False):
+        ax.plot(group["date"], group["usd_per_gpu_h"], color=model_colour(str(model)),
+                linewidth=1.6, label=str(model))  # fmt: skip
     for when in events["date"]:
         ax.axvline(at(when), color=GREY, linestyle=":", linewidth=1.0)
     ax.set_ylim(bottom=0)
@@ -226,10 +334,10 @@ def draw_prices(curves: pd.DataFrame, events: pd.DataFrame) -> bytes:
         {"price steps": (GREY, ":")},
     )
     date_axis(lane)
-    return png(fig)
+    return fig
 
 
-def draw_failures(down: pd.DataFrame, goodput: pd.DataFrame, fleet_goodput: float | None) -> bytes:
+def draw_failures(down: pd.DataFrame, goodput: pd.DataFrame, fleet_goodput: float | None) -> Figure:
     """GPUs down for repair (top); goodput per cohort (bottom), each a stem from 100% down to
     its goodput, so a stem's length is the share of held GPU-hours lost to failures."""
     rows = max(1, len(goodput))
@@ -272,13 +380,24 @@ def draw_failures(down: pd.DataFrame, goodput: pd.DataFrame, fleet_goodput: floa
     style(bottom)
     bottom.set_xlabel("goodput (kept / held GPU-hours)", fontsize=9)
     bottom.xaxis.set_major_formatter(_percent_two())
-    return png(fig)
+    return fig
+
+
+def class_colour(tenant_class: str) -> str:
+    """The colour of a tenant class, the same in every figure."""
+    return CLASS_COLOURS.get(tenant_class, GREY)
 
 
 def _thousands() -> Formatter:
     from matplotlib.ticker import StrMethodFormatter
 
     return StrMethodFormatter("{x:,.0f}")
+
+
+def _percent_zero() -> Formatter:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)
 
 
 def _percent_two() -> Formatter:

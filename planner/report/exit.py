@@ -71,6 +71,7 @@ EXIT_ANSWER_FILE = "exit.json"
 
 def exit_section(curve: pd.DataFrame, answer: dict[str, object]) -> Section:
     """The exit query's section of the report: the answer and the NPV curve with its table."""
+    from planner import plot  # planner.plot draws with this module's figure
     from planner.report.plotting import png
 
     cohort = str(answer.get("cohort", "the cohort"))
@@ -87,7 +88,7 @@ def exit_section(curve: pd.DataFrame, answer: dict[str, object]) -> Section:
         "exit",
         f"NPV of {cohort} against its exit month",
         exit_caption(curve, cohort),
-        png(exit_figure(curve, cohort)),
+        png(plot.exit_curve(curve, cohort)),
         (("NPV by exit month", curve),),
     )
     return Section("exit", "Exit query", about, facts, (figure,))

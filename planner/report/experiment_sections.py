@@ -5,27 +5,37 @@ of its key numbers and its data."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from planner import plot
 from planner.experiments.paired import paired_differences
-from planner.report import draw_experiments, response, search, sensitivity
+from planner.report import response, search, sensitivity
 from planner.report.figure import Figure, Item, Note, Section, extreme_row
-from planner.report.formats import MISSING, column_format, num
+from planner.report.formats import MISSING, column_format, num, price, usd
 from planner.report.inputs import ANSWER_FILE, PlanData, SweepData, TornadoData
-from planner.report.labels import metric_label
+from planner.report.labels import metric_label, metric_unit, slo_class
+from planner.report.plotting import png
 from planner.wording import counted
 
 LEVEL = 0.95
 
 
 def sweep_section(
-    data: SweepData, metrics: Sequence[str] | None = None, baseline: int = 0
+    data: SweepData,
+    metrics: Sequence[str] | None = None,
+    baseline: int = 0,
+    slo_h: float | None = None,
 ) -> Section:
     """Response curves of the headline metrics over the sweep's parameters, and each point's
-    paired difference from the ``baseline`` point."""
+    paired difference from the ``baseline`` point; p95 waits against the scenario's SLO, or
+    ``slo_h`` for every class."""
+    if slo_h is not None:
+        classes = ("paying", "credit", "internal", "wholesale")
+        data = replace(data, slo_h=dict.fromkeys(classes, slo_h))
     rows = data.rows
     chosen = response.headline_metrics(rows, metrics or response.HEADLINE_METRICS)
     points = int(rows["point"].nunique())
@@ -42,7 +52,6 @@ def sweep_section(
         note = Note("response", "Response curves", "The rows hold none of the headline metrics.")
         return Section("sweep", "Sweep", about, facts, (note,))
     curves = response.response_curves(rows, chosen, LEVEL)
-    x_param = response.x_parameter(rows)
     parts = []
     for metric in chosen:
         mine = curves[(curves["metric"] == metric) & np.isfinite(curves["mean"])]
@@ -64,22 +73,33 @@ def sweep_section(
         )
     else:
         caption += " One replication per point, so no interval is drawn."
+    waits = [m for m in chosen if slo_class(m) is not None]
+    if waits and not data.slo_h:
+        caption += (
+            " The scenario states no SLO (slo.wait_p95_h), so no SLO line is drawn (planner "
+            "report DIR --slo-h HOURS draws one)."
+        )
+    for metric in waits:
+        cls = slo_class(metric)
+        if cls is not None and cls in data.slo_h:
+            caption += f" Dashed: the {cls} SLO, {data.slo_h[cls]:g} h."
     figure = Figure(
         "response",
         "Response curves",
         caption,
-        draw_experiments.draw_response(curves, x_param, chosen, LEVEL),
-        (("mean and interval per point", response.response_table(curves)),),
+        png(plot.response(data, chosen)),
+        (("mean and interval per point", _labelled(response.response_table(curves))),),
     )
     items: list[Item] = [figure]
     if points > 1:
-        items.append(paired_figure(rows, chosen, baseline))
+        items.append(paired_figure(data, chosen, baseline))
     return Section("sweep", "Sweep", about, facts, tuple(items))
 
 
-def paired_figure(rows: pd.DataFrame, metrics: Sequence[str], baseline: int) -> Item:
+def paired_figure(data: SweepData, metrics: Sequence[str], baseline: int) -> Item:
     """Each point's difference from the baseline point, replication by replication (common
     random numbers), with its interval; a note when no replication pairs up."""
+    rows = data.rows
     swept = response.parameters(rows)
     diffs = paired_differences(rows, metrics, baseline, LEVEL)
     base = rows[rows["point"] == baseline].iloc[0]
@@ -107,13 +127,11 @@ def paired_figure(rows: pd.DataFrame, metrics: Sequence[str], baseline: int) -> 
             f"0); the largest difference, {_signed(fmt, far['mean'])}, at point "
             f"{int(far['point'])} ({_where(far, swept)})."
         )
-    firsts = diffs.drop_duplicates("point")
-    labels = [f"{int(row['point'])}: {_where(row, swept)}" for _, row in firsts.iterrows()]
     return Figure(
         "paired",
         title,
         " ".join(parts),
-        draw_experiments.draw_paired(diffs, labels, metrics, LEVEL),
+        png(plot.paired(data, baseline, metrics)),
         ((f"difference from point {baseline}, per point", _paired_table(diffs)),),
     )
 
@@ -140,43 +158,116 @@ def _signed(fmt: Callable[[Any], str], value: float) -> str:
 
 
 def plan_section(data: PlanData) -> Section:
-    """The planning query's search path."""
+    """The planning query: the metric against the decision variable, and what the answer
+    changes from today and costs."""
     path = search.search_path(data.evaluations)
     question = data.question or "Planning query"
     about = f"{question}: {counted(len(path), 'candidate')} evaluated" + (
         f" × {counted(data.reps, 'replication')} each." if data.reps else "."
     )
-    facts: list[tuple[str, str]] = [("evaluations", num(len(path)))]
+    value = _plan_format(data.unit)
+    unit = metric_unit(data.metric or "")
+    target = f"{data.target:g} h" if unit == "h" and data.target is not None else (
+        f"{data.target:g}" if data.target is not None else None
+    )  # fmt: skip
+    facts: list[tuple[str, str]] = []
+    if data.variable:
+        facts.append(("decided", data.variable))
+    if data.metric is not None:
+        facts.append(("metric", f"{metric_label(data.metric)} ({data.metric})"))
+    if target is not None and data.confidence is not None:
+        facts.append(("target", f"{target}, one-sided {data.confidence:.0%} upper bound"))
+    if data.today is not None:
+        facts.append(("today", value(data.today)))
     if data.answer is not None:
-        facts.append(("answer", num(data.answer)))
+        change = (
+            f"{value(data.today)} → {value(data.answer)}"
+            if data.today is not None
+            else value(data.answer)
+        )
+        facts.append(("answer", change))
+    cost = _cost(data, value)
+    if cost:
+        facts.append(("what it costs", cost))
+    facts.append(("evaluations", num(len(path))))
     if data.bracket is not None:
         facts.append(
-            ("final bracket (meets, fails)", f"{num(data.bracket[0])}, {num(data.bracket[1])}")
+            ("final bracket (meets, fails)", f"{value(data.bracket[0])}, {value(data.bracket[1])}")
         )
     met = path[path["meets"]]
     parts = [
-        f"{counted(len(path), 'candidate')} in the order tried; {len(met)} met the target, "
-        f"{len(path) - len(met)} failed."
+        f"{counted(len(path), 'candidate')}, numbered in the order tried; {len(met)} met the "
+        f"target, {len(path) - len(met)} failed."
     ]
-    if data.metric is not None and data.target is not None and data.confidence is not None:
+    if data.metric is not None and target is not None and data.confidence is not None:
         parts.append(
             f"A candidate meets when the one-sided {data.confidence:.0%} upper bound of "
-            f"{data.metric}'s mean is at most {data.target:g} (the interval's top end)."
+            f"{metric_label(data.metric)}'s mean is at most {target} (the interval's top end)."
         )
     else:
         parts.append(f"The target is unknown here (no {ANSWER_FILE} beside the evaluations).")
     if data.answer is not None:
-        parts.append(f"Answer: {num(data.answer)}.")
+        parts.append(
+            f"Answer: {value(data.answer)}"
+            + (f", today {value(data.today)}" if data.today is not None else "")
+            + (f"; {cost}" if cost else "")
+            + "."
+        )
     elif data.question is not None:
         parts.append("No candidate in the range met the target.")
+    unit_word = {"h": " (h)", "USD": " (USD)"}.get(unit, "")
+    shown = path.assign(step=path["step"] + 1).rename(
+        columns={
+            "candidate": data.variable or "candidate",
+            **{f"metric_{k}": f"metric {k}{unit_word}" for k in ("mean", "low", "high")},
+        }
+    )
+    if not np.isfinite(path["objective_mean"].to_numpy(dtype=float)).any():
+        shown = shown.drop(columns="objective_mean")
     figure = Figure(
         "search",
-        "Search path",
+        f"{metric_label(data.metric) if data.metric else 'Metric'} against "
+        f"{data.variable or 'the candidate'}",
         " ".join(parts),
-        draw_experiments.draw_search(path, data.target, data.answer, data.metric),
-        (("evaluations", path),),
+        png(plot.plan(data)),
+        (("evaluations, in the order made", shown),),
     )
     return Section("plan", "Planning query", about, tuple(facts), (figure,))
+
+
+def _plan_format(unit: str) -> Callable[[Any], str]:
+    if unit == "USD":
+        return usd
+    if unit == "USD per GPU-hour":
+        return price
+    if unit == "GPUs":
+        return lambda v: f"{num(v)} GPUs"
+    return num
+
+
+def _cost(data: PlanData, value: Callable[[Any], str]) -> str:
+    """What moving from today's value to the answer costs, where that is known."""
+    if data.answer is None or data.today is None:
+        return ""
+    change = data.answer - data.today
+    if data.unit == "GPUs" and data.unit_cost_usd is not None:
+        each = usd(data.unit_cost_usd)
+        if change > 0:
+            return (
+                f"{num(change)} more GPUs, {usd(change * data.unit_cost_usd)} capex at {each} each"
+            )
+        if change < 0:
+            return (
+                f"{num(-change)} fewer GPUs, {usd(-change * data.unit_cost_usd)} capex not "
+                f"spent at {each} each"
+            )
+        return "no change from today"
+    if data.unit == "USD":
+        word = "more" if change >= 0 else "less"
+        return f"{usd(abs(change))} {word} credit granted than today, paid back in compute"
+    if data.unit == "USD per GPU-hour":
+        return f"{price(data.answer)} instead of {price(data.today)} per GPU-hour"
+    return ""
 
 
 def tornado_section(data: TornadoData) -> Section:
@@ -202,7 +293,7 @@ def tornado_section(data: TornadoData) -> Section:
         "tornado",
         "Tornado",
         caption,
-        draw_experiments.draw_tornado(bars, data.metric),
+        png(plot.tornado(data)),
         (("bars, widest swing first", bars),),
     )
     facts = (("base", fmt(widest["base"])), ("parameters", num(len(bars))))
@@ -210,6 +301,21 @@ def tornado_section(data: TornadoData) -> Section:
 
 
 def _where(row: pd.Series, params: Sequence[str]) -> str:
-    if not params:
-        return f"point {int(row['point'])}"
-    return ", ".join(f"{p.removeprefix('param.')}={row[p]}" for p in params)
+    return plot.point_label(row, params)
+
+
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """A per-point table with each ``<metric> mean|low|high`` column under the metric's
+    readable name (its unit kept at the end, so values are still formatted by it)."""
+    renamed = {}
+    for column in table.columns:
+        metric, _, part = str(column).rpartition(" ")
+        if metric and part in ("mean", "low", "high") and metric_label(metric) != metric:
+            renamed[column] = f"{metric_label(metric)} {part} {_unit_word(metric)}".strip()
+    return table.rename(columns=renamed)
+
+
+def _unit_word(metric: str) -> str:
+    """A word that tells :func:`planner.report.formats.column_format` the metric's unit."""
+    unit = metric_unit(metric)
+    return {"h": "(h)", "USD": "(USD)"}.get(unit, "")

@@ -80,7 +80,7 @@ def month(value: Any) -> str:
 def column_format(name: str, series: pd.Series) -> Callable[[Any], str]:
     """How to show the values of column ``name``."""
     lowered = name.lower()
-    words = set(re.split(r"[ ._]+", lowered))
+    words = set(re.split(r"[ ._()]+", lowered))
     if pd.api.types.is_datetime64_any_dtype(series):
         return month if "month" in words else day
     if pd.api.types.is_bool_dtype(series):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
 from planner.errors import Problem, ScenarioError
+from planner.experiments.plan import Answer
 from planner.experiments.sweep import MANIFEST_FILE, read_sweep
 from planner.results import RunResult
 from planner.scenario.loading import validate
@@ -35,6 +36,7 @@ __all__ = [
     "SweepData",
     "TornadoData",
     "detect",
+    "plan_data",
     "read_exit",
     "read_plan",
     "read_run",
@@ -65,7 +67,18 @@ WRITTEN_BY = {
 }
 
 # Only the columns the figures use, so a 640,000-job table reads in a fraction of a second.
-JOB_COLUMNS = ("job_id", "tenant_class", "submit_h", "wait_h", "revenue_usd", "credit_usd")
+JOB_COLUMNS = (
+    "job_id",
+    "tenant_class",
+    "gpus",
+    "gpu_model",
+    "region",
+    "submit_h",
+    "start_h",
+    "wait_h",
+    "revenue_usd",
+    "credit_usd",
+)
 RUN_COLUMNS = ("job_id", "cohort", "revenue_usd")
 RUN_TABLES = (
     "timeseries",
@@ -116,6 +129,7 @@ class SweepData:
     scenario_name: str
     reps: int
     seed: int
+    slo_h: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,10 @@ class PlanData:
     answer: float | None = None
     bracket: tuple[float, float] | None = None
     reps: int | None = None
+    variable: str = ""
+    unit: str = ""
+    today: float | None = None
+    unit_cost_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +168,24 @@ def run_data(res: RunResult) -> RunData:
         jobs=res.jobs.loc[:, list(JOB_COLUMNS)],
         runs=res.runs.loc[:, list(RUN_COLUMNS)],
         **{name: res.table(name) for name in RUN_TABLES},
+    )
+
+
+def plan_data(answer: Answer) -> PlanData:
+    """The report's view of a planning query's answer held in memory."""
+    return PlanData(
+        answer.table(),
+        question=answer.question,
+        metric=answer.metric,
+        target=_number(answer.target),
+        confidence=answer.confidence,
+        answer=_number(answer.answer),
+        bracket=answer.bracket,
+        reps=answer.reps,
+        variable=answer.variable,
+        unit=answer.unit,
+        today=_number(answer.today),
+        unit_cost_usd=_number(answer.unit_cost_usd),
     )
 
 
@@ -211,12 +247,23 @@ def read_sweep_dir(directory: Path) -> SweepData:
             str(directory / "rows"), [Problem("", "no finished (point, replication) rows yet")]
         )
     scenario = manifest.get("scenario", {}) if isinstance(manifest, dict) else {}
+    scenario = scenario if isinstance(scenario, dict) else {}
     return SweepData(
         rows=rows,
-        scenario_name=str(scenario.get("name", "")) if isinstance(scenario, dict) else "",
+        scenario_name=str(scenario.get("name", "")),
         reps=int(manifest.get("reps", 0)) if isinstance(manifest, dict) else 0,
         seed=int(manifest.get("seed", 0)) if isinstance(manifest, dict) else 0,
+        slo_h=_slo_levels(scenario),
     )
+
+
+def _slo_levels(scenario: Mapping[str, Any]) -> dict[str, float]:
+    """The p95 wait SLO per tenant class of a scenario as the sweep's manifest holds it."""
+    slo = scenario.get("slo")
+    levels = slo.get("wait_p95_h") if isinstance(slo, dict) else None
+    if not isinstance(levels, dict):
+        return {}
+    return {str(k): float(v) for k, v in levels.items() if _number(v) is not None}
 
 
 def read_plan(directory: Path) -> PlanData:
@@ -241,6 +288,10 @@ def read_plan(directory: Path) -> PlanData:
         answer=_number(meta.get("answer")),
         bracket=(float(bracket[0]), float(bracket[1])) if bracket else None,
         reps=meta.get("reps"),
+        variable=str(meta.get("variable") or ""),
+        unit=str(meta.get("unit") or ""),
+        today=_number(meta.get("today")),
+        unit_cost_usd=_number(meta.get("unit_cost_usd")),
     )
 
 

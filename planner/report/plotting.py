@@ -1,4 +1,5 @@
-"""What every figure shares: a matplotlib figure on the Agg canvas, PNG output, axis formats.
+"""What every figure shares: a matplotlib figure on the Agg canvas, PNG output, axis formats,
+one colour per GPU model.
 
 matplotlib is imported inside these functions, never when :mod:`planner` is imported. Figures are
 made without pyplot, so no global figure state or interactive backend is involved.
@@ -7,6 +8,7 @@ made without pyplot, so no global figure state or interactive backend is involve
 from __future__ import annotations
 
 import io
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -31,9 +33,35 @@ PALETTE = (
 GREY = "#7f7f7f"
 
 
+# One colour per GPU model in every figure (a model keeps its colour whichever models a run
+# has); models not listed take one of OTHER_MODELS by a hash of their name.
+MODEL_COLOURS = {
+    "A800": "#0072B2",
+    "H800": "#009E73",
+    "H20": "#E69F00",
+    "H100": "#CC79A7",
+    "H200": "#56B4E9",
+    "B200": "#D55E00",
+    "B300": "#882255",
+    "A100": "#332288",
+    "Ascend910B": "#555555",
+}
+OTHER_MODELS = ("#44AA99", "#999933", "#AA4499", "#117733", "#661100", "#6699CC")
+# Regions of one model are told apart by line style, in the order a figure lists them.
+REGION_STYLES = ("-", "--", ":", "-.")
+
+
 def colour(i: int) -> str:
     """The ``i``-th series colour."""
     return PALETTE[i % len(PALETTE)]
+
+
+def model_colour(gpu_model: str) -> str:
+    """The colour of ``gpu_model``, the same in every figure."""
+    known = MODEL_COLOURS.get(gpu_model)
+    if known is not None:
+        return known
+    return OTHER_MODELS[zlib.crc32(gpu_model.encode("utf-8")) % len(OTHER_MODELS)]
 
 
 def new_figure(height_in: float, width_in: float = WIDTH_IN) -> Figure:

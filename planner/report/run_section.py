@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner import plot
 from planner.report import (
     cohort_value,
     credits,
-    draw_run,
     failures,
     fleet,
     prices,
@@ -38,6 +38,7 @@ def run_section(data: RunData, slo_h: float | None = None) -> Section:
         in_service_figure(data),
         utilisation_figure(data),
         waits_figure(data, slo_h),
+        heatmap_figure(data),
         queue_figure(data),
         credits_figure(data),
         prices_figure(data),
@@ -112,7 +113,7 @@ def in_service_figure(data: RunData) -> Figure:
         "in-service",
         "GPUs in service by model",
         " ".join(parts),
-        draw_run.draw_in_service(series, events),
+        png(plot.in_service(data)),
         (("monthly mean GPUs in service", table), ("events", events)),
     )
 
@@ -148,7 +149,7 @@ def utilisation_figure(data: RunData) -> Figure:
         "utilisation",
         "Utilisation by GPU model and region",
         " ".join(parts),
-        draw_run.draw_utilisation(monthly, whole),
+        png(plot.utilisation(data)),
         (("monthly utilisation", table),),
     )
 
@@ -191,12 +192,7 @@ def waits_figure(data: RunData, slo_h: float | None) -> Figure:
             f"Worst month's p95: {worst['tenant_class']} {hours(worst['p95_wait_h'])} h in "
             f"{month(worst['month'])}."
         )
-    present = sorted(set(monthly["tenant_class"]))
-    slos: dict[str, float] = (
-        {str(cls): slo_h for cls in present}
-        if slo_h is not None
-        else {str(cls): hours_ for cls, hours_ in sc.slo.wait_p95_h.items()}
-    )
+    slos = waits_data.slo_levels(sc, monthly, slo_h)
     if not slos:
         parts.append(
             "The scenario states no SLO (slo.wait_p95_h), so no SLO line is drawn "
@@ -214,7 +210,7 @@ def waits_figure(data: RunData, slo_h: float | None) -> Figure:
         "waits",
         "Monthly p50 and p95 waits per tenant class",
         " ".join(parts),
-        draw_run.draw_waits(monthly, slos),
+        png(plot.waits(data, slo_h)),
         (
             ("monthly waits (hours)", waits_data.waits_table(monthly)),
             ("p95 wait served and offered over the horizon (hours)", by_class),
@@ -223,9 +219,46 @@ def waits_figure(data: RunData, slo_h: float | None) -> Figure:
     )
 
 
+def heatmap_figure(data: RunData) -> Figure:
+    """Utilisation per pool and month as a grid."""
+    monthly = utilisation.monthly_utilisation(data.pool_timeseries, data.scenario.horizon_h)
+    grid = utilisation.heatmap(monthly)
+    served = monthly.dropna(subset=["utilisation"])
+    parts = [
+        "Busy / in-service GPU-hours per pool and month, in percent; blank: nothing in service."
+    ]
+    if len(served):
+        low = served[served["utilisation"] < 0.3]
+        parts.append(
+            f"{counted(len(low), 'pool-month')} below 30%"
+            + (
+                ": " + ", ".join(f"{r.pool} {month(r.month)} {pct(r.utilisation, 0)}"
+                                 for r in low.head(8).itertuples(index=False))
+                + ("…" if len(low) > 8 else "")
+                if len(low)
+                else ""
+            )
+            + "."
+        )  # fmt: skip
+    table = grid.copy()
+    table.columns = [month(c) for c in table.columns]
+    shown = table.T.reset_index().rename(columns={"index": "month"})
+    shown.columns = ["month", *[f"{p} utilisation" for p in grid.index]]
+    return Figure(
+        "utilisation-heatmap",
+        "Utilisation by pool and month",
+        " ".join(parts),
+        png(plot.utilisation_heatmap(data)),
+        (("utilisation per pool, by month", shown),),
+    )
+
+
 def queue_figure(data: RunData) -> Figure:
-    """Jobs and GPUs queued, daily."""
+    """Jobs queued by tenant class and GPUs queued by the pool the jobs started on, daily,
+    with the month the queue was longest and what the pools did then."""
+    sc = data.scenario
     series = queue.queue_length(data.timeseries)
+    by_class, by_pool = plot.queue_breakdown(data)
     parts = []
     if len(series):
         peak = extreme_row(series, "jobs_queued")
@@ -235,45 +268,117 @@ def queue_figure(data: RunData) -> Figure:
             f"{num(peak['jobs_queued'])} jobs on {day(peak['date'])}."
         )
     parts.append(f"Jobs queued at the horizon: {num(data.summary.get('jobs_queued_at_horizon'))}.")
+    monthly = queue.monthly_queue(series)
+    pool_waits = queue.pool_waits(data.jobs, sc.start, sc.horizon_h)
+    if len(monthly) and monthly["mean_gpus_queued"].max() > 0:
+        parts.append(_busiest_month(data, monthly, by_pool, pool_waits))
     return Figure(
         "queue",
-        "Queue length over time",
+        "Queue by tenant class and by pool",
         " ".join(parts),
-        draw_run.draw_queue(series),
-        (("monthly queue", queue.monthly_queue(series)),),
+        png(plot.queue(data)),
+        (
+            ("monthly queue", monthly),
+            ("mean jobs waiting by tenant class, monthly",
+             queue.monthly_by(by_class, "jobs_queued")),
+            ("mean GPUs waiting by the pool each job started on, monthly",
+             queue.monthly_by(by_pool, "gpus_queued")),
+            ("p95 wait by the pool each job started on, by month of submission (hours)",
+             pool_waits.pivot_table(index="month", columns="pool", values="p95_wait_h",
+                                    aggfunc="first").add_suffix(" p95_wait_h").reset_index()),
+        ),
+    )  # fmt: skip
+
+
+def _busiest_month(
+    data: RunData, monthly: pd.DataFrame, by_pool: pd.DataFrame, pool_waits: pd.DataFrame
+) -> str:
+    """The month with the most GPUs waiting: the pools' utilisation then, and how long jobs
+    that went on to start on the least used pool waited, which tells a queue short of GPUs
+    from one that leaves a pool idle."""
+    worst = extreme_row(monthly, "mean_gpus_queued")
+    when = pd.Timestamp(worst["month"])
+    pools = utilisation.monthly_utilisation(data.pool_timeseries, data.scenario.horizon_h)
+    then = pools[(pools["month"] == when)].dropna(subset=["utilisation"])
+    text = (
+        f"Most GPUs waiting in {month(when)}: on average {num(worst['mean_jobs_queued'])} jobs "
+        f"asking for {num(worst['mean_gpus_queued'])} GPUs."
     )
+    if not len(then):
+        return text
+    idle = then.sort_values("utilisation").head(2)
+    text += " That month " + ", ".join(
+        f"{r.pool} ran at {pct(r.utilisation, 0)}" for r in idle.itertuples(index=False)
+    )
+    lowest = str(idle["pool"].iloc[0])
+    waited = pool_waits[(pool_waits["month"] == when) & (pool_waits["pool"] == lowest)]
+    if len(waited) and waited["jobs"].iloc[0] > 0:
+        text += (
+            f", yet jobs that started on {lowest} waited {hours(waited['p95_wait_h'].iloc[0])} h "
+            "at p95"
+        )
+    text += "."
+    if data.scenario.scheduler.kind == "fifo":
+        text += (
+            " The scheduler is one FIFO queue for the whole fleet: a job at its head that no "
+            "pool can take yet blocks every job behind it, even those an idle pool could run."
+        )
+    return text
 
 
 def credits_figure(data: RunData) -> Item:
-    """Each credit deal's balance with its expiry, or a note when there are none."""
+    """Each credit deal's balance and burn against what its expiry needs, forfeits marked as
+    losses, or a note when there are no deals."""
     sc = data.scenario
     deals = credits.credit_deals(sc)
     if not len(deals):
         return Note("credits", "Credit burn-down", "The scenario has no credit deals.")
     series = credits.burn_down(data.credit_ledger, data.credit_events, sc.start)
+    rates = credits.burn_rates(data.credit_ledger, sc)
+    outcomes = credits.deal_outcomes(deals, rates)
     parts = []
-    for rec in deals.to_dict("records"):
-        ends = series[(series["tenant"] == rec["tenant"]) & (series["point"] == "month end")]
-        if not len(ends):
-            continue
-        end = ends.iloc[-1]
+    for rec, out in zip(deals.to_dict("records"), outcomes.to_dict("records"), strict=True):
         expiry = (
             f"expiring {day(rec['expires'])}"
             if rec["expires_in_horizon"]
             else f"valid past the horizon (expires {day(rec['expires'])})"
         )
-        parts.append(
+        text = (
             f"{rec['tenant']}: {usd(rec['amount_usd'])} granted {day(rec['granted'])}, {expiry}; "
-            f"{usd(end['burned_usd'])} burned, {usd(end['forfeited_usd'])} forfeited, "
-            f"{usd(end['left_usd'])} left at the horizon."
+            f"using it by then needed {usd(out['even_burn_needed_usd_per_day'])} a day, it "
+            f"burned {usd(out['burn_got_usd_per_day'])} a day: {usd(out['burned_usd'])} burned"
         )
+        if out["forfeited_usd_lost"] > 0:
+            text += f", {usd(out['forfeited_usd_lost'])} forfeited at expiry, a loss"
+        if rec["expires_in_horizon"]:
+            text += "."
+        else:
+            text += f", {usd(out['left_usd'])} left at the horizon."
+        parts.append(text)
+    lost = float(outcomes["forfeited_usd_lost"].sum())
+    lead = (
+        "Credits left (dots: month ends, from the credit ledger; steps at each grant and "
+        "expiry, from the credit events). Dotted: the even burn that would use a grant by its "
+        "expiry; a line above it is behind. Red: credits forfeited at expiry, granted and "
+        "never turned into compute. Beneath, each month's burn per day against the burn per "
+        "day needed from then on to use what is left by the expiry (log scale)."
+    )
+    if lost > 0:
+        lead += f" Forfeited in all: {usd(lost)}."
+    table = rates.assign(
+        tenant=rates["tenant"],
+        forfeited_usd_lost=rates["forfeited_usd"],
+    ).drop(columns=["forfeited_usd", "valid_days"])
     return Figure(
         "credits",
         "Credit burn-down per deal",
-        "Credits left (dots: month ends, from the credit ledger; steps at each grant and expiry, "
-        "from the credit events); a dashed line and a cross mark each expiry. " + " ".join(parts),
-        draw_run.draw_credits(series, deals),
-        (("credits left at each month end", credits.burn_down_table(series)),),
+        lead + " " + " ".join(parts),
+        png(plot.credits(data)),
+        (
+            ("per deal", outcomes),
+            ("per deal and month while valid", table),
+            ("credits left at each month end", credits.burn_down_table(series)),
+        ),
     )
 
 
@@ -300,7 +405,7 @@ def prices_figure(data: RunData) -> Figure:
         "prices",
         "Price curves",
         text,
-        draw_run.draw_prices(curves, events),
+        png(plot.prices(data)),
         (("list price on the first of each month", prices.monthly_prices(curves)),
          ("dated steps", events)),
     )  # fmt: skip
@@ -319,7 +424,7 @@ def value_figure(data: RunData) -> Item:
         "value",
         "Capex and what came back, per cohort",
         text,
-        png(cohort_value.value_bars(data)),
+        png(plot.value(data)),
         (
             ("per cohort", cohort_value.value_table(data)),
             ("gross value before obsolescence, per cohort", value.value_table(cohorts)),
@@ -337,7 +442,7 @@ def cash_figure(data: RunData) -> Item:
         "cash",
         "Cumulative net cash flow per cohort",
         cohort_value.cumulative_cash_caption(data),
-        png(cohort_value.cumulative_cash(data)),
+        png(plot.cash_flow(data)),
         (
             ("NPV, IRR and payback dates, per cohort", cohort_value.payback_table(data)),
             ("cumulative net cash flow at each month's end", _monthly(data)),
@@ -400,7 +505,7 @@ def failures_figure(data: RunData) -> Item:
         "failures",
         "Goodput and GPUs down",
         text + ".",
-        draw_run.draw_failures(down, goodput, fleet_goodput),
+        png(plot.failures(data)),
         (("monthly failures and GPUs down", monthly), ("goodput per cohort", goodput)),
     )
 

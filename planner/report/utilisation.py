@@ -76,3 +76,11 @@ def fleet_utilisation(monthly: pd.DataFrame) -> pd.DataFrame:
     served = sums["in_service_gpu_h"]
     sums["utilisation"] = sums["busy_gpu_h"] / served.where(served > 0)
     return sums.reset_index()
+
+
+def heatmap(monthly: pd.DataFrame) -> pd.DataFrame:
+    """:func:`monthly_utilisation` as a pool x month grid: one row per pool (sorted), one
+    column per month, NaN where the pool had nothing in service."""
+    return monthly.pivot_table(
+        index="pool", columns="month", values="utilisation", aggfunc="first", sort=True
+    )

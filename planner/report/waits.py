@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.report.calendar import month_start, timestamps
+from planner.scenario.schema import Scenario
 
 
 def censored_waits_h(jobs: pd.DataFrame, horizon_h: float) -> np.ndarray:
@@ -44,6 +45,14 @@ def monthly_waits(jobs: pd.DataFrame, start: date, horizon_h: float) -> pd.DataF
         }
     )
     return out.reset_index()
+
+
+def slo_levels(sc: Scenario, monthly: pd.DataFrame, slo_h: float | None = None) -> dict[str, float]:
+    """Each tenant class's p95 wait SLO in hours: ``slo_h`` for every class in ``monthly``
+    when given, else the scenario's ``slo.wait_p95_h``."""
+    if slo_h is not None:
+        return {str(cls): slo_h for cls in sorted(set(monthly["tenant_class"]))}
+    return {str(cls): hours for cls, hours in sc.slo.wait_p95_h.items()}
 
 
 def waits_table(monthly: pd.DataFrame) -> pd.DataFrame:
