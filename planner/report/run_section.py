@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.analysis.pools import pools
 from planner.report import (
     credits,
     draw_run,
@@ -146,7 +147,11 @@ def utilisation_figure(data: RunData) -> Figure:
         "Utilisation by GPU model and region",
         " ".join(parts),
         draw_run.draw_utilisation(monthly, whole),
-        (("monthly utilisation", table),),
+        (
+            ("monthly utilisation", table),
+            # Use and value per pool over its cohorts, with the placement rule that spread them.
+            ("per pool, over the horizon", pools(data.scenario, data.cohorts)),
+        ),
     )
 
 
