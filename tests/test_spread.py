@@ -2,7 +2,8 @@
 planner.model.fleet), and the ``pools`` table that sums cohorts per pool.
 
 Under ``pack`` best fit fills one cohort before the next, in install order; under ``spread``
-(the default) each job goes to the cohort with the lowest share of its GPUs busy where it fits.
+(the default) each job of at most one node goes to the cohort with the lowest share of its GPUs
+busy where it fits; jobs spanning nodes are placed as under ``pack``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def test_spread_sends_each_job_to_the_least_busy_cohort(engine: str) -> None:
     """The first job goes to the first cohort (a tie: install order). The second goes to the
     second cohort (0 of 16 busy, against 4 of 16), though the first cohort's partly used node
     fits it best; the 8-GPU job then goes to the first cohort (4/16 busy in each: install
-    order), and the 16-GPU job finds no cohort with two whole free nodes, so it waits."""
+    order). The 16-GPU job spans nodes, so it is placed as under pack: no pod has two whole
+    free nodes, so it waits."""
     res = planner.simulate(twins(), jobs=batch(JOBS), engine=engine)
     assert res.jobs["cohort"].tolist()[:3] == ["first", "second", "first"]
     assert res.jobs["start_h"].tolist()[:3] == [0.0, 1.0, 1.0]

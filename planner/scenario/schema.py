@@ -906,9 +906,10 @@ class Placement(Spec):
     within_pool: WithinPool = Field(
         default="spread",
         description="how jobs are spread over the cohorts of one pool (model and region): "
-        "'spread' places each job in the cohort with the lowest share of its GPUs busy where "
-        "it fits (best fit inside it), so identical cohorts are used alike; 'pack' places it "
-        "by best fit over the whole pool, ties to the cohort installed first",
+        "'spread' places each job of at most one node in the cohort with the lowest share of "
+        "its GPUs busy where it fits (best fit inside it), so identical cohorts are used "
+        "alike; 'pack' places it by best fit over the whole pool, ties to the cohort "
+        "installed first; jobs spanning nodes are placed as under 'pack' either way",
     )
     pools: list[PoolPlacement] = Field(
         default_factory=list, description="pools that take another 'within_pool' rule"

@@ -151,9 +151,11 @@ def _next_cohort(fleet: Fleet, pool: int, after: int) -> int:
 @kernel
 def _choose(fleet: Fleet, pool: int, gpus: int) -> tuple[int, int]:
     """Where a job of ``gpus`` would go now (Pool._choose), as :func:`_best_fit` returns it:
-    under ``spread`` in the first cohort, in the spread order, where it fits."""
+    under ``spread``, a job of at most one node in the first cohort, in the spread order,
+    where it fits."""
     pod0 = fleet.pool_pod0[pool]
-    if fleet.pool_spread[pool] == 0 or fleet.pool_cohorts[pool] < 2:
+    size = fleet.pool_node_gpus[pool]
+    if fleet.pool_spread[pool] == 0 or gpus > size or fleet.pool_cohorts[pool] < 2:
         return _best_fit(
             fleet, pool, gpus, 0, fleet.pool_nodes[pool], pod0, pod0 + fleet.pool_pods[pool]
         )
