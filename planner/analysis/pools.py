@@ -69,7 +69,9 @@ def pools(sc: Scenario, cohorts: pd.DataFrame) -> pd.DataFrame:
     before obsolescence plus lease revenue, over capex and over potential revenue). The
     cohort utilisation extremes count only cohorts that were in service.
     """
-    rows = []
+    rows: list[dict[str, object]] = []
+    if not len(cohorts):  # no fleet: the cohorts table may have no columns either
+        return pd.DataFrame(rows, columns=list(POOL_COLUMNS))
     for (model, region), mine in cohorts.groupby(["gpu_model", "region"], sort=False):
         total = {name: float(mine[name].sum()) if name in mine else math.nan for name in _SUMS}
         earned = total["revenue_before_obsolescence_usd"] + total["lease_revenue_usd"]
