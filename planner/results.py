@@ -70,6 +70,12 @@ class RunResult:
         return self.tables.cash_flows
 
     @property
+    def pools(self) -> pd.DataFrame:
+        """Per pool (GPU model and region): its placement rule, utilisation (and its cohorts'
+        lowest and highest), revenue, payback, capture, margin and NPV over its cohorts."""
+        return self.tables.pools
+
+    @property
     def runs(self) -> pd.DataFrame:
         """Per run of a job (it runs again after a node failure): cohort, GPUs, from and to."""
         return self.tables.runs

@@ -9,9 +9,9 @@ One module per concept, each importing only modules before it in this list: ``co
 column types), ``runs`` (segments and the ``runs`` table), ``jobs``, ``timeseries`` (levels and
 the daily tables), ``depreciation`` (book value), ``cohorts`` (and lease rates), ``months``
 (month pieces), ``credits`` (credit use), ``ledger`` (and ``credit_ledger``), ``tenants``,
-``events`` (orders, credit events, failures); this module joins them in :func:`collect`. A name
-with a leading underscore is private to this package: its modules may import it, nothing else
-should.
+``events`` (orders, credit events, failures), ``pools`` (cohorts summed per pool); this module
+joins them in :func:`collect`. A name with a leading underscore is private to this package: its
+modules may import it, nothing else should.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from planner.analysis.months import (
     month_pieces,
     piece_revenue_usd,
 )
+from planner.analysis.pools import POOL_COLUMNS, pools
 from planner.analysis.runs import Segments, _runs, segments
 from planner.analysis.tenants import _tenants
 from planner.analysis.timeseries import (
@@ -68,6 +69,7 @@ __all__ = [
     "JOB_COLUMNS",
     "LEDGER_COLUMNS",
     "PAID_WITH",
+    "POOL_COLUMNS",
     "STATES",
     "BookValue",
     "CreditUse",
@@ -112,6 +114,7 @@ class Tables:
     runs: pd.DataFrame
     fragmentation: pd.DataFrame
     cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pools: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def collect(record: RunRecord) -> Tables:
@@ -143,7 +146,8 @@ def collect(record: RunRecord) -> Tables:
 
 
 def _with_finance(sc: Scenario, tables: Tables) -> Tables:
-    """``tables`` with the cohorts' cash-flow figures and the ``cash_flows`` table added."""
+    """``tables`` with the cohorts' cash-flow figures, the ``cash_flows`` table and the
+    ``pools`` table (which sums the cohorts' figures, NPV included) added."""
     result = finance(sc, tables.cohorts, tables.ledger, tables.runs, tables.jobs)
     cohorts = pd.concat([tables.cohorts, result.cohorts], axis=1)
-    return replace(tables, cohorts=cohorts, cash_flows=result.cash_flows)
+    return replace(tables, cohorts=cohorts, cash_flows=result.cash_flows, pools=pools(sc, cohorts))

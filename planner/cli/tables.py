@@ -127,7 +127,12 @@ def report(res: RunResult) -> list[Table | Text]:
     if deals.row_count:
         tables.append(deals)
     if len(res.cohorts):
-        tables += [_cohorts(res), _cohort_value(res, summary), _cohort_cash(res, summary)]
+        tables += [
+            _pools(res),
+            _cohorts(res),
+            _cohort_value(res, summary),
+            _cohort_cash(res, summary),
+        ]
     return tables
 
 
@@ -270,6 +275,41 @@ def _deals(res: RunResult) -> Table:
         "burned: credits recognised as used; escrow: the whole grant, recognised when granted; "
         "GPU-h: GPU-hours paid with credits; $/GPU-h: credits granted per such GPU-hour, the "
         "price paid in equity",
+        style="dim",
+    )
+    return shown
+
+
+def _pools(res: RunResult) -> Table:
+    """One row per pool: its cohorts' use and value together, and how evenly they were used."""
+    shown = table(
+        "pools",
+        ("pool", "left"),
+        ("placement", "left"),
+        ("cohorts", "right"),
+        ("GPUs", "right"),
+        ("utilisation", "right"),
+        ("cohorts' range", "right"),
+        ("revenue", "right"),
+        ("payback", "right"),
+        ("margin", "right"),
+    )
+    for row in res.pools.itertuples(index=False):
+        shown.add_row(
+            Text(f"{row.gpu_model} {row.region}"),
+            Text(str(row.within_pool)),
+            integer(row.cohorts),
+            integer(row.gpus),
+            pct(row.utilisation),
+            Text(f"{pct(row.cohort_utilisation_min)}-{pct(row.cohort_utilisation_max)}"),
+            usd(row.revenue_usd),
+            pct(row.payback),
+            usd(row.margin_usd),
+        )
+    shown.caption = Text(
+        "a pool is one GPU model in one region; placement: how jobs are spread over its cohorts "
+        "(spread: a job of one node or less to the least busy cohort; pack: best fit over the "
+        "pool); cohorts' range: their lowest and highest utilisation",
         style="dim",
     )
     return shown

@@ -196,6 +196,7 @@ class Model:
             region.pod_gpus,
             spec.throughput,
             self._multinode_throughput if spec.nvlink_capped else 1.0,
+            self.scenario.placement.within(cohort.model, cohort.region),
         )
         self.recorder.cohort_in_service(cohort.index, self.env.now)
         if self.failures is not None:

@@ -15,13 +15,28 @@ Ties go to the lowest-numbered node (nodes are numbered in install order within 
 nodes with the same fewest free GPUs, and of a pod's whole free nodes. Sets of nodes are kept as
 bitmasks (Python ints), so the lowest is one bit operation and the rule is the same in any engine.
 
-Each cohort gets pods of its own, so every job runs on exactly one cohort.
+Each cohort gets pods of its own, so every job runs on exactly one cohort. Which cohort, when a
+pool holds several, is the pool's ``within_pool`` rule (``placement.within_pool`` in a scenario):
+
+- ``pack``: best fit over the whole pool, as above. Best fit prefers the fullest node and pod,
+  so one cohort fills before the next is touched, in install order: identical cohorts read
+  differently (one busy, one idle) in cohort accounting.
+- ``spread`` (the default): for a job of at most one node's GPUs, the cohorts in service are
+  tried in order of the share of their GPUs busy (GPUs held by running jobs over the cohort's
+  GPUs), lowest first, ties in install order; the job goes to the first where it fits, by best
+  fit inside that cohort (its nodes and pods only, ties to the lowest-numbered as above).
+  Shares are compared exactly in integers (``busy_a * gpus_b < busy_b * gpus_a``). A job
+  spanning nodes is placed as under ``pack``, so wholly free pods stay whole for large jobs:
+  the small jobs, filling in around the large ones, even out the cohorts. (Spreading large
+  jobs too breaks up free pods: on alibaba-2024 it raised the mean wait by 30% over ``pack``,
+  against 14% this way, for the same evenness.) A pool that runs only multi-node jobs is
+  packed under either rule.
 Nothing here is per GPU or per hour: state changes only when a job starts or ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -118,6 +133,14 @@ class Pool:
     # Failed nodes under repair, and healthy nodes held back to replace failed ones.
     down: set[int] = field(default_factory=set)
     spares: list[int] = field(default_factory=list)
+    # How jobs are spread over the pool's cohorts: "spread" or "pack" (module docstring).
+    within_pool: str = "spread"
+    # Per cohort, in install order: its nodes as a bitmask and its pods (both contiguous), its
+    # GPUs, and the GPUs its running jobs hold.
+    cohort_mask: dict[int, int] = field(default_factory=dict)
+    cohort_pods: dict[int, range] = field(default_factory=dict)
+    cohort_gpus: dict[int, int] = field(default_factory=dict)
+    cohort_busy: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.partial = [0] * self.node_gpus
@@ -133,6 +156,7 @@ class Pool:
         nodes_per_pod = self.pod_gpus // self.node_gpus
         first = len(self.node_free)
         last = first + gpus // self.node_gpus
+        first_pod = len(self.pods)
         for pod_first in range(first, last, nodes_per_pod):
             nodes = range(pod_first, min(pod_first + nodes_per_pod, last))
             self.pods.append(Pod(cohort, nodes, (1 << len(nodes)) - 1))
@@ -141,6 +165,10 @@ class Pool:
         self.node_cohort.extend([cohort] * (last - first))
         self.free_gpus += gpus
         self.gpus += gpus
+        self.cohort_mask[cohort] = ((1 << (last - first)) - 1) << first
+        self.cohort_pods[cohort] = range(first_pod, len(self.pods))
+        self.cohort_gpus[cohort] = (last - first) * self.node_gpus
+        self.cohort_busy[cohort] = 0
 
     def allocate(self, gpus: int, avoid: frozenset[int] | None = None) -> Allocation | None:
         """Take GPUs for a job of ``gpus`` GPUs, or return ``None`` if it does not fit now.
@@ -149,26 +177,25 @@ class Pool:
         """
         if gpus > self.free_gpus:
             return None
-        size = self.node_gpus
         avoid_mask = _mask(avoid) if avoid else 0
-        if gpus < size:
-            partial = self.partial
-            for free in range(gpus, size):
-                mask = partial[free] & ~avoid_mask if avoid_mask else partial[free]
-                if not mask:
-                    continue
-                node = _lowest(mask)
-                partial[free] ^= 1 << node
-                left = free - gpus
-                if left:
-                    partial[left] |= 1 << node
-                self.node_free[node] = left
-                self.free_gpus -= gpus
-                return Allocation(self, self.node_cohort[node], (node,), gpus)
-        need = -(-gpus // size)
-        pod = self._best_pod(need, avoid_mask)
-        if pod is None:
+        found = self._choose(gpus, avoid_mask)
+        if found is None:
             return None
+        node, pod = found
+        size = self.node_gpus
+        if pod is None:
+            partial = self.partial
+            free = self.node_free[node]
+            partial[free] ^= 1 << node
+            left = free - gpus
+            if left:
+                partial[left] |= 1 << node
+            self.node_free[node] = left
+            self.free_gpus -= gpus
+            cohort = self.node_cohort[node]
+            self.cohort_busy[cohort] += gpus
+            return Allocation(self, cohort, (node,), gpus)
+        need = -(-gpus // size)
         taken = tuple(pod.lowest_whole(need, avoid_mask))
         for node in taken:
             pod.take(node)
@@ -180,11 +207,56 @@ class Pool:
         if left:
             self.partial[left] |= 1 << taken[0]
         self.free_gpus -= per_node * need
+        self.cohort_busy[pod.cohort] += per_node * need
         return Allocation(self, pod.cohort, taken, per_node)
+
+    def _choose(self, gpus: int, avoid: int) -> tuple[int, Pod | None] | None:
+        """Where a job of ``gpus`` would go now, off the nodes in ``avoid`` (a bitmask):
+        ``(node, None)`` for a partly free node, ``(-1, pod)`` for whole nodes of a pod, or
+        ``None`` if it does not fit. Under ``spread``, a job of at most one node goes to the
+        cohort of the lowest busy share where it fits (see the module docstring)."""
+        if self.within_pool == "pack" or gpus > self.node_gpus or len(self.cohort_gpus) < 2:
+            return self._best_fit(gpus, avoid, -1, range(len(self.pods)))
+        for cohort in self._by_busy_share():
+            found = self._best_fit(gpus, avoid, self.cohort_mask[cohort], self.cohort_pods[cohort])
+            if found is not None:
+                return found
+        return None
+
+    def _best_fit(
+        self, gpus: int, avoid: int, within: int, pods: range
+    ) -> tuple[int, Pod | None] | None:
+        """The best-fit place for a job of ``gpus`` among the nodes in ``within`` (a bitmask,
+        -1 for all) and the pods ``pods``, off the nodes in ``avoid``."""
+        size = self.node_gpus
+        if gpus < size:
+            partial = self.partial
+            for free in range(gpus, size):
+                mask = partial[free] & within
+                if avoid:
+                    mask &= ~avoid
+                if mask:
+                    return _lowest(mask), None
+        pod = self._best_pod(-(-gpus // size), avoid, pods)
+        return None if pod is None else (-1, pod)
+
+    def _by_busy_share(self) -> Iterator[int]:
+        """The pool's cohorts in service, the lowest share of GPUs busy first, ties in install
+        order. Shares are compared exactly, as ``busy_a * gpus_b < busy_b * gpus_a``."""
+        busy, gpus = self.cohort_busy, self.cohort_gpus
+        left = [c for c in gpus if c not in self.retired] if self.retired else list(gpus)
+        while left:
+            best = left[0]
+            for c in left[1:]:
+                if busy[c] * gpus[best] < busy[best] * gpus[c]:
+                    best = c
+            yield best
+            left.remove(best)
 
     def release(self, alloc: Allocation) -> None:
         """Return a finished job's GPUs (unless their cohort has been retired meanwhile, or a
         node has failed: a failed node's GPUs come back when it is repaired)."""
+        self.cohort_busy[alloc.cohort] -= alloc.held_gpus
         if self.retired and alloc.cohort in self.retired:
             return
         size = self.node_gpus
@@ -317,12 +389,11 @@ class Pool:
         """The nodes a job would take now (without taking them), or ``None``."""
         if gpus > self.free_gpus:
             return None
-        if gpus < self.node_gpus:
-            for free in range(gpus, self.node_gpus):
-                if self.partial[free]:
-                    return (_lowest(self.partial[free]),)
-        pod = self._best_pod(need)
-        return None if pod is None else tuple(pod.lowest_whole(need))
+        found = self._choose(gpus, 0)
+        if found is None:
+            return None
+        node, pod = found
+        return (node,) if pod is None else tuple(pod.lowest_whole(need))
 
     def stranded_gpus(self, queued_gpus: Sequence[int]) -> int:
         """Free GPUs that none of the queued jobs (of these sizes) could take as they lie.
@@ -345,12 +416,13 @@ class Pool:
                 stranded += whole * size
         return stranded
 
-    def _best_pod(self, need: int, avoid: int = 0) -> Pod | None:
-        """The pod with the fewest whole free nodes (off ``avoid``, a node bitmask) that
-        still holds ``need``; ties go to the lowest-numbered pod."""
+    def _best_pod(self, need: int, avoid: int, pods: range) -> Pod | None:
+        """Of ``pods``, the pod with the fewest whole free nodes (off ``avoid``, a node bitmask)
+        that still holds ``need``; ties go to the lowest-numbered pod."""
         best: Pod | None = None
         best_free = 0
-        for pod in self.pods:
+        for i in pods:
+            pod = self.pods[i]
             free = pod.whole_count(avoid)
             if free >= need and (best is None or free < best_free):
                 best, best_free = pod, free
@@ -375,6 +447,7 @@ class Fleet:
         pod_gpus: int,
         throughput: float,
         multinode_throughput: float = 1.0,
+        within_pool: str = "spread",
     ) -> Pool:
         """Bring a cohort into service, creating its pool on first use."""
         key = (model, region)
@@ -383,5 +456,6 @@ class Fleet:
             pool = self.pools[key] = Pool(
                 model, region, node_gpus, pod_gpus, throughput, multinode_throughput
             )
+            pool.within_pool = within_pool
         pool.add_cohort(cohort, gpus)
         return pool

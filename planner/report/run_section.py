@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner import plot
+from planner.analysis.pools import pools
 from planner.report import (
     cohort_value,
     credits,
@@ -150,7 +151,11 @@ def utilisation_figure(data: RunData) -> Figure:
         "Utilisation by GPU model and region",
         " ".join(parts),
         png(plot.utilisation(data)),
-        (("monthly utilisation", table),),
+        (
+            ("monthly utilisation", table),
+            # Use and value per pool over its cohorts, with the placement rule that spread them.
+            ("per pool, over the horizon", pools(data.scenario, data.cohorts)),
+        ),
     )
 
 

@@ -187,6 +187,23 @@ def _known_references(sc: Scenario) -> Iterator[Found]:
     for i, running in enumerate(sc.initial_state.running):
         yield from model(("initial_state", "running", i, "model"), running.model)
         yield from region(("initial_state", "running", i, "region"), running.region)
+    yield from _placement_pools(sc)
+
+
+def _placement_pools(sc: Scenario) -> Iterator[Found]:
+    """A pool's placement rule names a pool some cohort or order installs, once."""
+    pools = {(item.model, item.region) for _, items in _installations(sc) for item in items}
+    seen: set[tuple[str, str]] = set()
+    for i, pool in enumerate(sc.placement.pools):
+        key = (pool.model, pool.region)
+        if key not in pools:
+            yield (
+                ("placement", "pools", i),
+                f"no cohort or order installs {pool.model} in '{pool.region}'",
+            )
+        elif key in seen:
+            yield ("placement", "pools", i), f"{pool.model} in '{pool.region}' is given twice"
+        seen.add(key)
 
 
 def _sales_name_cohorts(sc: Scenario) -> Iterator[Found]:

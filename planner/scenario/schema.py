@@ -883,6 +883,17 @@ Scheduler = Annotated[
 ]
 
 
+WithinPool = Literal["spread", "pack"]
+
+
+class PoolPlacement(Spec):
+    """How jobs are spread over the cohorts of one pool (a GPU model in a region)."""
+
+    model: Name
+    region: Name
+    within_pool: WithinPool
+
+
 class Placement(Spec):
     """How jobs are placed on GPUs beyond the per-pool best fit."""
 
@@ -893,6 +904,24 @@ class Placement(Spec):
         description="throughput factor for jobs spanning nodes of a capped-NVLink model (A800, "
         "H800); domain.md §8: 0.85-1.0 for communication-bound jobs",
     )
+    within_pool: WithinPool = Field(
+        default="spread",
+        description="how jobs are spread over the cohorts of one pool (model and region): "
+        "'spread' places each job of at most one node in the cohort with the lowest share of "
+        "its GPUs busy where it fits (best fit inside it), so identical cohorts are used "
+        "alike; 'pack' places it by best fit over the whole pool, ties to the cohort "
+        "installed first; jobs spanning nodes are placed as under 'pack' either way",
+    )
+    pools: list[PoolPlacement] = Field(
+        default_factory=list, description="pools that take another 'within_pool' rule"
+    )
+
+    def within(self, model: str, region: str) -> WithinPool:
+        """The rule of the pool of ``model`` in ``region``."""
+        for pool in self.pools:
+            if pool.model == model and pool.region == region:
+                return pool.within_pool
+        return self.within_pool
 
 
 class RunningJob(Spec):

@@ -9,7 +9,7 @@ ordered by (time, job), popped in that order (the order Backfill._earliest sorts
 from __future__ import annotations
 
 from planner.model.fast.jit import kernel
-from planner.model.fast.placement import ONE, _best_pod, _lowest, _lowest_bit, _span
+from planner.model.fast.placement import ONE, _lowest_bit, _span, choose
 from planner.model.fast.sched import Backfill
 from planner.model.fast.state import F64, I64, Fleet, Jobs
 
@@ -60,7 +60,7 @@ def lowest_whole(fleet: Fleet, pool: int, pod: int, n: int, out: I64, at: int) -
     (Pod.lowest_whole)."""
     first, last = fleet.pod_first[pod], fleet.pod_first[pod] + fleet.pod_size[pod]
     for w in range(first >> 6, ((last - 1) >> 6) + 1):
-        word = fleet.whole[pool, w] & _span(first, last, w)
+        word = fleet.whole[pool, w] & _span(w, first, last)
         while word != 0 and n > 0:
             out[at] = w * 64 + _lowest_bit(word)
             word &= word - ONE
@@ -74,14 +74,10 @@ def fits_now(fleet: Fleet, pool: int, gpus: int, need: int, out: I64) -> int:
     many (0: it does not fit) (Pool._fits_now)."""
     if gpus > fleet.pool_free_gpus[pool]:
         return 0
-    size = fleet.pool_node_gpus[pool]
-    if gpus < size:
-        words = (fleet.pool_nodes[pool] + 63) >> 6
-        for free in range(gpus, size):
-            if fleet.partial_count[pool, free]:
-                out[0] = _lowest(fleet.partial[pool, free], words)
-                return 1
-    pod = _best_pod(fleet, pool, need, fleet.whole[pool], False)
+    local, pod = choose(fleet, pool, gpus, fleet.whole[pool], False)
+    if local >= 0:
+        out[0] = local
+        return 1
     if pod < 0:
         return 0
     lowest_whole(fleet, pool, pod, need, out, 0)

@@ -67,6 +67,20 @@ class Fleet(NamedTuple):
     # to one job at a time, so the nodes of every running job form a list through it.
     node_next: I64
     cohort_retired: U8
+    # The within_pool rule (planner.model.fleet): 1 spread, 0 pack. A pool's cohorts in install
+    # order are pool_cohort_list[pool_cohort0[pool] + k] for k < pool_cohorts[pool].
+    pool_spread: U8
+    pool_cohort0: I64
+    pool_cohorts: I64  # cohorts installed so far
+    pool_cohort_list: I64
+    # Per cohort: its pods (global, contiguous), its nodes (local, contiguous), its GPUs and
+    # the GPUs its running jobs hold.
+    cohort_pod0: I64
+    cohort_pods: I64
+    cohort_node0: I64
+    cohort_nodes: I64
+    cohort_gpus: I64
+    cohort_busy: I64
 
 
 class Jobs(NamedTuple):
@@ -192,12 +206,14 @@ def build_fleet(model: Model) -> Fleet:
     pod_nodes = [
         sc.region(region).pod_gpus // sc.region(region).gpus_per_node for _, region in keys
     ]
-    nodes, pods = [0] * len(keys), [0] * len(keys)
+    nodes, pods, cohorts = [0] * len(keys), [0] * len(keys), [0] * len(keys)
     for c in model.cohorts:
         p = keys.index((c.model, c.region))
         n = c.gpus // node_gpus[p]
         nodes[p] += n
         pods[p] += -(-n // pod_nodes[p])
+        cohorts[p] += 1
+    n_cohorts = len(model.cohorts)
     n_pools = len(keys)
     max_gpus = max(node_gpus, default=1)
     words = _words(max(nodes, default=1))
@@ -221,7 +237,19 @@ def build_fleet(model: Model) -> Fleet:
         node_free=np.zeros(n_nodes, np.int64),
         node_pod=np.zeros(n_nodes, np.int64),
         node_next=np.full(n_nodes, -1, np.int64),
-        cohort_retired=np.zeros(len(model.cohorts), np.uint8),
+        cohort_retired=np.zeros(n_cohorts, np.uint8),
+        pool_spread=np.array(
+            [sc.placement.within(m, r) == "spread" for m, r in keys], np.uint8
+        ).reshape(n_pools),
+        pool_cohort0=_starts(cohorts),
+        pool_cohorts=np.zeros(n_pools, np.int64),
+        pool_cohort_list=np.full(max(n_cohorts, 1), -1, np.int64),
+        cohort_pod0=np.zeros(n_cohorts, np.int64),
+        cohort_pods=np.zeros(n_cohorts, np.int64),
+        cohort_node0=np.zeros(n_cohorts, np.int64),
+        cohort_nodes=np.zeros(n_cohorts, np.int64),
+        cohort_gpus=np.zeros(n_cohorts, np.int64),
+        cohort_busy=np.zeros(n_cohorts, np.int64),
     )
 
 
