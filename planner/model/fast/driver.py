@@ -17,18 +17,24 @@ import numpy as np
 
 from planner.model.demand import JobBatch
 from planner.model.engine import Model
-from planner.model.fast import flow, placement
+from planner.model.fast import flow, interrupt, placement
 from planner.model.fast.state import (
+    KIND,
     N_CHURNED,
     N_DRAWS,
     N_ENDS,
     N_EXHAUSTED,
+    N_LEVELS,
+    N_LOST,
     N_SKIPS,
     N_STARTS,
     NEXT_ARRIVAL_H,
+    PLAIN,
     Q_HEAD,
     Q_TAIL,
     QUEUED_WORK,
+    RECORDS_LOW,
+    TRACKING,
     State,
     build_state,
     pool_keys,
@@ -42,7 +48,8 @@ from planner.scenario.schema import Scenario
 
 
 class KernelFifo(Policy):
-    """The policy hooks the business events call, answered from the kernel's FIFO queue."""
+    """The policy hooks the business events call, answered from the kernel's queues (the FIFO
+    array, or planner.model.fast.queues' linked queues)."""
 
     def __init__(self, model: FastModel) -> None:
         super().__init__(model, [False] * len(model.scenario.tenants))
@@ -50,6 +57,7 @@ class KernelFifo(Policy):
 
     def dispatch(self) -> None:
         model = self._model
+        model.make_room_for_records()
         flow.dispatch(model.state, model.env.now)
         model.copy_records()
 
@@ -63,8 +71,17 @@ class KernelFifo(Policy):
         return started
 
     def waiting(self) -> Iterator[int]:
-        count = self._model.state.flow.counters
-        return iter(self._model.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist())
+        state = self._model.state
+        pol = state.policy
+        if pol.flags[KIND] != PLAIN:
+            after = pol.q_next.tolist()
+            for job in pol.q_head[: int(pol.flags[N_LEVELS]) + 1].tolist():
+                while job >= 0:
+                    yield job
+                    job = after[job]
+            return
+        count = state.flow.counters
+        yield from state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist()
 
 
 def _extend(column: Any, values: np.ndarray) -> None:
@@ -87,7 +104,7 @@ class FastModel(Model):
         self.state: State = build_state(self)
         self._pools = {key: p for p, key in enumerate(pool_keys(self))}
         self._mirrored_retired: set[int] = set()
-        self._copied = [0] * 6  # records already in the Recorder, per kind (see copy_records)
+        self._copied = [0] * 7  # records already in the Recorder, per kind (see copy_records)
         self.policy = KernelFifo(self)
 
     def pool_index(self, pool: Pool) -> int:
@@ -114,8 +131,11 @@ class FastModel(Model):
             p = self._pools[key]
             fleet.pool_throughput[p] = pool.throughput
             fleet.pool_multinode[p] = pool.multinode_throughput
-            for pod in pool.pods[fleet.pool_pods[p] :]:
+            added = pool.pods[fleet.pool_pods[p] :]
+            for pod in added:
                 placement.add_pod(fleet, p, pod.nodes.start, len(pod.nodes), pod.cohort)
+            for cohort in sorted({pod.cohort for pod in added} if pool.spares else ()):
+                self._hold_spares(p, pool, cohort)
             for cohort in sorted(pool.retired - self._mirrored_retired):
                 placement.retire(fleet, p, cohort)
                 self._mirrored_retired.add(cohort)
@@ -187,21 +207,19 @@ class FastModel(Model):
         self._ran = True
         self._wire()
         horizon = self.scenario.horizon_h
-        env, state = self.env, self.state
+        env = self.env
         shown = 0
         # The queue's head is (time, priority, sequence, event); the kernel runs every job
         # event before it, then SimPy handles it. Nothing at the horizon itself is handled,
         # as with ``env.run(until=horizon)``.
         while env._queue and env._queue[0][0] < horizon:
             t_h, priority = env._queue[0][0], env._queue[0][1]
-            flow.advance(state, t_h, priority)
-            self.copy_records()
+            self._advance(t_h, priority)
             env.step()
             if progress is not None and int(100 * t_h / horizon) > shown:
                 shown = int(100 * t_h / horizon)
                 progress(shown / 100)
-        flow.advance(state, horizon, 0)
-        self.copy_records()
+        self._advance(horizon, 0)
         self._finalise()
         if progress is not None:
             progress(1.0)
@@ -230,7 +248,10 @@ class FastModel(Model):
         if n > done[1]:
             _extend(out.end_job, rec.end_job[done[1] : n])
             _extend(out.end_h, rec.end_h[done[1] : n])
-            _extend(out.end_interrupted, np.zeros(n - done[1], np.int8))
+            if self.state.policy.flags[TRACKING]:
+                _extend(out.end_interrupted, self.state.policy.end_kind[done[1] : n])
+            else:
+                _extend(out.end_interrupted, np.zeros(n - done[1], np.int8))
             done[1] = n
         n = int(count[N_SKIPS])
         if n > done[2]:
@@ -250,3 +271,98 @@ class FastModel(Model):
         for i in range(done[5], int(count[N_CHURNED])):
             out.tenant_churned(int(rec.churned_tenant[i]), float(rec.churned_h[i]))
         done[5] = int(count[N_CHURNED])
+        self._copy_lost()
+
+    # -- runs cut short: failures, repairs, and the record arrays they lengthen ----------------
+
+    def _copy_lost(self) -> None:
+        pol, out, done = self.state.policy, self.recorder, self._copied
+        n = int(pol.flags[N_LOST])
+        if n > done[6]:
+            _extend(out.lost_job, pol.lost_job[done[6] : n])
+            _extend(out.lost_cohort, pol.lost_cohort[done[6] : n])
+            _extend(out.lost_gpu_h, pol.lost_gpu_h[done[6] : n])
+            done[6] = n
+
+    def _advance(self, until_h: float, until_priority: int) -> None:
+        """flow.advance, growing the record arrays whenever it stops for room."""
+        while True:
+            self.make_room_for_records()
+            flow.advance(self.state, until_h, until_priority)
+            self.copy_records()
+            if not self.state.policy.flags[RECORDS_LOW]:
+                return
+
+    def make_room_for_records(self) -> None:
+        """Runs cut short record more starts, ends, draws and losses than there are jobs: make
+        the arrays hold at least one more event of every kind (see interrupt.reserve)."""
+        state = self.state
+        pol = state.policy
+        pol.flags[RECORDS_LOW] = 0
+        if not pol.flags[TRACKING] or not interrupt.records_low(state):
+            return
+        room = int(interrupt.reserve(state))
+        rec, count = state.records, state.flow.counters
+
+        def grow(column: np.ndarray, used: int) -> np.ndarray:
+            if used + room <= len(column):
+                return column
+            bigger = np.zeros(max(2 * len(column), used + room), column.dtype)
+            bigger[:used] = column[:used]
+            return bigger
+
+        starts, ends, draws = int(count[N_STARTS]), int(count[N_ENDS]), int(count[N_DRAWS])
+        lost = int(pol.flags[N_LOST])
+        self.state = state._replace(
+            records=rec._replace(
+                start_job=grow(rec.start_job, starts),
+                start_h=grow(rec.start_h, starts),
+                start_cohort=grow(rec.start_cohort, starts),
+                start_gpus=grow(rec.start_gpus, starts),
+                end_job=grow(rec.end_job, ends),
+                end_h=grow(rec.end_h, ends),
+                credit_job=grow(rec.credit_job, draws),
+                credit_usd=grow(rec.credit_usd, draws),
+            ),
+            policy=pol._replace(
+                end_kind=grow(pol.end_kind, ends),
+                lost_job=grow(pol.lost_job, lost),
+                lost_cohort=grow(pol.lost_cohort, lost),
+                lost_gpu_h=grow(pol.lost_gpu_h, lost),
+            ),
+        )
+        self.state.policy.flags[RECORDS_LOW] = 0
+
+    def _hold_spares(self, p: int, pool: Pool, cohort: int) -> None:
+        """Pool.hold_spares ran on the Fleet's pool: hold the same nodes back in the arrays."""
+        for node in pool.spares:
+            if pool.node_cohort[node] == cohort:
+                interrupt.unfree(self.state, p, node)
+
+    def _node_failed(self, pool: Pool, node: int, cause: str) -> None:
+        """Model._node_failed: the Fleet's pool keeps which nodes are down and spare; the
+        kernel cuts the runs short, takes the node out, brings the spare in and dispatches."""
+        spare = pool.spares[-1] if pool.spares else -1
+        spare_used = pool.fail(node)
+        if spare_used:
+            self._spare_took.add((id(pool), node))
+        self.recorder.node_failed(
+            self.env.now, pool.node_cohort[node], pool.node_gpus, spare_used, cause
+        )
+        self.policy.fleet_changed()
+        self.make_room_for_records()
+        interrupt.fail_node(
+            self.state, self.pool_index(pool), node, spare if spare_used else -1, self.env.now
+        )
+        self.copy_records()
+
+    def _node_repaired(self, pool: Pool, node: int) -> None:
+        back_to_spares = (id(pool), node) in self._spare_took
+        self._spare_took.discard((id(pool), node))
+        pool.repair(node, back_to_spares)
+        self.recorder.node_repaired(self.env.now, pool.node_cohort[node], pool.node_gpus)
+        self.policy.fleet_changed()
+        to_service = not back_to_spares and pool.node_cohort[node] not in pool.retired
+        self.make_room_for_records()
+        interrupt.repair_node(self.state, self.pool_index(pool), node, to_service, self.env.now)
+        self.copy_records()

@@ -23,7 +23,7 @@ _config: Any = _numba_config  # its settings are set at run time, unknown to the
 # numba checks a cached function against its own file only, yet a compiled function carries
 # the code of the functions it calls from other files: a change to placement.py would leave
 # flow.py's cached code stale. So the cache lives in a directory named by every kernel file.
-_KERNEL_FILES = ("jit.py", "state.py", "placement.py", "flow.py")
+_KERNEL_FILES = ("jit.py", "state.py", "placement.py", "flow.py", "interrupt.py", "queues.py")
 
 
 @cache
