@@ -171,7 +171,8 @@ RESTART_H, INTERVAL_H, WRITE_H, FAIL_RATE_H, AGING_H = range(5)
 
 class Policy(NamedTuple):
     """Queues of the policies that may cut runs short (fifo with failures or spot, priority),
-    each run's restart bookkeeping, and what interruptions recorded.
+    each run's restart bookkeeping, and what interruptions recorded (priority queues without
+    anything cut short track nothing).
 
     Queues are doubly linked lists over job ids (a job waits in one queue at a time): one per
     priority level in ascending level order (fifo has one), then the spot queue. Arrays sized
@@ -466,6 +467,7 @@ def build_policy(model: Model, fleet: Fleet) -> Policy:
         flags[PREEMPT_LOWER] = spec.preempt
         params[AGING_H] = math.nan if spec.aging_h is None else spec.aging_h
     queues = len(ranks) + 1
+    queued = max(n_jobs, 1) if flags[KIND] != PLAIN else 1
     ends = len(model.jobs) + 1 if tracking else 1
     return Policy(
         flags=flags,
@@ -478,8 +480,8 @@ def build_policy(model: Model, fleet: Fleet) -> Policy:
         tenant_spot=np.array(spot, np.uint8),
         q_head=np.full(queues, -1, np.int64),
         q_tail=np.full(queues, -1, np.int64),
-        q_next=np.full(per_job, -1, np.int64),
-        q_prev=np.full(per_job, -1, np.int64),
+        q_next=np.full(queued, -1, np.int64),
+        q_prev=np.full(queued, -1, np.int64),
         restarts=np.zeros(per_job, np.int64),
         run_start_h=np.zeros(per_job, np.float64),
         end_kind=np.zeros(ends, np.uint8),
