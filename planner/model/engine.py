@@ -106,6 +106,7 @@ class Model:
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
         self._by_cost = [t.placement == "cost" for t in sc.tenants]
         self._warm = warm_jobs(sc, self.jobs)
+        self._warm_started = frozenset(self._warm.running)
         self._next_arrival = 0
         self._ran = False
         # Bound once: the event loop calls these for every job.
@@ -336,8 +337,9 @@ class Model:
         # Every job due by now arrives in this one event: simultaneous submissions are common.
         while i < n and submit_h[i] <= now:
             if warm and i in warm:
-                # Already in the system at time zero: running, or queued without screening.
-                if i not in self.running:
+                # Already in the system at time zero: started then, or queued without screening.
+                # (Not "running now": one preempted before this event is queued already.)
+                if i not in self._warm_started:
                     self._queued_work_gpu_h += self._work[i]
                     submit(i)
                 i += 1

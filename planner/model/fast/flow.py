@@ -47,6 +47,7 @@ from planner.model.fast.state import (
     SKIPPED,
     SPENT,
     TRACKING,
+    WARM_STARTED,
     Accounts,
     Fleet,
     Flow,
@@ -354,8 +355,8 @@ def _on_arrival(s: State) -> None:
     i, n = flow.counters[NEXT_ARRIVAL], len(jobs.submit_h)
     while i < n and jobs.submit_h[i] <= now:
         if jobs.warm[i]:
-            # Already in the system at time zero: running, or queued without screening.
-            if jobs.state[i] != RUNNING:
+            # Already in the system at time zero: started then, or queued without screening.
+            if jobs.warm[i] != WARM_STARTED:
                 flow.clock[QUEUED_WORK] += jobs.work_gpu_h[i]
                 _submit(s, i)
             i += 1

@@ -30,6 +30,8 @@ NOW, NEXT_ARRIVAL_H, QUEUED_WORK = 0, 1, 2
 Q_HEAD, Q_TAIL, HEAP_SIZE, RUN_SEQ, NEXT_ARRIVAL = 0, 1, 2, 3, 4
 N_STARTS, N_ENDS, N_SKIPS, N_DRAWS, N_EXHAUSTED, N_CHURNED = 5, 6, 7, 8, 9, 10
 
+# Jobs.warm of a job started at time zero (1: queued at time zero).
+WARM_STARTED = 2
 # Jobs.state.
 NEW, QUEUED, RUNNING, DONE, SKIPPED = 0, 1, 2, 3, 4
 # Accounts.state, in the order of billing.AccountState.
@@ -76,7 +78,7 @@ class Jobs(NamedTuple):
     gpus: I64
     work_gpu_h: F64
     keep_u: F64
-    warm: U8  # in the system at time zero (initial_state)
+    warm: U8  # in the system at time zero (initial_state): 1 queued, WARM_STARTED running
     state: U8
     pool: I64
     first_node: I64  # global
@@ -273,6 +275,7 @@ def build_jobs(model: Model) -> Jobs:
     n = len(jobs)
     warm = np.zeros(n, np.uint8)
     warm[list(model._warm.all)] = 1
+    warm[model._warm.running] = WARM_STARTED
     return Jobs(
         submit_h=np.ascontiguousarray(jobs.submit_h, np.float64),
         tenant=np.ascontiguousarray(jobs.tenant, np.int64),
