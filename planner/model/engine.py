@@ -142,7 +142,7 @@ class Model:
                 self._at(self.scenario.hours_since_start(event.effective), partial(self._bar, bar))
         self._start_warm()
         if len(self.jobs):
-            self._next_arrival_at(max(0.0, self.job_submit_h[0]))
+            self._next_arrival_at(max(0.0, float(self.jobs.submit_h[0])))
         if self.failures is not None:
             self.failures.start()
         self._every_day(self._sample_fragmentation)
@@ -155,7 +155,7 @@ class Model:
             spec = self.scenario.initial_state.running[i]
             pool = self.fleet.pools.get((spec.model, spec.region))
             # It starts without having queued, and a start takes its work off the queue.
-            self._queued_work_gpu_h += self._work[job]
+            self._queued_work_gpu_h += float(self.jobs.work_gpu_h[job])
             if pool is None or not self.policy.start_on(job, [pool]):
                 raise ScenarioError(
                     RUNNING,

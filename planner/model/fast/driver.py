@@ -3,7 +3,8 @@
 :class:`FastModel` is a :class:`~planner.model.engine.Model` whose build phase is the reference
 engine's (jobs, cohorts, prices, accounts, candidates) and whose run is replaced: before SimPy
 handles each business event, the kernel runs every job event that comes before it in the order
-of events at one instant, then copies what it recorded into the same Recorder. The business
+of events at one instant, then copies the few credit events it recorded into the same Recorder
+(the per-job records stay in the kernel's arrays and become the run's record). The business
 events themselves (cohorts entering and leaving service, bans, credit grants and expiries, the
 daily samples) are the reference engine's own methods.
 """
@@ -11,7 +12,7 @@ daily samples) are the reference engine's own methods.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from planner.model.fast.state import (
 )
 from planner.model.fleet import Pool
 from planner.model.policies.base import Policy
+from planner.model.record import Recorded, RunRecord
 from planner.recording import Recorder
 from planner.scenario.schema import Scenario
 
@@ -67,11 +69,6 @@ class KernelFifo(Policy):
         return iter(self._model.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist())
 
 
-def _extend(column: Any, values: np.ndarray) -> None:
-    """Append a numpy slice to a Recorder column (an ``array.array`` of the same item type)."""
-    column.frombytes(values.astype(column.typecode).tobytes())
-
-
 class FastModel(Model):
     """One replication of a FIFO scenario on the compiled kernel (see planner.model.fast).
 
@@ -84,10 +81,13 @@ class FastModel(Model):
         self, sc: Scenario, seed: int = 0, *, jobs: JobBatch | None = None, replication: int = 0
     ) -> None:
         super().__init__(sc, seed, jobs=jobs, replication=replication)
+        # The reference loop's per-job lists: the kernel reads the arrays instead.
+        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
         self.state: State = build_state(self)
         self._pools = {key: p for p, key in enumerate(pool_keys(self))}
         self._mirrored_retired: set[int] = set()
-        self._copied = [0] * 6  # records already in the Recorder, per kind (see copy_records)
+        self._copied = [0] * 2  # records already in the Recorder, per kind (see copy_records)
+        self._taken: dict[str, np.ndarray] = {}  # the kernel's records, once the run is over
         self.policy = KernelFifo(self)
 
     def pool_index(self, pool: Pool) -> int:
@@ -213,40 +213,48 @@ class FastModel(Model):
         )
         self.copy_records()
         pull_accounts(self, self.state.accounts)
-        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
+        self._taken = self._take_records()
+        # The run's arrays (the queue, the heap, where each job ran) are of no use to the
+        # tables; a large run needs their memory back before the tables are built.
+        del self.state
 
     def copy_records(self) -> None:
-        """Append what the kernel recorded since the last call to the Recorder, in order."""
+        """Append the credit events and churns the kernel recorded since the last call to the
+        Recorder, in order among those the business events record.
+
+        The per-job columns (starts, ends, skips, credit draws) only the kernel records; they
+        stay in its arrays and the run's record takes them from there once it is over
+        (:meth:`record`), so a large run holds them once, not twice."""
         rec, out, count = self.state.records, self.recorder, self.state.flow.counters
         done = self._copied
-        n = int(count[N_STARTS])
-        if n > done[0]:
-            _extend(out.start_job, rec.start_job[done[0] : n])
-            _extend(out.start_h, rec.start_h[done[0] : n])
-            _extend(out.start_cohort, rec.start_cohort[done[0] : n])
-            _extend(out.start_gpus, rec.start_gpus[done[0] : n])
-            done[0] = n
-        n = int(count[N_ENDS])
-        if n > done[1]:
-            _extend(out.end_job, rec.end_job[done[1] : n])
-            _extend(out.end_h, rec.end_h[done[1] : n])
-            _extend(out.end_interrupted, np.zeros(n - done[1], np.int8))
-            done[1] = n
-        n = int(count[N_SKIPS])
-        if n > done[2]:
-            _extend(out.skipped_job, rec.skipped_job[done[2] : n])
-            _extend(out.skipped_reason, rec.skipped_reason[done[2] : n])
-            done[2] = n
-        n = int(count[N_DRAWS])
-        if n > done[3]:
-            _extend(out.credit_job, rec.credit_job[done[3] : n])
-            _extend(out.credit_usd, rec.credit_usd[done[3] : n])
-            done[3] = n
-        for i in range(done[4], int(count[N_EXHAUSTED])):
+        for i in range(done[0], int(count[N_EXHAUSTED])):
             out.credit_event(
                 int(rec.exhausted_tenant[i]), "exhausted", float(rec.exhausted_h[i]), 0.0
             )
-        done[4] = int(count[N_EXHAUSTED])
-        for i in range(done[5], int(count[N_CHURNED])):
+        done[0] = int(count[N_EXHAUSTED])
+        for i in range(done[1], int(count[N_CHURNED])):
             out.tenant_churned(int(rec.churned_tenant[i]), float(rec.churned_h[i]))
-        done[5] = int(count[N_CHURNED])
+        done[1] = int(count[N_CHURNED])
+
+    def _take_records(self) -> dict[str, np.ndarray]:
+        """The kernel's per-job records as the Recorder's columns: views, no copy."""
+        rec, count = self.state.records, self.state.flow.counters
+        starts, ends = int(count[N_STARTS]), int(count[N_ENDS])
+        skips, draws = int(count[N_SKIPS]), int(count[N_DRAWS])
+        return {
+            "start_job": rec.start_job[:starts],
+            "start_h": rec.start_h[:starts],
+            "start_cohort": rec.start_cohort[:starts],
+            "start_gpus": rec.start_gpus[:starts],
+            "end_job": rec.end_job[:ends],
+            "end_h": rec.end_h[:ends],
+            "end_interrupted": np.zeros(ends, np.int8),
+            "skipped_job": rec.skipped_job[:skips],
+            "skipped_reason": rec.skipped_reason[:skips].astype(np.int8),
+            "credit_job": rec.credit_job[:draws],
+            "credit_usd": rec.credit_usd[:draws],
+        }
+
+    def record(self) -> RunRecord:
+        record = super().record()
+        return replace(record, recorded=Recorded.of(self.recorder, self._taken))
