@@ -137,18 +137,25 @@ class FastModel(Model):
     def _sample_fragmentation(self) -> None:
         """Model._sample_fragmentation, with free and stranded GPUs read from the arrays."""
         fleet = self.state.fleet
+        # Per tenant: how many jobs wait and their distinct sizes, over the queue at once (a
+        # long queue is a million jobs, sampled every day).
+        count = self.state.flow.counters
+        waiting = self.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]]
+        tenant_of = self.state.jobs.tenant[waiting]
+        gpus_of = self.state.jobs.gpus[waiting]
+        counts = np.bincount(tenant_of, minlength=len(self.scenario.tenants)).tolist()
         sizes: list[set[int]] = [set() for _ in self.scenario.tenants]
-        counts = [0] * len(sizes)
-        job_gpus, job_tenant = self.state.jobs.gpus, self.state.jobs.tenant
-        for job in self.policy.waiting():
-            tenant = int(job_tenant[job])
-            sizes[tenant].add(int(job_gpus[job]))
-            counts[tenant] += 1
+        span = int(gpus_of.max()) + 1 if len(gpus_of) else 1
+        for key in np.unique(tenant_of * span + gpus_of).tolist():
+            sizes[key // span].add(key % span)
+        tenants = self.state.tenants
+        listed = np.arange(tenants.candidates.shape[1]) < tenants.n_candidates[:, None]
         for key, pool in self.fleet.pools.items():
             if pool.gpus == 0:
                 continue
             p = self._pools[key]
-            users = [t for t, pools in enumerate(self._candidates) if pool in pools]
+            # The tenants that may run on the pool now.
+            users = np.flatnonzero(((tenants.candidates == p) & listed).any(axis=1)).tolist()
             stranded = self._stranded_gpus(p, [g for t in users for g in sizes[t]])
             queued = sum(counts[t] for t in users)
             self.recorder.fragmentation_sampled(
