@@ -102,9 +102,16 @@ def _size_notes(record: dict[str, Any]) -> list[str]:
     notes = [f"{INDENT}speed ratio (per interleaved pair)  median  [min-max]"]
     notes += [_ratio_line(name, ratio) for name, ratio in record.get("ratios", {}).items()]
     notes += _wait_notes(record)
-    baseline = record.get("peak_rss_mib", {}).get("baseline", {}).get("peak_rss_mib")
+    probes = record.get("peak_rss_mib", {})
+    baseline = probes.get("baseline", {}).get("peak_rss_mib")
     if baseline is not None:
         notes.append(f"{INDENT}baseline RSS (imports + workload only): {baseline:.1f} MiB")
+        n_jobs = record.get("n_jobs")
+        for engine, probe in probes.items():
+            peak = probe.get("peak_rss_mib")
+            if engine != "baseline" and peak is not None and n_jobs:
+                per_job = (peak - baseline) * 2**20 / n_jobs
+                notes.append(f"{INDENT}peak RSS beyond the baseline, {engine}: {per_job:.0f} B/job")
     return notes
 
 
@@ -165,4 +172,41 @@ def format_table(report: dict[str, Any]) -> str:
             f"fast engine start-up: {start_up['first_run_compile_s']:.1f} s compiling on an empty"
             f" cache, {start_up['cached_start_s']:.2f} s with the cache (import and a 2-day run)"
         )
+    lines.extend(_plan_lines(report.get("plan_grant")))
+    lines.extend(_variant_lines(report.get("variants")))
     return "\n".join(lines)
+
+
+def _plan_lines(record: dict[str, Any] | None) -> list[str]:
+    """The plan grant query's wall time on both engines."""
+    if not record:
+        return []
+    fast, ref = record["fast"], record["reference"]
+    line = (
+        f"{record['command']}: fast engine {_fmt(fast['wall_s'], '.1f')} s"
+        f" ({fast['status']}, {fast['candidates']} candidates, {fast['evaluations']} evaluations)"
+    )
+    how = "extrapolated from" if ref["extrapolated"] else "measured,"
+    line += (
+        f"; reference {_fmt(ref['extrapolated_wall_s'], '.0f')} s ({how}"
+        f" {ref['candidates_decided']} candidates decided), reference / fast"
+        f" {_fmt(record['reference_over_fast'], '.1f')} x"
+    )
+    return [line]
+
+
+def _variant_lines(record: dict[str, Any] | None) -> list[str]:
+    """One line per policy row: loop and simulate seconds and ratios to the naive models."""
+    if not record:
+        return []
+    lines = [f"policy rows at {record['size']} (one run each; ratios to the naive medians):"]
+    for key, row in record["rows"].items():
+        if row.get("status") != "ok":
+            detail = row.get("field") or _short(row.get("error") or "")
+            lines.append(f"  {key}: {row['status']} {detail}".rstrip())
+            continue
+        ratios = ", ".join(f"{name} {_fmt(v, '.1f')}x" for name, v in row["ratios"].items())
+        lines.append(
+            f"  {key}: loop {row['loop_s']:.2f} s, simulate {row['simulate_s']:.2f} s; {ratios}"
+        )
+    return lines

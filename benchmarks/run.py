@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import engine_adapter, naive_simpy
+from benchmarks import engine_adapter, naive_simpy, variants
 from benchmarks.machine import REPO_ROOT, git_info, load_average, machine_info
+from benchmarks.plan_grant import bench_plan_grant
 from benchmarks.report import format_table, write_json
 from benchmarks.selfcheck import selfcheck
 from benchmarks.workload import FloatArray, Workload, draw_workload
@@ -54,6 +55,7 @@ RSS_ENGINES = ("naive_upfront", "naive_source", "planner_simulate", "fast_simula
 HEADLINE = ("planner_engine", "naive_upfront")
 TARGET_RATIO = 3.0
 TARGET_SIZE = "jobs_1e6_gpus_4096"
+VARIANT_SIZE = "jobs_1e6_gpus_4096"
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +397,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--engines", default=",".join(ENGINES), help=f"comma-separated, from: {','.join(ENGINES)}"
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS child runs")
+    parser.add_argument("--no-plan", action="store_true", help="skip the plan grant query")
+    parser.add_argument(
+        "--no-variants", action="store_true", help="skip the fifo/backfill x failures rows"
+    )
     parser.add_argument("--seed", type=int, default=WORKLOAD_SEED, help="workload seed")
     parser.add_argument(
         "--selfcheck", action="store_true", help="only check the naive models, then exit"
@@ -460,10 +466,46 @@ def run_benchmarks(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     if any(engine.name in FAST_ENGINES for engine in engines):
         log("fast engine start-up: compile on an empty cache, then load it")
         report["fast_start_up"] = engine_adapter.kernel_start_up()
+    if not args.quick and not args.size and not args.no_plan:
+        log("planner plan grant alibaba-2024: fast engine whole, reference capped")
+        report["plan_grant"] = bench_plan_grant()
+        write_json(out, report)
+    if not args.no_variants:
+        report["variants"] = bench_variants(report, None if args.quick else VARIANT_SIZE, args.seed)
+        write_json(out, report)
     report["machine"]["load_average_at_end"] = load_average()
     report["complete"] = True
     write_json(out, report)
     return report
+
+
+def bench_variants(report: dict[str, Any], size_name: str | None, seed: int) -> dict[str, Any]:
+    """fifo and backfill, node failures off and on, on both engines, once each in a child
+    process, at `size_name` (default: the first size run); ratios to that size's naive
+    models' median loop times in the same run."""
+    name = size_name if size_name in report["sizes"] else next(iter(report["sizes"]), None)
+    if name is None:
+        return {}
+    size = ALL_SIZES[name]
+    engines = report["sizes"][name]["engines"]
+    naive_s = {
+        naive: statistics.median(engines[naive]["loop_s"]) if engines[naive]["loop_s"] else None
+        for naive in NAIVE_ENGINES
+        if naive in engines
+    }
+    rows: dict[str, Any] = {"size": name, "naive_median_loop_s": naive_s, "rows": {}}
+    for scheduler, failures in itertools.product(variants.SCHEDULERS, variants.FAILURES):
+        for engine in ("reference", "fast"):
+            key = f"{scheduler}, failures {failures}, {engine}"
+            if (scheduler, failures) == ("fifo", "off"):
+                # The size's own rows, timed in interleaved repeats.
+                rows["rows"][key] = {"status": "see", "field": f"the rows of {name} above"}
+                continue
+            log(f"  {name} {key}")
+            row = variants.probe_row(engine, scheduler, failures, size.n_jobs, size.n_gpus, seed)
+            rows["rows"][key] = variants.with_ratios(row, naive_s)
+            log(f"    {rows['rows'][key]}")
+    return rows
 
 
 def reference_path(report: Mapping[str, Any]) -> Path:

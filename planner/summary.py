@@ -34,15 +34,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from planner.analysis import censored_wait_h
+from planner.analysis import censored_wait_h, segments
 from planner.analysis.finance import finance_summary
-from planner.scenario.schema import HOURS_PER_DAY
+from planner.analysis.jobs import _jobs
+from planner.model.record import RunRecord
+from planner.recording import SKIP_REASONS
+from planner.scenario.schema import HOURS_PER_DAY, Scenario
 
 if TYPE_CHECKING:
     from planner.results import RunResult
 
 CLASSES = ("credit", "paying", "internal")  # wholesale lessees submit no jobs
 WAIT_PERCENTILES = (50, 95, 99)
+# Would-be submissions counted as turned away: balked, or lost after the tenant churned.
+TURNED_AWAY = ("balked", "churned")
 
 
 def summarise(res: RunResult) -> pd.Series:
@@ -73,34 +78,8 @@ def summarise(res: RunResult) -> pd.Series:
         # Goodput: GPU-hours that bought kept progress, over all GPU-hours jobs held.
         out["goodput"] = 1.0 - lost / busy if busy else math.nan
 
-    waits = censored_wait_h(jobs, sc.horizon_h)
-    # Compared as a column, a categorical compares its small codes, not a string per job.
-    of_class = {c: (jobs["tenant_class"] == c).to_numpy(dtype=bool) for c in CLASSES}
-    for label, mask in [("all", np.ones(len(jobs), bool)), *of_class.items()]:
-        if label != "all" and not mask.any():
-            continue
-        w = waits[mask]
-        out[f"wait_mean_h.{label}"] = float(w.mean()) if len(w) else math.nan
-        none = [math.nan] * len(WAIT_PERCENTILES)
-        quantiles = np.percentile(w, WAIT_PERCENTILES) if len(w) else none
-        for q, wait_h in zip(WAIT_PERCENTILES, quantiles, strict=True):
-            out[f"wait_p{q}_h.{label}"] = float(wait_h)
-
-    # The service a class was offered: jobs turned away (balked, or lost after their tenant
-    # churned) count as never starting, so a queue that drives customers off cannot pass for
-    # a short one. The quantile is read off the data (no interpolation towards infinity).
     turned_away = (tenants["jobs_balked"] + tenants["jobs_lost_to_churn"]).to_numpy()
-    tenant_class = tenants["tenant_class"].to_numpy()
-    for label in CLASSES:
-        mask = of_class[label]
-        away = int(turned_away[tenant_class == label].sum())
-        if not mask.any() and not away:
-            continue
-        offered = np.r_[waits[mask], np.full(away, np.inf)]
-        out[f"jobs_turned_away.{label}"] = away
-        out[f"wait_p95_h_offered.{label}"] = float(
-            np.quantile(offered, 0.95, method="inverted_cdf")
-        )
+    out.update(_waits(sc, jobs, turned_away, tenants["tenant_class"].to_numpy()))
 
     out["revenue_usd"] = float(jobs["revenue_usd"].sum())
     for tier, revenue in jobs.groupby("tier", observed=True)["revenue_usd"].sum().items():
@@ -128,6 +107,60 @@ def summarise(res: RunResult) -> pd.Series:
         out[f"obsolete_on.{rec['cohort']}"] = _date(res, float(rec["obsolete_at_h"]))
     out.update(finance_summary(sc, cohorts, res.ledger, res.runs, jobs))
     return pd.Series(out, dtype=object)
+
+
+def wait_metrics(record: RunRecord) -> dict[str, Any]:
+    """The wait metrics of :func:`summarise` (``wait_*`` and ``jobs_turned_away.*``) with the
+    same values, from the jobs table alone: what a search on a service level needs."""
+    sc = record.scenario
+    jobs = _jobs(record, segments(record))
+    rec = record.recorded
+    skipped_tenant = record.jobs.tenant[rec.skipped_job]
+    away = np.isin(rec.skipped_reason, [SKIP_REASONS.index(r) for r in TURNED_AWAY])
+    turned_away = np.bincount(skipped_tenant[away], minlength=len(sc.tenants))
+    tenant_class = np.array([t.tenant_class for t in sc.tenants], dtype=object)
+    return _waits(sc, jobs, turned_away, tenant_class)
+
+
+def is_wait_metric(key: str) -> bool:
+    """Whether :func:`wait_metrics` gives ``key``."""
+    return key.startswith(("wait_", "jobs_turned_away."))
+
+
+def _waits(
+    sc: Scenario, jobs: pd.DataFrame, turned_away: np.ndarray, tenant_class: np.ndarray
+) -> dict[str, Any]:
+    """Wait percentiles per class, and the waits each class was offered; ``turned_away`` and
+    ``tenant_class`` are per tenant."""
+    out: dict[str, Any] = {}
+    waits = censored_wait_h(jobs, sc.horizon_h)
+    # Compared as a column, a categorical compares its small codes, not a string per job.
+    of_class = {c: (jobs["tenant_class"] == c).to_numpy(dtype=bool) for c in CLASSES}
+    for label, mask in [("all", np.ones(len(jobs), bool)), *of_class.items()]:
+        if label != "all" and not mask.any():
+            continue
+        w = waits[mask]
+        out[f"wait_mean_h.{label}"] = float(w.mean()) if len(w) else math.nan
+        none = [math.nan] * len(WAIT_PERCENTILES)
+        quantiles = np.percentile(w, WAIT_PERCENTILES) if len(w) else none
+        for q, wait_h in zip(WAIT_PERCENTILES, quantiles, strict=True):
+            out[f"wait_p{q}_h.{label}"] = float(wait_h)
+
+    # The service a class was offered: jobs turned away (balked, or lost after their tenant
+    # churned) count as never starting, so a queue that drives customers off cannot pass for
+    # a short one. The quantile is read off the data (no interpolation towards infinity).
+    for label in CLASSES:
+        mask = of_class[label]
+        away = int(turned_away[tenant_class == label].sum())
+        if not mask.any() and not away:
+            continue
+        offered = np.r_[waits[mask], np.full(away, np.inf)]
+        out[f"jobs_turned_away.{label}"] = away
+        out[f"wait_p95_h_offered.{label}"] = float(
+            np.quantile(offered, 0.95, method="inverted_cdf")
+        )
+
+    return out
 
 
 DEAL_KEYS = (

@@ -654,14 +654,31 @@ def test_engine_option_runs_either_engine_to_the_same_result(tmp_path: Path) -> 
 
 
 def test_engine_fast_on_a_scenario_it_lacks_a_feature_for_is_bad_input() -> None:
-    done = invoke("run", "policy-compare", "--engine", "fast", "--set", "horizon_days=5")
+    done = invoke(
+        "run",
+        "policy-compare",
+        "--engine",
+        "fast",
+        "--set",
+        "horizon_days=5",
+        "--set",
+        "scheduler.kind=quota",
+    )
     assert done.exit_code == 2 and "Traceback" not in done.output
-    assert "policy-compare" in done.stderr and "tier=spot" in done.stderr
+    assert "policy-compare" in done.stderr and "scheduler.reclaim=true" in done.stderr
 
 
 @pytest.mark.filterwarnings("default::planner.model.fast.EngineFallback")
 def test_engine_auto_notes_the_field_that_sends_a_run_to_the_reference_engine() -> None:
-    done = invoke("run", "policy-compare", "--set", "horizon_days=5", "--quiet")
+    done = invoke(
+        "run",
+        "policy-compare",
+        "--set",
+        "horizon_days=5",
+        "--set",
+        "scheduler.kind=quota",
+        "--quiet",
+    )
     assert done.exit_code == 0
     assert done.stderr.startswith("note: the fast engine does not support")
-    assert "tier=spot" in done.stderr and "Warning" not in done.stderr
+    assert "scheduler.reclaim=true" in done.stderr and "Warning" not in done.stderr

@@ -65,14 +65,12 @@ def test_builtin_scenarios_are_identical(name: str) -> None:
 
 def test_failures_at_scale_without_failures_is_identical() -> None:
     sc = builtin("failures-at-scale")
-    assert unsupported_field(sc) == "failures"
     assert_same_run(sc.with_overrides({"failures": None}))
 
 
 def test_policy_compare_without_spot_is_identical() -> None:
     sc = builtin("policy-compare")
     spot = [i for i, t in enumerate(sc.tenants) if t.tier == "spot"]
-    assert unsupported_field(sc) == f"tenants.{sc.tenants[spot[0]].name}.tier=spot"
     plain = sc.with_overrides({f"tenants.{i}.tier": "on_demand" for i in spot})
     assert_same_run(plain, seed=3, replication=1)
 
@@ -82,17 +80,28 @@ def test_policy_compare_without_spot_is_identical() -> None:
 
 def test_auto_falls_back_with_a_warning_naming_the_field() -> None:
     sc = builtin("policy-compare").with_overrides(
-        {"horizon_days": 30, "scheduler": {"kind": "priority"}}
+        {"horizon_days": 30, "scheduler": {"kind": "quota"}}
     )
-    with pytest.warns(EngineFallback, match=r"scheduler\.kind=priority"):
+    with pytest.warns(EngineFallback, match=r"scheduler\.reclaim=true"):
         result = planner.simulate(sc, engine="auto")
     assert len(result.jobs) > 0
 
 
 def test_fast_on_an_unsupported_scenario_raises_naming_the_field() -> None:
-    sc = builtin("failures-at-scale")
-    with pytest.raises(UnsupportedByFastEngine, match="failures"):
+    sc = builtin("policy-compare").with_overrides({"scheduler": {"kind": "quota"}})
+    with pytest.raises(UnsupportedByFastEngine, match=r"scheduler\.reclaim=true"):
         planner.simulate(sc, engine="fast")
+
+
+def test_backfill_and_quota_with_runs_cut_short_are_named_as_unsupported() -> None:
+    sc = builtin("policy-compare")  # its spot tenant's runs are preempted
+    for kind in ("backfill", "quota"):
+        spec = {"kind": kind, "reclaim": False} if kind == "quota" else {"kind": kind}
+        with pytest.raises(UnsupportedByFastEngine, match=r"tier=spot"):
+            planner.simulate(sc.with_overrides({"scheduler": spec}), engine="fast")
+    failing = builtin("failures-at-scale").with_overrides({"scheduler": {"kind": "backfill"}})
+    with pytest.raises(UnsupportedByFastEngine, match=r"does not support failures"):
+        planner.simulate(failing, engine="fast")
 
 
 def test_the_scenario_chooses_the_engine_when_simulate_does_not() -> None:
@@ -100,8 +109,8 @@ def test_the_scenario_chooses_the_engine_when_simulate_does_not() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the reference engine, chosen: no fallback warning
         planner.simulate(sc)
-    with pytest.raises(UnsupportedByFastEngine, match="tier=spot"):
-        planner.simulate(sc.with_overrides({"engine": "fast"}))
+    with pytest.raises(UnsupportedByFastEngine, match="reclaim"):
+        planner.simulate(sc.with_overrides({"engine": "fast", "scheduler": {"kind": "quota"}}))
 
 
 def test_a_supported_scenario_runs_fast_under_auto_without_a_warning() -> None:

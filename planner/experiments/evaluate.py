@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planner.api import simulate
+from planner.model.fast import build_model
 from planner.scenario.schema import Scenario
+from planner.summary import is_wait_metric, wait_metrics
 
 Row = dict[str, Any]
 
@@ -32,6 +34,9 @@ class Evaluation:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     replication: int = 0
+    # The summary keys the caller reads (None: all). When every one is a wait metric, only
+    # the jobs table is built, not every table.
+    metrics: tuple[str, ...] | None = None
 
 
 def scenario_data(sc: Scenario) -> dict[str, Any]:
@@ -45,7 +50,12 @@ def evaluate(job: Evaluation) -> Row:
     sc = Scenario.model_validate(job.scenario)
     if job.overrides:
         sc = sc.with_overrides(dict(job.overrides))
-    summary = simulate(sc, job.seed, replication=job.replication).summary()
+    if job.metrics and all(is_wait_metric(m) for m in job.metrics):
+        model = build_model(sc, job.seed, replication=job.replication)
+        model.run()
+        summary: Mapping[Any, Any] = wait_metrics(model.record())
+    else:
+        summary = simulate(sc, job.seed, replication=job.replication).summary().to_dict()
     row: Row = {}
     for key, value in summary.items():
         row[str(key)] = _scalar(value)

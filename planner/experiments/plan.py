@@ -140,7 +140,10 @@ class _Judge:
             return self.seen[x]
         began = time.perf_counter()
         overrides = dict(self.overrides_at(x))
-        jobs = [Evaluation(self.data, overrides, self.seed, r) for r in range(self.reps)]
+        needed = (self.metric,) if self.objective is None else (self.metric, self.objective)
+        jobs = [
+            Evaluation(self.data, overrides, self.seed, r, metrics=needed) for r in range(self.reps)
+        ]
         rows = run_all(jobs, self.workers, self._ran)
         values = [float(row.get(self.metric, math.nan)) for row in rows]
         if any(math.isnan(v) for v in values):

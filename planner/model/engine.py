@@ -106,6 +106,7 @@ class Model:
         self._candidates: list[list[Pool]] = [[] for _ in sc.tenants]
         self._by_cost = [t.placement == "cost" for t in sc.tenants]
         self._warm = warm_jobs(sc, self.jobs)
+        self._warm_started = frozenset(self._warm.running)
         self._next_arrival = 0
         self._ran = False
         # Bound once: the event loop calls these for every job.
@@ -144,7 +145,7 @@ class Model:
                 self._at(self.scenario.hours_since_start(event.effective), partial(self._bar, bar))
         self._start_warm()
         if len(self.jobs):
-            self._next_arrival_at(max(0.0, self.job_submit_h[0]))
+            self._next_arrival_at(max(0.0, float(self.jobs.submit_h[0])))
         if self.failures is not None:
             self.failures.start()
         self._every_day(self._sample_fragmentation)
@@ -157,7 +158,7 @@ class Model:
             spec = self.scenario.initial_state.running[i]
             pool = self.fleet.pools.get((spec.model, spec.region))
             # It starts without having queued, and a start takes its work off the queue.
-            self._queued_work_gpu_h += self._work[job]
+            self._queued_work_gpu_h += float(self.jobs.work_gpu_h[job])
             if pool is None or not self.policy.start_on(job, [pool]):
                 raise ScenarioError(
                     RUNNING,
@@ -339,8 +340,9 @@ class Model:
         # Every job due by now arrives in this one event: simultaneous submissions are common.
         while i < n and submit_h[i] <= now:
             if warm and i in warm:
-                # Already in the system at time zero: running, or queued without screening.
-                if i not in self.running:
+                # Already in the system at time zero: started then, or queued without screening.
+                # (Not "running now": one preempted before this event is queued already.)
+                if i not in self._warm_started:
                     self._queued_work_gpu_h += self._work[i]
                     submit(i)
                 i += 1

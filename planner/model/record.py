@@ -72,13 +72,25 @@ class Recorded:
     fragmentation: tuple[tuple[float, str, str, int, int, int], ...]
 
     @classmethod
-    def of(cls, rec: Recorder) -> Recorded:
-        """The recorder's columns as read-only arrays over its own memory (no copy)."""
+    def of(cls, rec: Recorder, taken: Mapping[str, NDArray[Any]] | None = None) -> Recorded:
+        """The recorder's columns as read-only arrays over its own memory (no copy).
+
+        ``taken`` holds columns an engine recorded in arrays of its own, under the Recorder's
+        names and dtypes; they are used as they are (read-only views, no copy) in place of
+        the Recorder's, which must then have recorded nothing in them.
+        """
+        taken = taken or {}
         columns = {
             f.name: _read_only(values)
             for f in fields(cls)
-            if isinstance(values := getattr(rec, f.name), array)
+            if isinstance(values := getattr(rec, f.name), array) and f.name not in taken
         }
+        for name, values in taken.items():
+            if len(getattr(rec, name)):
+                raise RuntimeError(f"{name} was recorded both by the Recorder and by the engine")
+            view = values.view()
+            view.flags.writeable = False
+            columns[name] = view
         return cls(
             **columns,
             failure_cause=tuple(rec.failure_cause),

@@ -3,14 +3,19 @@
 The reference engine (:class:`planner.model.engine.Model`) is the specification: on the same
 scenario, seed and replication the fast engine records the same runs in the same order, so
 every table is identical. It reuses the reference engine's build phase and business events and
-replaces the per-job work (arrivals, the scheduler pass, placement, starts, ends, balking and
-churn, credit gating and draws) with compiled functions on preallocated arrays:
+replaces the per-job work (arrivals, the scheduler pass, placement, starts, ends, preemption,
+runs cut short by failures, balking and churn, credit gating and draws) with compiled
+functions on preallocated arrays:
 
 - :mod:`~planner.model.fast.state`: the arrays, grouped by concept, built from a built Model;
 - :mod:`~planner.model.fast.placement`: node and pod placement (planner.model.fleet's rules);
 - :mod:`~planner.model.fast.flow`: the job flow between two business events, and the FIFO pass;
 - :mod:`~planner.model.fast.sched`: the arrays of the policies beyond FIFO;
 - :mod:`~planner.model.fast.backfill`, :mod:`~planner.model.fast.quota`: those policies;
+- :mod:`~planner.model.fast.queues`: the queues of fifo and priority when runs can be cut
+  short, and the search for runs to preempt;
+- :mod:`~planner.model.fast.interrupt`: runs cut short by failures and preemption, nodes
+  failing and coming back;
 - :mod:`~planner.model.fast.lookahead`: where a job would fit after running jobs end;
 - :mod:`~planner.model.fast.driver`: :class:`FastModel`, which interleaves the two;
 - :mod:`~planner.model.fast.jit`: how the kernel is compiled and cached;

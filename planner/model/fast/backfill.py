@@ -34,7 +34,17 @@ from planner.model.fast.sched import (
     B_TAIL,
     Backfill,
 )
-from planner.model.fast.state import HEAP_SIZE, NOW, QUEUED, Fleet, Flow, Jobs, Records, Tenants
+from planner.model.fast.state import (
+    HEAP_SIZE,
+    NOW,
+    QUEUED,
+    Fleet,
+    Flow,
+    Jobs,
+    Policy,
+    Records,
+    Tenants,
+)
 
 # Estimated ends within this of the reservation count as before it (float noise in sums).
 EPS_H = 1e-9
@@ -45,9 +55,9 @@ STARTED, PARKED = 1, 2  # Backfill.gone: why a job left the queue in this pass
 
 
 @kernel
-def _admitted(fleet: Fleet, jobs: Jobs, flow: Flow, bf: Backfill, job: int) -> None:
+def _admitted(fleet: Fleet, jobs: Jobs, flow: Flow, pol: Policy, bf: Backfill, job: int) -> None:
     """Backfill._admitted: every start is noted with its estimated end."""
-    run_h = fl.duration_h(fleet, jobs, job, jobs.pool[job])
+    run_h = fl.duration_h(fleet, jobs, pol, job, jobs.pool[job])
     bf.estimated_end_h[job] = flow.clock[NOW] + run_h * bf.factor[job]
 
 
@@ -58,15 +68,16 @@ def start(
     ten: Tenants,
     flow: Flow,
     rec: Records,
+    pol: Policy,
     bf: Backfill,
     job: int,
     only_pool: int,
 ) -> bool:
     """Backfill._start: try to start ``job`` (on ``only_pool`` if not -1), noting its estimate.
     Also Policy.start_on, for a job running at time zero."""
-    if not fl.try_start(fleet, jobs, ten, flow, rec, job, only_pool):
+    if not fl.try_start(fleet, jobs, ten, flow, rec, pol, job, only_pool):
         return False
-    _admitted(fleet, jobs, flow, bf, job)
+    _admitted(fleet, jobs, flow, pol, bf, job)
     return True
 
 
@@ -78,13 +89,13 @@ def _make_room(bf: Backfill, job: int) -> bool:
 
 
 @kernel
-def _late(fleet: Fleet, jobs: Jobs, flow: Flow, bf: Backfill, job: int) -> bool:
+def _late(fleet: Fleet, jobs: Jobs, flow: Flow, pol: Policy, bf: Backfill, job: int) -> bool:
     """Backfill._late: would ``job``, started now on the reserved pool, run past the
     reservation by its estimate? Then it may not use the reserved nodes."""
     c = bf.counters
     if c[B_RES_JOB] < 0:
         return False
-    run_h = fl.duration_h(fleet, jobs, job, c[B_RES_POOL]) * bf.factor[job]
+    run_h = fl.duration_h(fleet, jobs, pol, job, c[B_RES_POOL]) * bf.factor[job]
     return bool(run_h > bf.res_start_h[0] - flow.clock[NOW] + EPS_H)
 
 
@@ -95,6 +106,7 @@ def _try_backfill(
     ten: Tenants,
     flow: Flow,
     rec: Records,
+    pol: Policy,
     bf: Backfill,
     job: int,
     late: bool,
@@ -103,7 +115,7 @@ def _try_backfill(
     (Model.try_start with ``avoid``)."""
     c = bf.counters
     if not (late and c[B_RES_JOB] >= 0):
-        return start(fleet, jobs, ten, flow, rec, bf, job, -1)
+        return start(fleet, jobs, ten, flow, rec, pol, bf, job, -1)
     tenant, gpus, held_pool = jobs.tenant[job], jobs.gpus[job], c[B_RES_POOL]
     for k in range(ten.n_candidates[tenant]):
         pool = ten.candidates[tenant, k]
@@ -112,8 +124,8 @@ def _try_backfill(
         else:
             placed = allocate(fleet, jobs, job, pool, gpus)
         if placed:
-            fl.start_placed(fleet, jobs, ten, flow, rec, job)
-            _admitted(fleet, jobs, flow, bf, job)
+            fl.start_placed(fleet, jobs, ten, flow, rec, pol, job)
+            _admitted(fleet, jobs, flow, pol, bf, job)
             return True
     return False
 
@@ -327,15 +339,24 @@ def _most_free_gpus(fleet: Fleet) -> int:
 
 @kernel
 def submit(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, bf: Backfill, job: int
+    fleet: Fleet,
+    jobs: Jobs,
+    ten: Tenants,
+    flow: Flow,
+    rec: Records,
+    pol: Policy,
+    bf: Backfill,
+    job: int,
 ) -> None:
     """Backfill._submit: an arrival starts at once if the queue is empty and it fits, or if it
     can be backfilled; otherwise it queues, and a new head gets a reservation."""
     c = bf.counters
     if c[B_HEAD] == c[B_TAIL]:
-        if start(fleet, jobs, ten, flow, rec, bf, job, -1) or _make_room(bf, job):
+        if start(fleet, jobs, ten, flow, rec, pol, bf, job, -1) or _make_room(bf, job):
             return
-    elif _try_backfill(fleet, jobs, ten, flow, rec, bf, job, _late(fleet, jobs, flow, bf, job)):
+    elif _try_backfill(
+        fleet, jobs, ten, flow, rec, pol, bf, job, _late(fleet, jobs, flow, pol, bf, job)
+    ):
         return
     _append(jobs, bf, job)
     if c[B_TAIL] - c[B_HEAD] == 1:
@@ -344,14 +365,14 @@ def submit(
 
 @kernel
 def dispatch(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, bf: Backfill
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, bf: Backfill
 ) -> None:
     """Backfill._dispatch: start heads while they fit, renew the reservation if the head
     changed or it is stale, then backfill."""
     c = bf.counters
     queue = bf.queue
     while c[B_HEAD] < c[B_TAIL] and (
-        start(fleet, jobs, ten, flow, rec, bf, queue[c[B_HEAD]], -1)
+        start(fleet, jobs, ten, flow, rec, pol, bf, queue[c[B_HEAD]], -1)
         or _make_room(bf, queue[c[B_HEAD]])
     ):
         job = queue[c[B_HEAD]]
@@ -366,12 +387,12 @@ def dispatch(
     if c[B_RES_JOB] < 0 or c[B_RES_JOB] != queue[c[B_HEAD]] or c[B_STALE]:
         _earliest(fleet, jobs, ten, flow, bf, queue[c[B_HEAD]])
         c[B_STALE] = 0
-    _backfill(fleet, jobs, ten, flow, rec, bf)
+    _backfill(fleet, jobs, ten, flow, rec, pol, bf)
 
 
 @kernel
 def _backfill(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, bf: Backfill
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, bf: Backfill
 ) -> None:
     """Backfill._backfill: start every later job that does not delay the head's reservation,
     in queue order, looking at most ``max_scan`` deep; park the jobs that cannot pass it."""
@@ -398,7 +419,7 @@ def _backfill(
         size = jobs.gpus[job]
         if size > free:
             continue
-        late = _late(fleet, jobs, flow, bf, job)
+        late = _late(fleet, jobs, flow, pol, bf, job)
         if late and held and _only_pool(jobs, ten, bf, job):
             if outside < 0:
                 outside = _free_outside(fleet, bf)
@@ -406,7 +427,7 @@ def _backfill(
                 gone[job] = PARKED  # no room beside the reserved nodes, too long for them
                 parked += 1
                 continue
-        if _try_backfill(fleet, jobs, ten, flow, rec, bf, job, late):
+        if _try_backfill(fleet, jobs, ten, flow, rec, pol, bf, job, late):
             gone[job] = STARTED
             started += 1
             free = _most_free_gpus(fleet)

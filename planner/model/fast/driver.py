@@ -3,7 +3,8 @@
 :class:`FastModel` is a :class:`~planner.model.engine.Model` whose build phase is the reference
 engine's (jobs, cohorts, prices, accounts, candidates) and whose run is replaced: before SimPy
 handles each business event, the kernel runs every job event that comes before it in the order
-of events at one instant, then copies what it recorded into the same Recorder. The business
+of events at one instant, then copies the few credit events it recorded into the same Recorder
+(the per-job records stay in the kernel's arrays and become the run's record). The business
 events themselves (cohorts entering and leaving service, bans, credit grants and expiries, the
 daily samples) are the reference engine's own methods.
 """
@@ -11,24 +12,31 @@ daily samples) are the reference engine's own methods.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from planner.model.demand import JobBatch
 from planner.model.engine import Model
-from planner.model.fast import flow, placement, sched
+from planner.model.fast import flow, interrupt, placement, sched
 from planner.model.fast.state import (
+    KIND,
     N_CHURNED,
     N_DRAWS,
     N_ENDS,
     N_EXHAUSTED,
+    N_LEVELS,
+    N_LOST,
     N_SKIPS,
     N_STARTS,
     NEXT_ARRIVAL_H,
+    PLAIN,
     Q_HEAD,
     Q_TAIL,
     QUEUED_WORK,
+    RECORDS_LOW,
+    TRACKING,
     State,
     build_state,
     pool_keys,
@@ -37,13 +45,15 @@ from planner.model.fast.state import (
 )
 from planner.model.fleet import Pool
 from planner.model.policies.base import Policy
+from planner.model.record import Recorded, RunRecord
 from planner.recording import Recorder
 from planner.scenario.schema import Scenario
 
 
 class KernelFifo(Policy):
-    """The policy hooks the business events call, answered from the kernel's queues (FIFO's,
-    or those of planner.model.fast.sched for backfill and quota)."""
+    """The policy hooks the business events call, answered from the kernel's queues (the FIFO
+    array, planner.model.fast.queues' linked queues, or those of planner.model.fast.sched for
+    backfill and quota)."""
 
     def __init__(self, model: FastModel) -> None:
         super().__init__(model, [False] * len(model.scenario.tenants))
@@ -51,6 +61,7 @@ class KernelFifo(Policy):
 
     def dispatch(self) -> None:
         model = self._model
+        model.make_room_for_records()
         flow.dispatch(model.state, model.env.now)
         model.copy_records()
 
@@ -67,11 +78,21 @@ class KernelFifo(Policy):
         sched.fleet_changed(self._model.state.sched)
 
     def waiting(self) -> Iterator[int]:
-        queued = sched.waiting(self._model.state.sched)
+        state = self._model.state
+        queued = sched.waiting(state.sched)
         if queued is not None:
-            return queued
-        count = self._model.state.flow.counters
-        return iter(self._model.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist())
+            yield from queued
+            return
+        pol = state.policy
+        if pol.flags[KIND] != PLAIN:
+            after = pol.q_next.tolist()
+            for job in pol.q_head[: int(pol.flags[N_LEVELS]) + 1].tolist():
+                while job >= 0:
+                    yield job
+                    job = after[job]
+            return
+        count = state.flow.counters
+        yield from state.flow.queue[count[Q_HEAD] : count[Q_TAIL]].tolist()
 
 
 def _extend(column: Any, values: np.ndarray) -> None:
@@ -80,7 +101,7 @@ def _extend(column: Any, values: np.ndarray) -> None:
 
 
 class FastModel(Model):
-    """One replication of a FIFO, backfill or quota scenario on the compiled kernel (see
+    """One replication of a scenario on the compiled kernel (see
     planner.model.fast).
 
     The Fleet keeps the pools' shape (pods, nodes, cohorts, GPUs in service) for the business
@@ -92,10 +113,13 @@ class FastModel(Model):
         self, sc: Scenario, seed: int = 0, *, jobs: JobBatch | None = None, replication: int = 0
     ) -> None:
         super().__init__(sc, seed, jobs=jobs, replication=replication)
+        # The reference loop's per-job lists: the kernel reads the arrays instead.
+        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
         self.state: State = build_state(self)
         self._pools = {key: p for p, key in enumerate(pool_keys(self))}
         self._mirrored_retired: set[int] = set()
-        self._copied = [0] * 6  # records already in the Recorder, per kind (see copy_records)
+        self._copied = [0] * 3  # records already in the Recorder, per kind (see copy_records)
+        self._taken: dict[str, np.ndarray] = {}  # the kernel's records, once the run is over
         self.policy = KernelFifo(self)
 
     def pool_index(self, pool: Pool) -> int:
@@ -122,8 +146,11 @@ class FastModel(Model):
             p = self._pools[key]
             fleet.pool_throughput[p] = pool.throughput
             fleet.pool_multinode[p] = pool.multinode_throughput
-            for pod in pool.pods[fleet.pool_pods[p] :]:
+            added = pool.pods[fleet.pool_pods[p] :]
+            for pod in added:
                 placement.add_pod(fleet, p, pod.nodes.start, len(pod.nodes), pod.cohort)
+            for cohort in sorted({pod.cohort for pod in added} if pool.spares else ()):
+                self._hold_spares(p, pool, cohort)
             for cohort in sorted(pool.retired - self._mirrored_retired):
                 placement.retire(fleet, p, cohort)
                 self._mirrored_retired.add(cohort)
@@ -145,18 +172,25 @@ class FastModel(Model):
     def _sample_fragmentation(self) -> None:
         """Model._sample_fragmentation, with free and stranded GPUs read from the arrays."""
         fleet = self.state.fleet
+        # Per tenant: how many jobs wait and their distinct sizes, over the queue at once (a
+        # long queue is a million jobs, sampled every day).
+        count = self.state.flow.counters
+        waiting = self.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]]
+        tenant_of = self.state.jobs.tenant[waiting]
+        gpus_of = self.state.jobs.gpus[waiting]
+        counts = np.bincount(tenant_of, minlength=len(self.scenario.tenants)).tolist()
         sizes: list[set[int]] = [set() for _ in self.scenario.tenants]
-        counts = [0] * len(sizes)
-        job_gpus, job_tenant = self.state.jobs.gpus, self.state.jobs.tenant
-        for job in self.policy.waiting():
-            tenant = int(job_tenant[job])
-            sizes[tenant].add(int(job_gpus[job]))
-            counts[tenant] += 1
+        span = int(gpus_of.max()) + 1 if len(gpus_of) else 1
+        for key in np.unique(tenant_of * span + gpus_of).tolist():
+            sizes[key // span].add(key % span)
+        tenants = self.state.tenants
+        listed = np.arange(tenants.candidates.shape[1]) < tenants.n_candidates[:, None]
         for key, pool in self.fleet.pools.items():
             if pool.gpus == 0:
                 continue
             p = self._pools[key]
-            users = [t for t, pools in enumerate(self._candidates) if pool in pools]
+            # The tenants that may run on the pool now.
+            users = np.flatnonzero(((tenants.candidates == p) & listed).any(axis=1)).tolist()
             stranded = self._stranded_gpus(p, [g for t in users for g in sizes[t]])
             queued = sum(counts[t] for t in users)
             self.recorder.fragmentation_sampled(
@@ -195,21 +229,19 @@ class FastModel(Model):
         self._ran = True
         self._wire()
         horizon = self.scenario.horizon_h
-        env, state = self.env, self.state
+        env = self.env
         shown = 0
         # The queue's head is (time, priority, sequence, event); the kernel runs every job
         # event before it, then SimPy handles it. Nothing at the horizon itself is handled,
         # as with ``env.run(until=horizon)``.
         while env._queue and env._queue[0][0] < horizon:
             t_h, priority = env._queue[0][0], env._queue[0][1]
-            flow.advance(state, t_h, priority)
-            self.copy_records()
+            self._advance(t_h, priority)
             env.step()
             if progress is not None and int(100 * t_h / horizon) > shown:
                 shown = int(100 * t_h / horizon)
                 progress(shown / 100)
-        flow.advance(state, horizon, 0)
-        self.copy_records()
+        self._advance(horizon, 0)
         self._finalise()
         if progress is not None:
             progress(1.0)
@@ -221,40 +253,147 @@ class FastModel(Model):
         )
         self.copy_records()
         pull_accounts(self, self.state.accounts)
-        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
+        self._taken = self._take_records()
+        # The run's arrays (the queue, the heap, where each job ran) are of no use to the
+        # tables; a large run needs their memory back before the tables are built.
+        del self.state
 
     def copy_records(self) -> None:
-        """Append what the kernel recorded since the last call to the Recorder, in order."""
+        """Append the credit events and churns the kernel recorded since the last call to the
+        Recorder, in order among those the business events record.
+
+        The per-job columns (starts, ends, skips, credit draws) only the kernel records; they
+        stay in its arrays and the run's record takes them from there once it is over
+        (:meth:`record`), so a large run holds them once, not twice."""
         rec, out, count = self.state.records, self.recorder, self.state.flow.counters
         done = self._copied
-        n = int(count[N_STARTS])
-        if n > done[0]:
-            _extend(out.start_job, rec.start_job[done[0] : n])
-            _extend(out.start_h, rec.start_h[done[0] : n])
-            _extend(out.start_cohort, rec.start_cohort[done[0] : n])
-            _extend(out.start_gpus, rec.start_gpus[done[0] : n])
-            done[0] = n
-        n = int(count[N_ENDS])
-        if n > done[1]:
-            _extend(out.end_job, rec.end_job[done[1] : n])
-            _extend(out.end_h, rec.end_h[done[1] : n])
-            _extend(out.end_interrupted, np.zeros(n - done[1], np.int8))
-            done[1] = n
-        n = int(count[N_SKIPS])
-        if n > done[2]:
-            _extend(out.skipped_job, rec.skipped_job[done[2] : n])
-            _extend(out.skipped_reason, rec.skipped_reason[done[2] : n])
-            done[2] = n
-        n = int(count[N_DRAWS])
-        if n > done[3]:
-            _extend(out.credit_job, rec.credit_job[done[3] : n])
-            _extend(out.credit_usd, rec.credit_usd[done[3] : n])
-            done[3] = n
-        for i in range(done[4], int(count[N_EXHAUSTED])):
+        for i in range(done[0], int(count[N_EXHAUSTED])):
             out.credit_event(
                 int(rec.exhausted_tenant[i]), "exhausted", float(rec.exhausted_h[i]), 0.0
             )
-        done[4] = int(count[N_EXHAUSTED])
-        for i in range(done[5], int(count[N_CHURNED])):
+        done[0] = int(count[N_EXHAUSTED])
+        for i in range(done[1], int(count[N_CHURNED])):
             out.tenant_churned(int(rec.churned_tenant[i]), float(rec.churned_h[i]))
-        done[5] = int(count[N_CHURNED])
+        done[1] = int(count[N_CHURNED])
+        self._copy_lost()
+
+    # -- runs cut short: failures, repairs, and the record arrays they lengthen ----------------
+
+    def _copy_lost(self) -> None:
+        pol, out, done = self.state.policy, self.recorder, self._copied
+        n = int(pol.flags[N_LOST])
+        if n > done[2]:
+            _extend(out.lost_job, pol.lost_job[done[2] : n])
+            _extend(out.lost_cohort, pol.lost_cohort[done[2] : n])
+            _extend(out.lost_gpu_h, pol.lost_gpu_h[done[2] : n])
+            done[2] = n
+
+    def _advance(self, until_h: float, until_priority: int) -> None:
+        """flow.advance, growing the record arrays whenever it stops for room."""
+        while True:
+            self.make_room_for_records()
+            flow.advance(self.state, until_h, until_priority)
+            self.copy_records()
+            if not self.state.policy.flags[RECORDS_LOW]:
+                return
+
+    def make_room_for_records(self) -> None:
+        """Runs cut short record more starts, ends, draws and losses than there are jobs: make
+        the arrays hold at least one more event of every kind (see interrupt.reserve)."""
+        state = self.state
+        pol = state.policy
+        pol.flags[RECORDS_LOW] = 0
+        if not pol.flags[TRACKING] or not interrupt.records_low(state):
+            return
+        room = int(interrupt.reserve(state))
+        rec, count = state.records, state.flow.counters
+
+        def grow(column: np.ndarray, used: int) -> np.ndarray:
+            if used + room <= len(column):
+                return column
+            bigger = np.zeros(max(2 * len(column), used + room), column.dtype)
+            bigger[:used] = column[:used]
+            return bigger
+
+        starts, ends, draws = int(count[N_STARTS]), int(count[N_ENDS]), int(count[N_DRAWS])
+        lost = int(pol.flags[N_LOST])
+        self.state = state._replace(
+            records=rec._replace(
+                start_job=grow(rec.start_job, starts),
+                start_h=grow(rec.start_h, starts),
+                start_cohort=grow(rec.start_cohort, starts),
+                start_gpus=grow(rec.start_gpus, starts),
+                end_job=grow(rec.end_job, ends),
+                end_h=grow(rec.end_h, ends),
+                credit_job=grow(rec.credit_job, draws),
+                credit_usd=grow(rec.credit_usd, draws),
+            ),
+            policy=pol._replace(
+                end_kind=grow(pol.end_kind, ends),
+                lost_job=grow(pol.lost_job, lost),
+                lost_cohort=grow(pol.lost_cohort, lost),
+                lost_gpu_h=grow(pol.lost_gpu_h, lost),
+            ),
+        )
+        self.state.policy.flags[RECORDS_LOW] = 0
+
+    def _hold_spares(self, p: int, pool: Pool, cohort: int) -> None:
+        """Pool.hold_spares ran on the Fleet's pool: hold the same nodes back in the arrays."""
+        for node in pool.spares:
+            if pool.node_cohort[node] == cohort:
+                interrupt.unfree(self.state, p, node)
+
+    def _node_failed(self, pool: Pool, node: int, cause: str) -> None:
+        """Model._node_failed: the Fleet's pool keeps which nodes are down and spare; the
+        kernel cuts the runs short, takes the node out, brings the spare in and dispatches."""
+        spare = pool.spares[-1] if pool.spares else -1
+        spare_used = pool.fail(node)
+        if spare_used:
+            self._spare_took.add((id(pool), node))
+        self.recorder.node_failed(
+            self.env.now, pool.node_cohort[node], pool.node_gpus, spare_used, cause
+        )
+        self.policy.fleet_changed()
+        self.make_room_for_records()
+        interrupt.fail_node(
+            self.state, self.pool_index(pool), node, spare if spare_used else -1, self.env.now
+        )
+        self.copy_records()
+
+    def _node_repaired(self, pool: Pool, node: int) -> None:
+        back_to_spares = (id(pool), node) in self._spare_took
+        self._spare_took.discard((id(pool), node))
+        pool.repair(node, back_to_spares)
+        self.recorder.node_repaired(self.env.now, pool.node_cohort[node], pool.node_gpus)
+        self.policy.fleet_changed()
+        to_service = not back_to_spares and pool.node_cohort[node] not in pool.retired
+        self.make_room_for_records()
+        interrupt.repair_node(self.state, self.pool_index(pool), node, to_service, self.env.now)
+        self.copy_records()
+
+    def _take_records(self) -> dict[str, np.ndarray]:
+        """The kernel's per-job records as the Recorder's columns: views, no copy."""
+        rec, count = self.state.records, self.state.flow.counters
+        starts, ends = int(count[N_STARTS]), int(count[N_ENDS])
+        skips, draws = int(count[N_SKIPS]), int(count[N_DRAWS])
+        return {
+            "start_job": rec.start_job[:starts],
+            "start_h": rec.start_h[:starts],
+            "start_cohort": rec.start_cohort[:starts],
+            "start_gpus": rec.start_gpus[:starts],
+            "end_job": rec.end_job[:ends],
+            "end_h": rec.end_h[:ends],
+            "end_interrupted": (
+                self.state.policy.end_kind[:ends].astype(np.int8)
+                if self.state.policy.flags[TRACKING]
+                else np.zeros(ends, np.int8)
+            ),
+            "skipped_job": rec.skipped_job[:skips],
+            "skipped_reason": rec.skipped_reason[:skips].astype(np.int8),
+            "credit_job": rec.credit_job[:draws],
+            "credit_usd": rec.credit_usd[:draws],
+        }
+
+    def record(self) -> RunRecord:
+        record = super().record()
+        return replace(record, recorded=Recorded.of(self.recorder, self._taken))

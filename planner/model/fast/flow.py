@@ -15,15 +15,18 @@ import math
 
 import numpy as np
 
-from planner.model.fast import backfill, quota
+# The policies that may cut runs short call back into this module: a cycle of modules, not of
+# calls (nothing there calls _submit or _dispatch), resolved when the kernel compiles.
+from planner.model.fast import backfill, interrupt, queues, quota
 from planner.model.fast.jit import kernel
 from planner.model.fast.placement import allocate, release
-from planner.model.fast.sched import BACKFILL, QUOTA, Sched
+from planner.model.fast.sched import BACKFILL, QUOTA
 from planner.model.fast.state import (
     ACTIVE,
     DONE,
     HEAP_SIZE,
     I64,
+    KIND,
     N_CHURNED,
     N_DRAWS,
     N_ENDS,
@@ -34,18 +37,23 @@ from planner.model.fast.state import (
     NEXT_ARRIVAL_H,
     NOW,
     PENDING,
+    PLAIN,
     Q_HEAD,
     Q_TAIL,
     QUEUED,
     QUEUED_WORK,
+    RESTART_H,
     RUN_SEQ,
     RUNNING,
     SKIPPED,
     SPENT,
+    TRACKING,
+    WARM_STARTED,
     Accounts,
     Fleet,
     Flow,
     Jobs,
+    Policy,
     Prices,
     Records,
     State,
@@ -215,10 +223,18 @@ def _count_long_wait(ten: Tenants, rec: Records, flow: Flow, tenant: int, wait_h
 
 @kernel
 def try_start(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, job: int, only_pool: int
+    fleet: Fleet,
+    jobs: Jobs,
+    ten: Tenants,
+    flow: Flow,
+    rec: Records,
+    pol: Policy,
+    job: int,
+    only_pool: int,
 ) -> bool:
     """Model.try_start: place ``job`` on the first of its tenant's pools where it fits (or on
-    ``only_pool`` if not -1) and start it."""
+    ``only_pool`` if not -1) and start it. A job whose earlier run was cut short pays the
+    restart from its checkpoint (Model.duration_h) and does not count its wait again."""
     gpus, tenant = jobs.gpus[job], jobs.tenant[job]
     n = 1 if only_pool >= 0 else ten.n_candidates[tenant]
     placed = False
@@ -229,35 +245,39 @@ def try_start(
             break
     if not placed:
         return False
-    start_placed(fleet, jobs, ten, flow, rec, job)
+    start_placed(fleet, jobs, ten, flow, rec, pol, job)
     return True
 
 
 @kernel
-def duration_h(fleet: Fleet, jobs: Jobs, job: int, pool: int) -> float:
+def duration_h(fleet: Fleet, jobs: Jobs, pol: Policy, job: int, pool: int) -> float:
     """Model.duration_h: hours ``job`` would run if started on ``pool`` now, its work at the
-    pool's rate (a restart's overhead is added only to a run cut short before, and no run is
-    cut short in a scenario the fast engine runs: see support.py)."""
+    pool's rate, plus the restart from its checkpoint if an earlier run was cut short."""
     gpus = jobs.gpus[job]
     rate = gpus * fleet.pool_throughput[pool]  # Pool.work_rate
     if gpus > fleet.pool_node_gpus[pool]:
         rate = rate * fleet.pool_multinode[pool]
-    return float(jobs.work_gpu_h[job] / rate)
+    duration = jobs.work_gpu_h[job] / rate
+    if pol.flags[TRACKING] and pol.restarts[job] > 0:
+        duration += pol.params[RESTART_H]
+    return float(duration)
 
 
 @kernel
 def start_placed(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, job: int
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, job: int
 ) -> None:
-    """The rest of Model.try_start once ``job`` is placed: start it and schedule its end."""
+    """The rest of Model.try_start once ``job`` is placed: start it and schedule its end. A job
+    whose earlier run was cut short does not count its wait again."""
     tenant = jobs.tenant[job]
-    run_h = duration_h(fleet, jobs, job, jobs.pool[job])
+    run_h = duration_h(fleet, jobs, pol, job, jobs.pool[job])
+    restarted = pol.flags[TRACKING] and pol.restarts[job] > 0
     now = flow.clock[NOW]
     jobs.state[job] = RUNNING
     flow.clock[QUEUED_WORK] -= jobs.work_gpu_h[job]
     if ten.pays_credits[tenant]:
         jobs.drawn_to_h[job] = now
-    if not math.isnan(ten.churn_wait_h[tenant]):
+    if not math.isnan(ten.churn_wait_h[tenant]) and not restarted:
         _count_long_wait(ten, rec, flow, tenant, now - jobs.submit_h[job])
     count = flow.counters
     i = count[N_STARTS]
@@ -266,14 +286,21 @@ def start_placed(
     rec.start_cohort[i] = jobs.cohort[job]
     rec.start_gpus[i] = jobs.gpus_per_node[job] * jobs.nodes[job]
     count[N_STARTS] += 1
+    if pol.flags[TRACKING]:
+        pol.run_start_h[job] = now
     _push_end(flow, now + run_h, job)
 
 
 @kernel
-def _submit(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, job: int) -> None:
-    """Fifo._submit: behind a blocked head an arrival cannot start either."""
+def _submit(s: State, job: int) -> None:
+    """Fifo._submit: behind a blocked head an arrival cannot start either. Policies that may
+    cut runs short keep their queues in planner.model.fast.queues."""
+    if s.policy.flags[KIND] != PLAIN:
+        queues.submit(s, job)
+        return
+    fleet, jobs, ten, flow, rec = s.fleet, s.jobs, s.tenants, s.flow, s.records
     if flow.counters[Q_TAIL] > flow.counters[Q_HEAD] or not try_start(
-        fleet, jobs, ten, flow, rec, job, -1
+        fleet, jobs, ten, flow, rec, s.policy, job, -1
     ):
         jobs.state[job] = QUEUED
         flow.queue[flow.counters[Q_TAIL]] = job
@@ -281,67 +308,64 @@ def _submit(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, jo
 
 
 @kernel
-def _dispatch(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records) -> None:
+def _dispatch(s: State) -> None:
     """Fifo._dispatch: start jobs from the head until one does not fit."""
+    if s.policy.flags[KIND] != PLAIN:
+        queues.dispatch(s)
+        return
+    fleet, jobs, ten, flow, rec = s.fleet, s.jobs, s.tenants, s.flow, s.records
     count = flow.counters
     while count[Q_TAIL] > count[Q_HEAD] and try_start(
-        fleet, jobs, ten, flow, rec, flow.queue[count[Q_HEAD]], -1
+        fleet, jobs, ten, flow, rec, s.policy, flow.queue[count[Q_HEAD]], -1
     ):
         flow.counters[Q_HEAD] += 1
 
 
 @kernel
-def _policy_submit(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, sched: Sched, job: int
-) -> None:
+def _policy_submit(s: State, job: int) -> None:
     """Policy.submit: the scenario's policy takes an arriving job."""
-    kind = sched.kind[0]
+    kind = s.sched.kind[0]
     if kind == BACKFILL:
-        backfill.submit(fleet, jobs, ten, flow, rec, sched.backfill, job)
+        backfill.submit(
+            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.backfill, job
+        )
     elif kind == QUOTA:
-        quota.submit(fleet, jobs, ten, flow, rec, sched.quota, job)
+        quota.submit(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.quota, job)
     else:
-        _submit(fleet, jobs, ten, flow, rec, job)
+        _submit(s, job)
 
 
 @kernel
-def _policy_dispatch(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, sched: Sched
-) -> None:
+def _policy_dispatch(s: State) -> None:
     """Policy.dispatch: start whatever the scenario's policy allows now."""
-    kind = sched.kind[0]
+    kind = s.sched.kind[0]
     if kind == BACKFILL:
-        backfill.dispatch(fleet, jobs, ten, flow, rec, sched.backfill)
+        backfill.dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.backfill)
     elif kind == QUOTA:
-        quota.dispatch(fleet, jobs, ten, flow, rec, sched.quota)
+        quota.dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.quota)
     else:
-        _dispatch(fleet, jobs, ten, flow, rec)
+        _dispatch(s)
 
 
 @kernel
-def _policy_ended(jobs: Jobs, flow: Flow, sched: Sched, job: int) -> None:
+def _policy_ended(s: State, job: int) -> None:
     """Policy.ended, for the policies that follow runs (Model._on_end's ``_ended``)."""
-    kind = sched.kind[0]
+    kind = s.sched.kind[0]
     if kind == BACKFILL:
-        backfill.ended(flow, sched.backfill, job)
+        backfill.ended(s.flow, s.sched.backfill, job)
     elif kind == QUOTA:
-        quota.ended(jobs, sched.quota, job)
+        quota.ended(s.jobs, s.sched.quota, job)
 
 
 @kernel
-def _on_end(
-    fleet: Fleet,
-    jobs: Jobs,
-    ten: Tenants,
-    acc: Accounts,
-    prices: Prices,
-    flow: Flow,
-    rec: Records,
-    sched: Sched,
-    job: int,
-) -> None:
-    """Model._on_end: give the GPUs back, draw on credits, record the end, dispatch."""
+def _on_end(s: State, job: int) -> None:
+    """Model._on_end: give the GPUs back, draw on credits, record the end, dispatch. A run
+    that began by restoring a checkpoint counts its restart as lost work."""
+    fleet, jobs, ten, acc, prices, flow, rec, pol = s[:8]
     now = flow.clock[NOW]
+    if pol.flags[TRACKING] and pol.restarts[job] > 0:
+        held = jobs.gpus_per_node[job] * jobs.nodes[job]
+        interrupt.record_lost(pol, job, jobs.cohort[job], pol.params[RESTART_H] * held)
     release(fleet, jobs, job)
     jobs.state[job] = DONE
     count = flow.counters
@@ -350,8 +374,8 @@ def _on_end(
     rec.end_job[count[N_ENDS]] = job
     rec.end_h[count[N_ENDS]] = now
     count[N_ENDS] += 1
-    _policy_ended(jobs, flow, sched, job)
-    _policy_dispatch(fleet, jobs, ten, flow, rec, sched)
+    _policy_ended(s, job)
+    _policy_dispatch(s)
 
 
 @kernel
@@ -380,18 +404,17 @@ def _refusal(jobs: Jobs, ten: Tenants, acc: Accounts, flow: Flow, job: int, tena
 
 
 @kernel
-def _on_arrival(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, acc: Accounts, flow: Flow, rec: Records, sched: Sched
-) -> None:
+def _on_arrival(s: State) -> None:
     """Model._on_arrival: every job due by now arrives in one event."""
+    jobs, ten, acc, flow, rec = s.jobs, s.tenants, s.accounts, s.flow, s.records
     now = flow.clock[NOW]
     i, n = flow.counters[NEXT_ARRIVAL], len(jobs.submit_h)
     while i < n and jobs.submit_h[i] <= now:
         if jobs.warm[i]:
-            # Already in the system at time zero: running, or queued without screening.
-            if jobs.state[i] != RUNNING:
+            # Already in the system at time zero: started then, or queued without screening.
+            if jobs.warm[i] != WARM_STARTED:
                 flow.clock[QUEUED_WORK] += jobs.work_gpu_h[i]
-                _policy_submit(fleet, jobs, ten, flow, rec, sched, i)
+                _policy_submit(s, i)
             i += 1
             continue
         tenant = jobs.tenant[i]
@@ -404,7 +427,7 @@ def _on_arrival(
             flow.counters[N_SKIPS] += 1
         else:
             flow.clock[QUEUED_WORK] += jobs.work_gpu_h[i]
-            _policy_submit(fleet, jobs, ten, flow, rec, sched, i)
+            _policy_submit(s, i)
         i += 1
     flow.counters[NEXT_ARRIVAL] = i
     # The reference schedules the next arrival ``submit - now`` after now: the same float sum.
@@ -418,27 +441,29 @@ def _on_arrival(
 def advance(s: State, until_h: float, until_priority: int) -> None:
     """Handle every run end and arrival that comes before (``until_h``, ``until_priority``) in
     the order of events at one instant."""
-    fleet, jobs, ten, acc, prices, flow, rec, sched = s
+    flow = s.flow
     while True:
+        if s.policy.flags[TRACKING] and interrupt.records_low(s):
+            return
         end_h = flow.heap_t[0] if flow.counters[HEAP_SIZE] > 0 else math.inf
         arrival_h = flow.clock[NEXT_ARRIVAL_H]
         if end_h <= arrival_h:  # ends come first at one instant
             if not (end_h < until_h or (end_h == until_h and until_priority > ENDS)):
                 return
             flow.clock[NOW] = end_h
-            _on_end(fleet, jobs, ten, acc, prices, flow, rec, sched, _pop_end(flow))
+            _on_end(s, _pop_end(flow))
         else:
             if not (arrival_h < until_h or (arrival_h == until_h and until_priority > ARRIVALS)):
                 return
             flow.clock[NOW] = arrival_h
-            _on_arrival(fleet, jobs, ten, acc, flow, rec, sched)
+            _on_arrival(s)
 
 
 @kernel
 def dispatch(s: State, now_h: float) -> None:
     """The policy's pass at a business event that added GPUs."""
     s.flow.clock[NOW] = now_h
-    _policy_dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.sched)
+    _policy_dispatch(s)
 
 
 @kernel
@@ -449,10 +474,10 @@ def start_on(s: State, job: int, pool: int, now_h: float) -> bool:
     kind = s.sched.kind[0]
     if kind == BACKFILL:
         return backfill.start(
-            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.sched.backfill, job, pool
+            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.backfill, job, pool
         )
     if kind == QUOTA:
         return quota.start_on(
-            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.sched.quota, job, pool
+            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.quota, job, pool
         )
-    return try_start(s.fleet, s.jobs, s.tenants, s.flow, s.records, job, pool)
+    return try_start(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, job, pool)

@@ -30,6 +30,8 @@ _KERNEL_FILES = (
     "placement.py",
     "lookahead.py",
     "flow.py",
+    "interrupt.py",
+    "queues.py",
     "backfill.py",
     "quota.py",
 )

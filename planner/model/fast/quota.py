@@ -12,7 +12,7 @@ from planner.model.fast import flow as fl
 from planner.model.fast.jit import kernel
 from planner.model.fast.placement import allocate, release
 from planner.model.fast.sched import Q_LEND, Quota
-from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Records, Tenants
+from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
 
 
 @kernel
@@ -44,7 +44,14 @@ def _unused_on(flow: Flow, q: Quota, pool: int) -> int:
 
 @kernel
 def _start_outside(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int
+    fleet: Fleet,
+    jobs: Jobs,
+    ten: Tenants,
+    flow: Flow,
+    rec: Records,
+    pol: Policy,
+    q: Quota,
+    job: int,
 ) -> bool:
     """Quota._start_outside: Model.try_start with Quota._admit_outside, which (without
     ``lend``) refuses a placement that leaves its pool fewer free GPUs than the unused
@@ -58,7 +65,7 @@ def _start_outside(
         if not lend and fleet.pool_free_gpus[pool] < _unused_on(flow, q, pool):
             release(fleet, jobs, job)
             continue
-        fl.start_placed(fleet, jobs, ten, flow, rec, job)
+        fl.start_placed(fleet, jobs, ten, flow, rec, pol, job)
         return True
     return False
 
@@ -71,7 +78,14 @@ def _held_gpus(gpus: int, node_gpus: int) -> int:
 
 @kernel
 def _start_own(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int
+    fleet: Fleet,
+    jobs: Jobs,
+    ten: Tenants,
+    flow: Flow,
+    rec: Records,
+    pol: Policy,
+    q: Quota,
+    job: int,
 ) -> bool:
     """Quota._start_own: a reserved tenant's job runs in quota if it fits what is left of its
     reservation, else outside like everyone else's."""
@@ -82,11 +96,11 @@ def _start_own(
     if pool >= 0:
         gpus = _held_gpus(gpus, fleet.pool_node_gpus[pool])
     if not active or q.used[tenant] + gpus > q.held_gpus[tenant]:
-        return _start_outside(fleet, jobs, ten, flow, rec, q, job)
+        return _start_outside(fleet, jobs, ten, flow, rec, pol, q, job)
     if pool < 0:
         return False
     # Reclaiming (Quota._make_room on borrowers) is not run here: see the module docstring.
-    started = fl.try_start(fleet, jobs, ten, flow, rec, job, pool)
+    started = fl.try_start(fleet, jobs, ten, flow, rec, pol, job, pool)
     if started:
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
@@ -95,11 +109,19 @@ def _start_own(
 
 @kernel
 def start_on(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int, pool: int
+    fleet: Fleet,
+    jobs: Jobs,
+    ten: Tenants,
+    flow: Flow,
+    rec: Records,
+    pol: Policy,
+    q: Quota,
+    job: int,
+    pool: int,
 ) -> bool:
     """Quota.start_on: a job running at time zero counts against its tenant's reservation when
     it runs on the reserved pool and fits what is left of it."""
-    if not fl.try_start(fleet, jobs, ten, flow, rec, job, pool):
+    if not fl.try_start(fleet, jobs, ten, flow, rec, pol, job, pool):
         return False
     tenant = jobs.tenant[job]
     gpus = jobs.gpus_per_node[job] * jobs.nodes[job]
@@ -131,33 +153,46 @@ def _append(jobs: Jobs, q: Quota, block: int, job: int) -> None:
 
 @kernel
 def submit(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota, job: int
+    fleet: Fleet,
+    jobs: Jobs,
+    ten: Tenants,
+    flow: Flow,
+    rec: Records,
+    pol: Policy,
+    q: Quota,
+    job: int,
 ) -> None:
     """Quota._submit: behind a waiting job of its own queue an arrival cannot start either.
     (The shared queue's head may preempt spot work in the reference; no scenario the fast
     engine runs has a spot tenant.)"""
     tenant = jobs.tenant[job]
     if q.held[tenant]:
-        if q.tail[tenant] > q.head[tenant] or not _start_own(fleet, jobs, ten, flow, rec, q, job):
+        if q.tail[tenant] > q.head[tenant] or not _start_own(
+            fleet, jobs, ten, flow, rec, pol, q, job
+        ):
             _append(jobs, q, tenant, job)
         return
     shared = len(q.held)
-    if q.tail[shared] > q.head[shared] or not _start_outside(fleet, jobs, ten, flow, rec, q, job):
+    if q.tail[shared] > q.head[shared] or not _start_outside(
+        fleet, jobs, ten, flow, rec, pol, q, job
+    ):
         _append(jobs, q, shared, job)
 
 
 @kernel
-def dispatch(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, q: Quota) -> None:
+def dispatch(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, q: Quota
+) -> None:
     """Quota._dispatch: each reserved tenant's queue in tenant order, then the shared one."""
     shared = len(q.held)
     for tenant in range(shared):
         if not q.held[tenant]:
             continue
         while q.tail[tenant] > q.head[tenant] and _start_own(
-            fleet, jobs, ten, flow, rec, q, q.queue[q.head[tenant]]
+            fleet, jobs, ten, flow, rec, pol, q, q.queue[q.head[tenant]]
         ):
             q.head[tenant] += 1
     while q.tail[shared] > q.head[shared] and _start_outside(
-        fleet, jobs, ten, flow, rec, q, q.queue[q.head[shared]]
+        fleet, jobs, ten, flow, rec, pol, q, q.queue[q.head[shared]]
     ):
         q.head[shared] += 1

@@ -31,6 +31,8 @@ NOW, NEXT_ARRIVAL_H, QUEUED_WORK = 0, 1, 2
 Q_HEAD, Q_TAIL, HEAP_SIZE, RUN_SEQ, NEXT_ARRIVAL = 0, 1, 2, 3, 4
 N_STARTS, N_ENDS, N_SKIPS, N_DRAWS, N_EXHAUSTED, N_CHURNED = 5, 6, 7, 8, 9, 10
 
+# Jobs.warm of a job started at time zero (1: queued at time zero).
+WARM_STARTED = 2
 # Jobs.state.
 NEW, QUEUED, RUNNING, DONE, SKIPPED = 0, 1, 2, 3, 4
 # Accounts.state, in the order of billing.AccountState.
@@ -91,7 +93,7 @@ class Jobs(NamedTuple):
     gpus: I64
     work_gpu_h: F64
     keep_u: F64
-    warm: U8  # in the system at time zero (initial_state)
+    warm: U8  # in the system at time zero (initial_state): 1 queued, WARM_STARTED running
     state: U8
     pool: I64
     first_node: I64  # global
@@ -173,6 +175,50 @@ class Records(NamedTuple):
     churned_h: F64
 
 
+# Policy.flags: which policy runs the queues (PLAIN: the Flow's FIFO array, nothing ever cut
+# short), whether runs are tracked so they can be cut short, whether the policy may preempt,
+# aging and preemption of lower levels (priority), the number of non-spot queues, the count of
+# lost-work records, and whether a kernel call stopped early to let Python grow the records.
+KIND, TRACKING, PREEMPTS, AGING, PREEMPT_LOWER, N_LEVELS, N_LOST, RECORDS_LOW = range(8)
+PLAIN, FIFO, PRIORITY = 0, 1, 2
+# Policy.params: restart overhead, fixed checkpoint interval (NaN: Young/Daly), checkpoint write
+# time, failures per node-hour, hours of waiting per level of aging.
+RESTART_H, INTERVAL_H, WRITE_H, FAIL_RATE_H, AGING_H = range(5)
+
+
+class Policy(NamedTuple):
+    """Queues of the policies that may cut runs short (fifo with failures or spot, priority),
+    each run's restart bookkeeping, and what interruptions recorded (priority queues without
+    anything cut short track nothing).
+
+    Queues are doubly linked lists over job ids (a job waits in one queue at a time): one per
+    priority level in ascending level order (fifo has one), then the spot queue. Arrays sized
+    per job hold one entry when the run needs no tracking."""
+
+    flags: I64
+    params: F64
+    tenant_queue: I64  # the tenant's level queue, or the spot queue
+    tenant_level: I64  # the tenant's priority level (lower runs first)
+    tenant_spot: U8
+    q_head: I64  # -1: empty
+    q_tail: I64
+    q_next: I64  # per job
+    q_prev: I64
+    restarts: I64  # per job: runs cut short so far
+    run_start_h: F64  # per job: when its current run started
+    end_kind: U8  # per end record: 0, FAILED or PREEMPTED (recording)
+    lost_job: I64
+    lost_cohort: I64
+    lost_gpu_h: F64
+    # Scratch for preemption: victims (a heap, then the chosen ones), the free GPUs a replay
+    # of releases adds per node, whole nodes it adds per pod, and what it touched.
+    victims: I64
+    chosen: I64
+    extra_free: I64
+    pod_new_whole: I64
+    touched: I64
+
+
 class State(NamedTuple):
     fleet: Fleet
     jobs: Jobs
@@ -181,6 +227,7 @@ class State(NamedTuple):
     prices: Prices
     flow: Flow
     records: Records
+    policy: Policy
     sched: Sched  # the policy's own state beyond FIFO (planner.model.fast.sched)
 
 
@@ -258,6 +305,7 @@ def build_jobs(model: Model) -> Jobs:
     n = len(jobs)
     warm = np.zeros(n, np.uint8)
     warm[list(model._warm.all)] = 1
+    warm[model._warm.running] = WARM_STARTED
     return Jobs(
         submit_h=np.ascontiguousarray(jobs.submit_h, np.float64),
         tenant=np.ascontiguousarray(jobs.tenant, np.int64),
@@ -416,5 +464,69 @@ def build_state(model: Model) -> State:
         prices=build_prices(model),
         flow=build_flow(len(model.jobs)),
         records=build_records(model),
+        policy=build_policy(model, fleet),
         sched=build_sched(model, fleet),
+    )
+
+
+def build_policy(model: Model, fleet: Fleet) -> Policy:
+    from planner.scenario.schema import FixedCheckpoint, PriorityScheduler
+
+    sc = model.scenario
+    n_jobs, n_tenants = len(model.jobs), len(sc.tenants)
+    spec = sc.scheduler
+    levels = [0] * n_tenants
+    if isinstance(spec, PriorityScheduler):  # as planner.model.policies.make_policy
+        levels = [
+            t.priority if t.priority is not None else spec.class_order.index(t.tenant_class)
+            for t in sc.tenants
+        ]
+    ranks = sorted(set(levels))
+    spot = [t.tier == "spot" for t in sc.tenants]
+    tracking = bool(model._tracking)
+    per_job = max(n_jobs, 1) if tracking else 1
+    flags = np.zeros(8, np.int64)
+    flags[KIND] = PRIORITY if isinstance(spec, PriorityScheduler) else FIFO if tracking else PLAIN
+    flags[TRACKING] = tracking
+    flags[PREEMPTS] = model.policy.preempts
+    flags[N_LEVELS] = len(ranks)
+    params = np.full(5, math.nan, np.float64)
+    checkpoints = model.checkpoints
+    params[RESTART_H] = checkpoints.restart_h
+    if isinstance(checkpoints.spec, FixedCheckpoint):
+        params[INTERVAL_H] = checkpoints.spec.interval_min / 60.0
+    else:
+        params[WRITE_H] = checkpoints.spec.write_min / 60.0
+    params[FAIL_RATE_H] = checkpoints.rate_per_node_h
+    if isinstance(spec, PriorityScheduler):
+        flags[AGING] = spec.aging_h is not None
+        flags[PREEMPT_LOWER] = spec.preempt
+        params[AGING_H] = math.nan if spec.aging_h is None else spec.aging_h
+    queues = len(ranks) + 1
+    queued = max(n_jobs, 1) if flags[KIND] != PLAIN else 1
+    ends = len(model.jobs) + 1 if tracking else 1
+    return Policy(
+        flags=flags,
+        params=params,
+        tenant_queue=np.array(
+            [len(ranks) if s else ranks.index(lv) for s, lv in zip(spot, levels, strict=True)],
+            np.int64,
+        ),
+        tenant_level=np.array(levels, np.int64),
+        tenant_spot=np.array(spot, np.uint8),
+        q_head=np.full(queues, -1, np.int64),
+        q_tail=np.full(queues, -1, np.int64),
+        q_next=np.full(queued, -1, np.int64),
+        q_prev=np.full(queued, -1, np.int64),
+        restarts=np.zeros(per_job, np.int64),
+        run_start_h=np.zeros(per_job, np.float64),
+        end_kind=np.zeros(ends, np.uint8),
+        lost_job=np.zeros(ends, np.int64),
+        lost_cohort=np.zeros(ends, np.int64),
+        lost_gpu_h=np.zeros(ends, np.float64),
+        victims=np.zeros(per_job, np.int64),
+        chosen=np.zeros(per_job, np.int64),
+        extra_free=np.zeros(len(fleet.node_free) if tracking else 1, np.int64),
+        pod_new_whole=np.zeros(len(fleet.pod_whole) if tracking else 1, np.int64),
+        touched=np.zeros(len(fleet.node_free) + len(fleet.pod_whole) + 1, np.int64),
     )
