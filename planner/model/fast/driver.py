@@ -174,8 +174,7 @@ class FastModel(Model):
         fleet = self.state.fleet
         # Per tenant: how many jobs wait and their distinct sizes, over the queue at once (a
         # long queue is a million jobs, sampled every day).
-        count = self.state.flow.counters
-        waiting = self.state.flow.queue[count[Q_HEAD] : count[Q_TAIL]]
+        waiting = self._waiting()
         tenant_of = self.state.jobs.tenant[waiting]
         gpus_of = self.state.jobs.gpus[waiting]
         counts = np.bincount(tenant_of, minlength=len(self.scenario.tenants)).tolist()
@@ -201,6 +200,15 @@ class FastModel(Model):
                 stranded,
                 queued,
             )
+
+    def _waiting(self) -> np.ndarray:
+        """Every queued job: FIFO's array slice as it is, the other queues as KernelFifo.waiting
+        lists them."""
+        state = self.state
+        if state.sched.kind[0] == sched.FIFO and state.policy.flags[KIND] == PLAIN:
+            count = state.flow.counters
+            return state.flow.queue[count[Q_HEAD] : count[Q_TAIL]]
+        return np.fromiter(self.policy.waiting(), np.int64)
 
     def _stranded_gpus(self, p: int, queued_gpus: Sequence[int]) -> int:
         """Pool.stranded_gpus on the arrays."""
