@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from planner.model.fast import flow as fl
-from planner.model.fast.jit import kernel
+from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.lookahead import fit_after, heapify
 from planner.model.fast.placement import _bit, allocate, allocate_off
 from planner.model.fast.sched import (
@@ -54,14 +54,14 @@ STARTED, PARKED = 1, 2  # Backfill.gone: why a job left the queue in this pass
 # -- starts and estimates --------------------------------------------------------------------------
 
 
-@kernel
+@kernel_inline
 def _admitted(fleet: Fleet, jobs: Jobs, flow: Flow, pol: Policy, bf: Backfill, job: int) -> None:
     """Backfill._admitted: every start is noted with its estimated end."""
     run_h = fl.duration_h(fleet, jobs, pol, job, jobs.pool[job])
     bf.estimated_end_h[job] = flow.clock[NOW] + run_h * bf.factor[job]
 
 
-@kernel
+@kernel_inline
 def start(
     fleet: Fleet,
     jobs: Jobs,
@@ -81,14 +81,14 @@ def start(
     return True
 
 
-@kernel
+@kernel_inline
 def _make_room(bf: Backfill, job: int) -> bool:
     """Policy._make_room: a blocked head may preempt spot work. No scenario the fast engine
     runs has a spot tenant (support.py), so there is never room to make."""
     return False
 
 
-@kernel
+@kernel_inline
 def _late(fleet: Fleet, jobs: Jobs, flow: Flow, pol: Policy, bf: Backfill, job: int) -> bool:
     """Backfill._late: would ``job``, started now on the reserved pool, run past the
     reservation by its estimate? Then it may not use the reserved nodes."""
@@ -99,7 +99,7 @@ def _late(fleet: Fleet, jobs: Jobs, flow: Flow, pol: Policy, bf: Backfill, job: 
     return bool(run_h > bf.res_start_h[0] - flow.clock[NOW] + EPS_H)
 
 
-@kernel
+@kernel_inline
 def _try_backfill(
     fleet: Fleet,
     jobs: Jobs,
@@ -130,7 +130,7 @@ def _try_backfill(
     return False
 
 
-@kernel
+@kernel_inline
 def ended(flow: Flow, bf: Backfill, job: int) -> None:
     """Backfill.ended: a run that frees its GPUs before its estimate makes the reservation
     stale."""
@@ -151,7 +151,7 @@ def _count_size(bf: Backfill, size: int) -> None:
         bf.counters[B_SMALLEST] = size
 
 
-@kernel
+@kernel_inline
 def _forget(jobs: Jobs, bf: Backfill, job: int) -> None:
     """Backfill._forget: a job leaves the queue (it started, or is parked): drop its size."""
     size = jobs.gpus[job]
@@ -253,7 +253,7 @@ def _estimated_end_h(bf: Backfill, head: int, job: int, now: float) -> float:
     return now if math.isnan(end_h) else end_h
 
 
-@kernel
+@kernel_inline
 def _earliest(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, bf: Backfill, head: int) -> None:
     """Backfill._reserve and Backfill._earliest: the head's earliest start over its pools,
     replaying the running jobs' estimated ends in order; the reservation becomes that (or
@@ -298,7 +298,7 @@ def _earliest(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, bf: Backfill, 
         mask[local >> 6] |= _bit(local)
 
 
-@kernel
+@kernel_inline
 def _free_outside(fleet: Fleet, bf: Backfill) -> int:
     """Backfill._free_outside: free GPUs in the reserved pool on nodes the head does not
     hold."""
@@ -313,7 +313,7 @@ def _free_outside(fleet: Fleet, bf: Backfill) -> int:
     return int(free)
 
 
-@kernel
+@kernel_inline
 def _only_pool(jobs: Jobs, ten: Tenants, bf: Backfill, job: int) -> bool:
     """Backfill._only_pool: may ``job`` use the reserved pool and no other?"""
     tenant = jobs.tenant[job]
@@ -324,7 +324,7 @@ def _only_pool(jobs: Jobs, ten: Tenants, bf: Backfill, job: int) -> bool:
     )
 
 
-@kernel
+@kernel_inline
 def _most_free_gpus(fleet: Fleet) -> int:
     """Backfill._most_free_gpus: free GPUs in the emptiest pool."""
     most = 0
@@ -337,7 +337,7 @@ def _most_free_gpus(fleet: Fleet) -> int:
 # -- the passes ------------------------------------------------------------------------------------
 
 
-@kernel
+@kernel_inline
 def submit(
     fleet: Fleet,
     jobs: Jobs,
@@ -363,7 +363,7 @@ def submit(
         _earliest(fleet, jobs, ten, flow, bf, job)
 
 
-@kernel
+@kernel_inline
 def dispatch(
     fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, bf: Backfill
 ) -> None:
@@ -390,7 +390,7 @@ def dispatch(
     _backfill(fleet, jobs, ten, flow, rec, pol, bf)
 
 
-@kernel
+@kernel_inline
 def _backfill(
     fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, bf: Backfill
 ) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 # The policies that may cut runs short call back into this module: a cycle of modules, not of
 # calls (nothing there calls _submit or _dispatch), resolved when the kernel compiles.
 from planner.model.fast import backfill, interrupt, queues, quota
-from planner.model.fast.jit import kernel
+from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import allocate, release
 from planner.model.fast.sched import BACKFILL, QUOTA
 from planner.model.fast.state import (
@@ -263,7 +263,7 @@ def duration_h(fleet: Fleet, jobs: Jobs, pol: Policy, job: int, pool: int) -> fl
     return float(duration)
 
 
-@kernel
+@kernel_inline
 def start_placed(
     fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, job: int
 ) -> None:
@@ -291,7 +291,7 @@ def start_placed(
     _push_end(flow, now + run_h, job)
 
 
-@kernel
+@kernel_inline
 def _submit(s: State, job: int) -> None:
     """Fifo._submit: behind a blocked head an arrival cannot start either. Policies that may
     cut runs short keep their queues in planner.model.fast.queues."""
@@ -307,7 +307,7 @@ def _submit(s: State, job: int) -> None:
         flow.counters[Q_TAIL] += 1
 
 
-@kernel
+@kernel_inline
 def _dispatch(s: State) -> None:
     """Fifo._dispatch: start jobs from the head until one does not fit."""
     if s.policy.flags[KIND] != PLAIN:
@@ -321,7 +321,7 @@ def _dispatch(s: State) -> None:
         flow.counters[Q_HEAD] += 1
 
 
-@kernel
+@kernel_inline
 def _policy_submit(s: State, job: int) -> None:
     """Policy.submit: the scenario's policy takes an arriving job."""
     kind = s.sched.kind[0]
@@ -335,7 +335,7 @@ def _policy_submit(s: State, job: int) -> None:
         _submit(s, job)
 
 
-@kernel
+@kernel_inline
 def _policy_dispatch(s: State) -> None:
     """Policy.dispatch: start whatever the scenario's policy allows now."""
     kind = s.sched.kind[0]
@@ -347,7 +347,7 @@ def _policy_dispatch(s: State) -> None:
         _dispatch(s)
 
 
-@kernel
+@kernel_inline
 def _policy_ended(s: State, job: int) -> None:
     """Policy.ended, for the policies that follow runs (Model._on_end's ``_ended``)."""
     kind = s.sched.kind[0]
@@ -357,7 +357,7 @@ def _policy_ended(s: State, job: int) -> None:
         quota.ended(s.jobs, s.sched.quota, job)
 
 
-@kernel
+@kernel_inline
 def _on_end(s: State, job: int) -> None:
     """Model._on_end: give the GPUs back, draw on credits, record the end, dispatch. A run
     that began by restoring a checkpoint counts its restart as lost work."""
@@ -403,7 +403,7 @@ def _refusal(jobs: Jobs, ten: Tenants, acc: Accounts, flow: Flow, job: int, tena
     return -1
 
 
-@kernel
+@kernel_inline
 def _on_arrival(s: State) -> None:
     """Model._on_arrival: every job due by now arrives in one event."""
     jobs, ten, acc, flow, rec = s.jobs, s.tenants, s.accounts, s.flow, s.records

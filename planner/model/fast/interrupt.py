@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from planner.model.fast import flow, queues
-from planner.model.fast.jit import kernel
+from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import _bit, _off_partial, release
 from planner.model.fast.state import (
     FAIL_RATE_H,
@@ -54,7 +54,7 @@ def record_lost(pol: Policy, job: int, cohort: int, gpu_h: float) -> None:
     pol.flags[N_LOST] += 1
 
 
-@kernel
+@kernel_inline
 def reserve(s: State) -> int:
     """Records one event may write at most: every job starts (and ends) once, and under
     priority with preemption once more per level that may preempt it."""
@@ -64,7 +64,7 @@ def reserve(s: State) -> int:
     return room
 
 
-@kernel
+@kernel_inline
 def records_low(s: State) -> bool:
     """Whether the record arrays may not hold one more event; then the kernel returns and
     Python grows them (the arrays are allocated in Python only)."""
@@ -137,7 +137,7 @@ def saved_progress_h(run_h: float, overhead_h: float, interval_h: float) -> floa
     return saved_h
 
 
-@kernel
+@kernel_inline
 def stop(s: State, job: int, preempted: bool) -> None:
     """Model._stop: cut a run short, keep the job's checkpointed work, count the rest as lost.
     The caller requeues the job."""

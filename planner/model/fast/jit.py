@@ -18,6 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 # needs none of numba's reference counting. With it, every call that passes a group of arrays
 # increments and decrements each array's count, which took most of the run time.
 _compile = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+# ``inline="always"`` for the functions called once or more per job that take whole groups of
+# arrays: numba passes a NamedTuple of arrays by value, seven words per array, so a call that
+# takes the whole state copies about a thousand words. Inlined at numba's IR level, the group is
+# unpacked once in the caller instead. Inlining everything is no option: compiling the kernel
+# then took over 20 GB and ten minutes. The selection here cut the 2e5-job FIFO loop from
+# 0.37 s to 0.04 s and the EASY backfill loop from 0.60 s to 0.11 s, for a first compile of
+# 2.4 minutes instead of 1.7.
+_compile_inline = njit(cache=True, _nrt=False, inline="always")  # type: ignore[call-overload]
 _config: Any = _numba_config  # its settings are set at run time, unknown to the type stubs
 
 # numba checks a cached function against its own file only, yet a compiled function carries
@@ -48,10 +56,19 @@ def cache_dir() -> Path:
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` in nopython mode, cached on disk in :func:`cache_dir`."""
+    return _cached(_compile, fn)
+
+
+def kernel_inline(fn: F) -> F:
+    """:func:`kernel`, inlined into every caller (see ``_compile_inline``)."""
+    return _cached(_compile_inline, fn)
+
+
+def _cached(compile_: Any, fn: F) -> F:
     # numba picks a function's cache directory when it is decorated, from its configuration.
     saved = _config.CACHE_DIR
     _config.CACHE_DIR = str(cache_dir())
     try:
-        return cast(F, _compile(fn))
+        return cast(F, compile_(fn))
     finally:
         _config.CACHE_DIR = saved

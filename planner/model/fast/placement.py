@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from planner.model.fast.jit import kernel
+from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.state import Fleet, Jobs
 
 ONE = np.uint64(1)
@@ -236,13 +236,13 @@ def _place(
     jobs.cohort[job] = cohort
 
 
-@kernel
+@kernel_inline
 def allocate(fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int) -> bool:
     """Take GPUs on ``pool`` for ``job`` of ``gpus`` GPUs if it fits now (Pool.allocate)."""
     return allocate_off(fleet, jobs, job, pool, gpus, fleet.whole[pool], False)
 
 
-@kernel
+@kernel_inline
 def allocate_off(
     fleet: Fleet, jobs: Jobs, job: int, pool: int, gpus: int, avoid: np.ndarray, avoiding: bool
 ) -> bool:
@@ -304,7 +304,7 @@ def allocate_off(
     return True
 
 
-@kernel
+@kernel_inline
 def release(fleet: Fleet, jobs: Jobs, job: int) -> None:
     """Give back a finished job's GPUs, unless its cohort has retired (Pool.release)."""
     fleet.cohort_busy[jobs.cohort[job]] -= jobs.gpus_per_node[job] * jobs.nodes[job]

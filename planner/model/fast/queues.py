@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.model.fast import flow, interrupt
-from planner.model.fast.jit import kernel
+from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import choose
 from planner.model.fast.state import (
     AGING,
@@ -71,7 +71,7 @@ def _unlink(pol: Policy, q: int, job: int) -> None:
         pol.q_tail[q] = prev
 
 
-@kernel
+@kernel_inline
 def _append(s: State, q: int, job: int) -> None:
     s.jobs.state[job] = QUEUED
     _push_back(s.policy, q, job)
@@ -80,19 +80,19 @@ def _append(s: State, q: int, job: int) -> None:
 # -- the policy hooks ----------------------------------------------------------------------------
 
 
-@kernel
+@kernel_inline
 def _start(s: State, job: int, only_pool: int) -> bool:
     """Policy._start (the start time it notes is the run's, kept by try_start)."""
     return flow.try_start(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, job, only_pool)
 
 
-@kernel
+@kernel_inline
 def requeue(s: State, job: int) -> None:
     """Policy.requeue: an interrupted job goes back ahead of every job of its queue."""
     _push_front(s.policy, s.policy.tenant_queue[s.jobs.tenant[job]], job)
 
 
-@kernel
+@kernel_inline
 def submit(s: State, job: int) -> None:
     """Policy.submit with Fifo._submit or Priority._submit."""
     pol = s.policy
@@ -116,7 +116,7 @@ def submit(s: State, job: int) -> None:
         _append(s, q, job)
 
 
-@kernel
+@kernel_inline
 def _effective(s: State, job: int) -> float:
     """Priority._effective: the job's level after aging (lower runs first)."""
     pol = s.policy
@@ -127,7 +127,7 @@ def _effective(s: State, job: int) -> float:
     return level
 
 
-@kernel
+@kernel_inline
 def _next_queue(s: State) -> int:
     """Priority._next_queue: best effective level, then earliest submitted; -1 if none."""
     pol = s.policy
@@ -144,7 +144,7 @@ def _next_queue(s: State) -> int:
     return best
 
 
-@kernel
+@kernel_inline
 def dispatch(s: State) -> None:
     """Policy.dispatch: the policy's pass (Fifo._dispatch or Priority._dispatch), then the
     spot jobs."""
@@ -166,7 +166,7 @@ def dispatch(s: State) -> None:
         _dispatch_spot(s, spot)
 
 
-@kernel
+@kernel_inline
 def _dispatch_spot(s: State, q: int) -> None:
     """Policy._dispatch_spot: spot jobs take idle GPUs in arrival order; one that does not fit
     blocks no other."""

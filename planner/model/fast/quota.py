@@ -9,7 +9,7 @@ yet: support.py sends a scenario with ``lend`` and ``reclaim`` to the reference 
 from __future__ import annotations
 
 from planner.model.fast import flow as fl
-from planner.model.fast.jit import kernel
+from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import allocate, release
 from planner.model.fast.sched import Q_LEND, Quota
 from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
@@ -107,7 +107,7 @@ def _start_own(
     return started
 
 
-@kernel
+@kernel_inline
 def start_on(
     fleet: Fleet,
     jobs: Jobs,
@@ -135,7 +135,7 @@ def start_on(
     return True
 
 
-@kernel
+@kernel_inline
 def ended(jobs: Jobs, q: Quota, job: int) -> None:
     """Quota.ended: in-quota use falls as runs end."""
     gpus = q.in_quota[job]
@@ -151,7 +151,7 @@ def _append(jobs: Jobs, q: Quota, block: int, job: int) -> None:
     q.tail[block] += 1
 
 
-@kernel
+@kernel_inline
 def submit(
     fleet: Fleet,
     jobs: Jobs,
@@ -179,7 +179,7 @@ def submit(
         _append(jobs, q, shared, job)
 
 
-@kernel
+@kernel_inline
 def dispatch(
     fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, q: Quota
 ) -> None:
