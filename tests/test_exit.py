@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -161,3 +162,82 @@ def test_selling_a_cohort_the_day_it_arrives_mid_month_is_worth_nothing() -> Non
     first = answer.curve.iloc[0]
     assert first["exit_at_h"] == 14 * 24.0 and first["resale_usd"] == CAPEX
     assert first["npv_usd"] == pytest.approx(0.0, abs=0.01)
+
+
+def busy_world() -> planner.Scenario:
+    """The one-cohort scenario over a year, rented by random demand instead of one long job, so
+    each replication earns a different amount."""
+    d = scenario_dict()
+    d["horizon_days"] = 366
+    del d["initial_state"]
+    d["tenants"][0]["workload"] = {
+        "arrivals": {"kind": "poisson", "per_day": 2},
+        "gpus": {"kind": "constant", "value": 8},
+        "work_gpu_h": {"kind": "exponential", "mean": 96},
+    }
+    return planner.Scenario.model_validate(d)
+
+
+def test_replications_of_a_deterministic_cohort_agree_with_the_closed_form() -> None:
+    one = planner.plan.best_exit(planner.Scenario.model_validate(scenario_dict()), COHORT)
+    three = planner.plan.best_exit(planner.Scenario.model_validate(scenario_dict()), COHORT, reps=3)
+    expected = np.array([closed_form_npv(t) for t in three.curve["exit_at_h"]])
+    np.testing.assert_allclose(three.curve["npv_usd"], expected, rtol=0, atol=0.01)
+    # Nothing varies, so every interval is its mean, and every replication picks one month.
+    np.testing.assert_allclose(three.curve["npv_low_usd"], three.curve["npv_usd"], atol=1e-6)
+    np.testing.assert_allclose(three.curve["npv_high_usd"], three.curve["npv_usd"], atol=1e-6)
+    assert three.curve["best_share"].max() == 1.0
+    assert three.best_exit_date == one.best_exit_date and three.gain is not None
+    assert three.gain.mean == pytest.approx(one.gain_usd, abs=0.01)
+
+
+def test_a_replicated_curve_is_the_mean_of_each_replications_own_curve() -> None:
+    """Recomputed from each replication's own run: the mean NPV at every exit, the share of
+    replications whose best exit each is, and the best exit's paired gain over keeping."""
+    from planner.analysis.finance import exit_curve
+
+    sc, reps = busy_world(), 4
+    answer = planner.plan.best_exit(sc, COHORT, seed=3, reps=reps)
+    curves = []
+    for r in range(reps):
+        res = planner.simulate(sc, 3, replication=r)
+        curves.append(exit_curve(sc, res.cohorts, res.ledger, res.runs, res.jobs, COHORT))
+    npv = np.stack([c["npv_usd"].to_numpy(float) for c in curves])
+    assert np.ptp(npv, axis=0).max() > 1.0  # the replications differ
+    np.testing.assert_allclose(answer.curve["npv_usd"], npv.mean(axis=0), rtol=1e-12)
+    # A sale the day it arrives is worth nothing in every replication: a point; the rest vary.
+    varies = np.ptp(npv, axis=0) > 0
+    assert not varies[0] and varies[1:].all()
+    low, mean, high = (
+        answer.curve[c].to_numpy() for c in ("npv_low_usd", "npv_usd", "npv_high_usd")
+    )
+    assert (low[varies] < mean[varies]).all() and (mean[varies] < high[varies]).all()
+    assert low[0] == mean[0] == high[0] == 0.0
+    wins = np.bincount(npv.argmax(axis=1), minlength=npv.shape[1]) / reps
+    np.testing.assert_allclose(answer.curve["best_share"], wins)
+    best = int(npv.mean(axis=0).argmax())
+    assert answer.best_npv_usd == pytest.approx(npv[:, best].mean(), rel=1e-12)
+    assert answer.gain is not None and answer.gain.n == reps
+    assert answer.gain.mean == pytest.approx((npv[:, best] - npv[:, -1]).mean(), rel=1e-9)
+    assert answer.gain.low <= answer.gain.mean <= answer.gain.high
+
+
+def test_replications_on_worker_processes_give_the_same_answer() -> None:
+    here = planner.plan.best_exit(busy_world(), COHORT, reps=2)
+    there = planner.plan.best_exit(busy_world(), COHORT, reps=2, workers=2)
+    pd.testing.assert_frame_equal(here.curve, there.curve, check_exact=True)
+
+
+def test_cli_with_replications_prints_the_intervals_and_the_paired_gain(tmp_path: Path) -> None:
+    out = tmp_path / "exit"
+    path = tmp_path / "busy.yaml"
+    path.write_text(yaml.safe_dump(busy_world().model_dump(mode="json", by_alias=True)))
+    done = CliRunner().invoke(
+        app, ["plan", "exit", str(path), "--cohort", COHORT, "--reps", "3", "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "mean of 3 replications" in done.stdout and "95% interval" in done.stdout
+    answer = json.loads((out / "exit.json").read_text())
+    assert answer["reps"] == 3 and answer["gain_low_usd"] <= answer["gain_high_usd"]
+    curve = pd.read_csv(out / "exit_curve.csv")
+    assert {"npv_low_usd", "npv_high_usd", "best_share"} <= set(curve.columns)

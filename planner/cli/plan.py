@@ -163,9 +163,19 @@ def plan_price(
 def plan_exit(
     scenario: ScenarioArg,
     cohort: Annotated[str, typer.Option(help="The cohort to sell, by name.")],
+    reps: Annotated[
+        int,
+        typer.Option(
+            "--reps",
+            min=1,
+            help="Replications (common random numbers); with 2 or more every NPV gets a 95% "
+            "interval and the best exit's gain over keeping the cohort a paired one.",
+        ),
+    ] = 1,
     seed: SeedOpt = 0,
     sets: SetOpt = None,
     engine: EngineOpt = None,
+    workers: WorkersOpt = 1,
     out: OutOpt = None,
     with_report: ReportOpt = False,
 ) -> None:
@@ -179,7 +189,7 @@ def plan_exit(
     warn_infeasible_credits(sc)
     bar = Progress(f"plan exit: simulating {sc.name}", unit=None)
     with interrupts(lambda: "nothing written"), bar, scenario_errors(scenario):
-        answer = plan.best_exit(sc, cohort, seed, progress=bar.fraction)
+        answer = plan.best_exit(sc, cohort, seed, reps=reps, workers=workers, progress=bar.fraction)
     _show_exit(answer, out, with_report)
 
 
@@ -205,24 +215,31 @@ def _show_exit(answer: ExitAnswer, out: Path | None, with_report: bool) -> None:
         )
     else:
         words = f"keep {answer.cohort} ({answer.best_exit}): NPV {usd(answer.best_npv_usd)}"
+    if answer.gain is None:
+        runs = f"one run (seed {answer.seed})"
+    else:
+        gain = answer.gain
+        runs = (
+            f"mean of {answer.reps} replications (seed {answer.seed}); gain over keeping it "
+            f"{usd(gain.mean)}, 95% interval {usd(gain.low)} to {usd(gain.high)}"
+        )
     console.print(Text(f"best month to sell cohort {answer.cohort} of {answer.scenario}: {words}"
-                       f"\n  one run (seed {answer.seed}), {answer.wall_s:,.1f} s"))  # fmt: skip
-    shown = table(
-        "NPV against exit month",
-        ("exit", "left"), ("age (years)", "right"), ("resale", "right"), ("NPV", "right"),
-        ("", "left"),
-    )  # fmt: skip
+                       f"\n  {runs}, {answer.wall_s:,.1f} s"))  # fmt: skip
+    columns = [("exit", "left"), ("age (years)", "right"), ("resale", "right"), ("NPV", "right")]
+    if answer.gain is not None:
+        columns += [("95% interval", "right"), ("best in", "right")]
+    shown = table("NPV against exit month", *columns, ("", "left"))
+    best_k = int(answer.curve["npv_usd"].argmax())
     for k, row in enumerate(answer.curve.itertuples(index=False)):
         label = str(row.exit) if row.exit != "sold" else ""
-        if row.npv_usd == answer.best_npv_usd and k == int(answer.curve["npv_usd"].argmax()):
+        if k == best_k:
             label = (label + " best").strip()
-        shown.add_row(
-            str(row.exit_date)[:10],
-            f"{row.age_years:.2f}",
-            usd(row.resale_usd),
-            usd(row.npv_usd),
-            label,
-        )
+        cells = [str(row.exit_date)[:10], f"{row.age_years:.2f}", usd(row.resale_usd)]
+        cells.append(usd(row.npv_usd))
+        if answer.gain is not None:
+            cells += [f"{usd(row.npv_low_usd)} to {usd(row.npv_high_usd)}"]
+            cells += [f"{row.best_share:.0%}"]
+        shown.add_row(*cells, label)
     console.print(shown)
     if page is not None:
         console.print(Text(f"wrote {page}"))

@@ -17,11 +17,42 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 WATCH_S = 0.5
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def map_in_order(
+    fn: Callable[[T], R],
+    tasks: Iterable[T],
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[R]:
+    """``fn`` of every task, in order, run here or on ``workers`` local processes (``fn`` and
+    the tasks must then pickle). ``progress(done, total)`` is called as each finishes, in
+    order. An interrupt stops the workers at once."""
+    todo = list(tasks)
+    results: list[R] = []
+
+    def finished(result: R) -> None:
+        results.append(result)
+        if progress is not None:
+            progress(len(results), len(todo))
+
+    if workers <= 1 or len(todo) == 1:
+        for task in todo:
+            finished(fn(task))
+    else:
+        with local_pool(min(workers, len(todo))) as pool:
+            for result in pool.map(fn, todo):
+                finished(result)
+    return results
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from planner.experiments.evaluate import Evaluation, Row, evaluate, scenario_data
-from planner.experiments.pool import local_pool
+from planner.experiments.pool import map_in_order
 from planner.scenario.schema import Scenario
 from planner.stats import Interval, bounded_ci
 from planner.summary import metric_range
@@ -104,19 +104,4 @@ def run_all(
     ``progress(done, total)`` is called as each finishes (in order). An interrupt stops the
     workers at once (see :mod:`planner.experiments.pool`).
     """
-    todo = list(jobs)
-    rows: list[Row] = []
-
-    def finished(row: Row) -> None:
-        rows.append(row)
-        if progress is not None:
-            progress(len(rows), len(todo))
-
-    if workers <= 1 or len(todo) == 1:
-        for job in todo:
-            finished(evaluate(job))
-    else:
-        with local_pool(min(workers, len(todo))) as pool:
-            for row in pool.map(evaluate, todo):
-                finished(row)
-    return rows
+    return map_in_order(evaluate, jobs, workers, progress)

@@ -36,6 +36,10 @@ def exit_figure(curve: pd.DataFrame, cohort: str) -> Figure:
     scale = usd_axis(ax, npv)
     dates = pd.to_datetime(curve["exit_date"])
     ax.plot(dates, npv / scale, color=colour(0), linewidth=1.4, marker=".", label=f"sell {cohort}")
+    if "npv_low_usd" in curve and (curve["npv_high_usd"] > curve["npv_low_usd"]).any():
+        low, high = (curve[c].to_numpy(float) / scale for c in ("npv_low_usd", "npv_high_usd"))
+        ax.fill_between(dates, low, high, color=colour(0), alpha=0.2, linewidth=0,
+                        label="95% interval")  # fmt: skip
     ax.axhline(npv[-1] / scale, color=GREY, linestyle="--", linewidth=1.0, label="keep it")
     best = int(npv.argmax())
     ax.plot([at(dates.iloc[best])], [npv[best] / scale], "o", markersize=10, fillstyle="none",
@@ -75,15 +79,20 @@ def exit_section(curve: pd.DataFrame, answer: dict[str, object]) -> Section:
     from planner.report.plotting import png
 
     cohort = str(answer.get("cohort", "the cohort"))
+    reps = int(answer.get("reps") or 1)  # type: ignore[call-overload]
+    runs = "one run" if reps == 1 else f"the mean of {reps} replications"
     about = (
         f"Best month to sell {cohort} of {answer.get('scenario', 'a scenario')} "
-        f"(seed {answer.get('seed', 0)}): {len(curve)} exits evaluated on one run."
+        f"(seed {answer.get('seed', 0)}): {len(curve)} exits evaluated on {runs}."
     )
-    facts = (
+    facts: tuple[tuple[str, str], ...] = (
         ("best exit", f"{answer.get('best_exit_date')} ({answer.get('best_exit')})"),
         ("NPV there", usd(answer.get("best_npv_usd"))),
         ("NPV if kept", usd(answer.get("kept_npv_usd"))),
     )
+    if answer.get("gain_low_usd") is not None:
+        low, high = usd(answer.get("gain_low_usd")), usd(answer.get("gain_high_usd"))
+        facts += (("gain over keeping, 95%", f"{low} to {high}"),)
     figure = ReportFigure(
         "exit",
         f"NPV of {cohort} against its exit month",
