@@ -189,6 +189,19 @@ def test_a_duplicate_name_is_reported_once(tmp_path: Path, old: str, new: str, p
     assert len(problems) == 1
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [("models: [H800]", "models: [H800, H800]", "tenants.acme.models"),
+     ("models: [H800]", "models: [H800]\n    regions: [r1, r1]", "tenants.acme.regions")],
+)  # fmt: skip
+def test_a_model_or_region_a_tenant_lists_twice_is_refused(
+    tmp_path: Path, old: str, new: str, path: str
+) -> None:
+    """Listed twice, its pools would count twice where a tenant's usable GPUs are summed."""
+    problems = refused(validate(scenario_file(tmp_path, old, new)), path, "more than once")
+    assert len(problems) == 1
+
+
 def test_dates_out_of_order_are_shown_as_dates(tmp_path: Path) -> None:
     window = "workload:\n      active_from: 2024-01-05\n      active_until: 2024-01-03\n"
     problems = refused(validate(scenario_file(tmp_path, "workload:\n", window)))

@@ -21,6 +21,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -720,6 +721,16 @@ class Tenant(Spec):
     reservation: Reservation | None = Field(
         default=None, description="GPUs held for this tenant under the 'quota' scheduler"
     )
+
+    @field_validator("models", "regions")
+    @classmethod
+    def _each_once(cls, names: list[str] | None) -> list[str] | None:
+        # A model listed twice would make the tenant's pools count twice wherever its usable
+        # GPUs are summed (the expected wait it balks at, its credit ceiling).
+        repeated = sorted({n for n in names or () if (names or []).count(n) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
+        return names
 
     @model_validator(mode="after")
     def _credit_matches_class(self) -> Self:
