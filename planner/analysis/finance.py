@@ -29,7 +29,7 @@ Conventions (times in hours since the scenario's start):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -304,28 +304,62 @@ def internal_value_usd(
     transfer = sc.finance.internal_transfer
     if transfer is None or not len(runs):
         return out
-    internal = jobs["job_id"][jobs["tenant_class"].astype(str) == "internal"].to_numpy()
+    # Compared as categoricals (their codes): a string per run would cost more than the sums.
+    internal = jobs["job_id"][jobs["tenant_class"] == "internal"].to_numpy()
     mine = runs[runs["job_id"].isin(internal)]
     market = Market(sc)
     floor = sc.market.floor_usd_per_gpu_h if sc.market.at_obsolescence == "floor" else None
     for c, cohort in enumerate(cohorts.to_dict("records")):
-        on = mine[mine["cohort"].astype(str) == str(cohort["cohort"])]
-        gpus = on["gpus"].to_numpy(float)
-        price = CohortPrice(
-            market.curve(str(cohort["gpu_model"])),
-            float(cohort["opex_usd_per_gpu_h"]),
-            float(cohort["obsolete_at_h"]),
-            floor,
+        on = mine[mine["cohort"] == str(cohort["cohort"])]
+        if transfer.usd_per_gpu_h is not None:
+            rate, value_of = transfer.usd_per_gpu_h, _hours
+        else:
+            price = CohortPrice(
+                market.curve(str(cohort["gpu_model"])),
+                float(cohort["opex_usd_per_gpu_h"]),
+                float(cohort["obsolete_at_h"]),
+                floor,
+            )
+            rate, value_of = transfer.share_of_list or 0.0, price.integral_array
+        out[c] = rate * _by_period(
+            on["from_h"].to_numpy(float),
+            on["to_h"].to_numpy(float),
+            on["gpus"].to_numpy(float),
+            edges_h,
+            value_of,
         )
-        for k in range(len(edges_h) - 1):
-            a = np.clip(on["from_h"].to_numpy(float), edges_h[k], edges_h[k + 1])
-            b = np.clip(on["to_h"].to_numpy(float), edges_h[k], edges_h[k + 1])
-            if transfer.usd_per_gpu_h is not None:
-                out[c, k] = float(np.sum(gpus * (b - a))) * transfer.usd_per_gpu_h
-            else:
-                share = transfer.share_of_list or 0.0
-                out[c, k] = share * float(np.sum(gpus * price.integral_array(a, b)))
     return out
+
+
+def _hours(a_h: FloatArray, b_h: FloatArray) -> FloatArray:
+    return np.asarray(b_h - a_h, dtype=np.float64)
+
+
+def _by_period(
+    from_h: FloatArray,
+    to_h: FloatArray,
+    gpus: FloatArray,
+    edges_h: FloatArray,
+    value_of: Callable[[FloatArray, FloatArray], FloatArray],
+) -> FloatArray:
+    """Σ gpus × value_of(stretch) of the runs ``[from_h, to_h)`` over each period between
+    ``edges_h``: every run cut at the edges it crosses (most cross none), each piece valued
+    once, and the pieces summed per period."""
+    periods = len(edges_h) - 1
+    a = np.clip(from_h, edges_h[0], edges_h[-1])
+    b = np.clip(to_h, edges_h[0], edges_h[-1])
+    keep = b > a
+    a, b, gpus = a[keep], b[keep], gpus[keep]
+    first = np.searchsorted(edges_h, a, side="right") - 1
+    last = np.searchsorted(edges_h, b, side="left") - 1
+    pieces = last - first + 1
+    run = np.repeat(np.arange(len(a)), pieces)
+    start = np.cumsum(pieces) - pieces
+    period = first[run] + np.arange(len(run)) - start[run]
+    lo = np.maximum(a[run], edges_h[period])
+    hi = np.minimum(b[run], edges_h[period + 1])
+    value = gpus[run] * value_of(lo, hi)
+    return np.bincount(period, weights=value, minlength=periods)[:periods].astype(np.float64)
 
 
 @dataclass(frozen=True)
