@@ -682,3 +682,28 @@ def test_engine_auto_notes_the_field_that_sends_a_run_to_the_reference_engine() 
     assert done.exit_code == 0
     assert done.stderr.startswith("note: the fast engine does not support")
     assert "scheduler.reclaim=true" in done.stderr and "Warning" not in done.stderr
+
+
+@pytest.mark.filterwarnings("default::planner.model.fast.KernelCompiling")
+def test_a_first_fast_run_on_a_machine_says_it_compiles_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Compiling takes minutes once per machine: the user is told, not left waiting."""
+    import planner.model.fast.driver  # noqa: F401 (its kernel is bound to the real cache now)
+    from planner.model.fast import jit
+
+    monkeypatch.setattr(jit, "cache_dir", lambda: tmp_path)  # a machine with nothing cached
+    done = invoke("run", "mmc", "--engine", "fast", "--set", "horizon_days=5", "--quiet")
+    assert done.exit_code == 0
+    assert done.stderr.startswith("note: compiling the fast engine for this machine, once")
+    assert str(tmp_path) in done.stderr and "Warning" not in done.stderr
+
+
+@pytest.mark.filterwarnings("default::planner.model.fast.KernelCompiling")
+def test_a_fast_run_with_the_kernel_cached_says_nothing_of_compiling() -> None:
+    from planner.model.fast import jit
+
+    invoke("run", "mmc", "--engine", "fast", "--set", "horizon_days=5", "--quiet")
+    assert jit.is_cached()  # that run compiled the kernel, or found it compiled
+    done = invoke("run", "mmc", "--engine", "fast", "--set", "horizon_days=5", "--quiet")
+    assert done.exit_code == 0 and "compiling" not in done.stderr

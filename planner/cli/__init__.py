@@ -50,9 +50,9 @@ def _show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    """The engine's fallback is a note for the user, not a Python warning with a source line
-    (matched by name: importing the engine here would slow every command's start)."""
-    if category.__name__ == "EngineFallback":
+    """The engine's notes (a fallback, a first compile) are for the user, not Python warnings
+    with a source line (matched by name: importing the engine here would slow every start)."""
+    if category.__name__ in ("EngineFallback", "KernelCompiling"):
         typer.echo(f"note: {message}", err=True)
     else:
         _show_python_warning(message, category, filename, lineno, file, line)

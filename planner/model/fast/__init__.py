@@ -40,6 +40,7 @@ Engine = Literal["auto", "reference", "fast"]
 __all__ = [
     "Engine",
     "EngineFallback",
+    "KernelCompiling",
     "UnsupportedByFastEngine",
     "build_model",
     "unsupported_field",
@@ -48,6 +49,10 @@ __all__ = [
 
 class EngineFallback(UserWarning):
     """``engine="auto"`` ran the reference engine because the fast one lacks a feature."""
+
+
+class KernelCompiling(UserWarning):
+    """The fast engine's kernel is not in this machine's cache yet: this run compiles it."""
 
 
 class UnsupportedByFastEngine(ScenarioError):
@@ -67,7 +72,8 @@ def build_model(
 
     ``auto`` takes the fast engine when it supports the scenario, else the reference engine
     with an :class:`EngineFallback` warning naming the field; ``fast`` raises
-    :class:`UnsupportedByFastEngine` instead.
+    :class:`UnsupportedByFastEngine` instead. A fast model whose kernel this machine has not
+    compiled yet warns :class:`KernelCompiling` first, so a long first run is not silent.
     """
     choice = engine or sc.engine
     if choice == "reference":
@@ -81,6 +87,15 @@ def build_model(
             )
         warnings.warn(f"{why}: running the reference engine", EngineFallback, stacklevel=3)
         return Model(sc, seed, jobs=jobs, replication=replication)
+    from planner.model.fast.jit import cache_dir, is_cached
+
+    if not is_cached():
+        warnings.warn(
+            "compiling the fast engine for this machine, once: this run takes 2-3 minutes "
+            f"longer, later ones load it from {cache_dir()}",
+            KernelCompiling,
+            stacklevel=3,
+        )
     from planner.model.fast.driver import FastModel
 
     return FastModel(sc, seed, jobs=jobs, replication=replication)

@@ -54,6 +54,12 @@ def cache_dir() -> Path:
     return Path(base) / "planner-kernel" / digest.hexdigest()[:16]
 
 
+def is_cached() -> bool:
+    """Whether this version of the kernel was compiled on this machine before (numba writes an
+    index file per cached function); if not, the first fast run compiles it, for minutes."""
+    return any(cache_dir().rglob("*.nbi"))
+
+
 def kernel(fn: F) -> F:
     """Compile ``fn`` in nopython mode, cached on disk in :func:`cache_dir`."""
     return _cached(_compile, fn)
