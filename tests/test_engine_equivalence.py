@@ -260,7 +260,7 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
         {
             "name": "startup",
             "class": "credit",
-            "models": [draw(st.sampled_from(MODELS)), "H800"],
+            "models": list(dict.fromkeys([draw(st.sampled_from(MODELS)), "H800"])),
             "credit": {
                 "amount_usd": draw(st.floats(10.0, 5000.0)),
                 "granted": draw(st.sampled_from(["2024-01-01", "2024-01-02"])),
