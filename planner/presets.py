@@ -103,3 +103,29 @@ LLAMA3_FAILURE_CAUSES: MappingProxyType[str, float] = MappingProxyType(
         "other hardware": 16,
     }
 )
+
+# State directives, usable by name in a scenario's directives (``preset: NAME``); the scenario
+# names the pool (model and region) and the tenants.
+DIRECTIVES: MappingProxyType[str, dict[str, Any]] = MappingProxyType(
+    {
+        # Beijing asks cloud providers to supply AI firms with compute. The draft of 12 May 2023
+        # calls on top-tier public cloud providers to pool computing power for Beijing's
+        # universities, research institutes and SMEs, through a state-backed platform that
+        # allocates public cloud resources by demand (SCMP, 16 May 2023, via chinastrategy.org;
+        # TechCrunch, 18 May 2023, via lbcgroup.tv [N]). The "Several Measures" were issued on
+        # 30 May 2023 with an implementation plan for 2023-2025: organise commercial computing
+        # power for urgent needs through a computing-power partnership with cloud vendors
+        # (Yicai Global, 7 Jun 2023 [N]; tendenzblick.net [S]). The date is the issue date and
+        # 'until' the end of the plan's period. No source gives a share of a provider's GPUs:
+        # the 10% is an assumption.
+        "beijing-agi-2023": {
+            "preset": "beijing-agi-2023",
+            "name": "beijing-agi-2023",
+            "date": "2023-05-30",
+            "until": "2026-01-01",
+            "share": 0.10,
+            "source": "Beijing 'Several Measures' on general AI, 30 May 2023 (SCMP 16 May 2023; "
+            "TechCrunch 18 May 2023; Yicai Global 7 Jun 2023); no source gives a share: assumption",
+        },
+    }
+)

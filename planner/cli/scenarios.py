@@ -185,7 +185,40 @@ def describe(sc: Scenario) -> list[Table | Text]:
             *((usd(credit.amount_usd), str(credit.expires)) if credit is not None else ("", "")),
         )
     blocks.append(tenants)
+    if sc.directives:
+        blocks.append(directives_table(sc))
     return blocks
+
+
+def directives_table(sc: Scenario) -> Table:
+    """Each directive and the reservation it holds for each of its tenants."""
+    from planner.scenario.directives import expand
+
+    held = table(
+        "directives, held as reservations (quota scheduler)",
+        ("directive", "left"),
+        ("from", "left"),
+        ("until", "left"),
+        ("pool", "left"),
+        ("share", "right"),
+        ("tenant", "left"),
+        ("GPUs held", "right"),
+        ("of pool", "right"),
+    )
+    for h in expand(sc):
+        d, r = sc.directives[h.directive], h.reservation
+        held.add_row(
+            Text(d.name),
+            str(d.date),
+            str(r.end or sc.end),
+            Text(f"{d.model} in {d.region}"),
+            num(d.share),
+            Text(h.tenant),
+            integer(r.gpus),
+            integer(h.pool_gpus),
+        )
+    held.caption = Text("\n".join(f"{d.name}: {d.source}" for d in sc.directives), justify="left")
+    return held
 
 
 def _arrivals(arrivals: Any) -> str:

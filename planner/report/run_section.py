@@ -23,6 +23,7 @@ from planner.report import (
     value,
 )
 from planner.report import waits as waits_data
+from planner.report.directives import directives_table
 from planner.report.figure import Figure, Item, Note, Section, extreme_row
 from planner.report.formats import day, finite, hours, month, num, pct, price, usd
 from planner.report.inputs import RunData
@@ -211,16 +212,24 @@ def waits_figure(data: RunData, slo_h: float | None) -> Figure:
                 over = int((group["p95_wait_h"] > slo).sum())
                 breaches.append(f"{cls} ({slo:g} h) {over} of {len(group)}")
         parts.append("Months whose p95 exceeds the class's SLO: " + ", ".join(breaches) + ".")
+    tables: tuple[tuple[str, pd.DataFrame], ...] = (
+        ("monthly waits (hours)", waits_data.waits_table(monthly)),
+        ("p95 wait served and offered over the horizon (hours)", by_class),
+        ("jobs turned away per tenant", waits_data.turned_away(data.tenants)),
+    )
+    if sc.directives:
+        held = directives_table(sc, data.tenants)
+        parts.append(
+            f"State directives hold {num(held['reserved_gpus'].sum())} GPUs for "
+            f"{counted(len(held), 'tenant')} as reservations (table below)."
+        )
+        tables += (("state directives and the reservations they hold", held),)
     return Figure(
         "waits",
         "Monthly p50 and p95 waits per tenant class",
         " ".join(parts),
         png(plot.waits(data, slo_h)),
-        (
-            ("monthly waits (hours)", waits_data.waits_table(monthly)),
-            ("p95 wait served and offered over the horizon (hours)", by_class),
-            ("jobs turned away per tenant", waits_data.turned_away(data.tenants)),
-        ),
+        tables,
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from planner.catalog import known_models
+from planner.scenario import directives
 from planner.wording import counted
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         Cohort,
         Order,
         PriceCut,
+        Reservation,
         Scenario,
         SuccessorLaunch,
         Tenant,
@@ -63,7 +65,9 @@ def _problems(sc: Scenario) -> Iterator[Found]:
     yield from _fleet_can_be_built(sc)
     for i, tenant in enumerate(sc.tenants):
         yield from _jobs_fit(sc, i, tenant)
-    yield from _reservations_fit(sc)
+    directive_problems = list(directives.problems(sc))
+    yield from directive_problems
+    yield from _reservations_fit(sc, [] if directive_problems else directives.expand(sc))
     yield from _initial_state_fits(sc)
 
 
@@ -100,6 +104,7 @@ def _unique_names(sc: Scenario) -> Iterator[Found]:
         "tenants": [t.name for t in sc.tenants],
         "fleet": [c.name for c in sc.fleet],
         "orders": [o.name for o in sc.orders],
+        "directives": [d.name for d in sc.directives],
     }
     for field, names in groups.items():
         counts = Counter(n for n in names if n is not None)
@@ -450,13 +455,14 @@ def pool_gpus(sc: Scenario, model: str, region: str, at_start: bool = False) -> 
     )
 
 
-def _reservations_fit(sc: Scenario) -> Iterator[Found]:
-    """Each reservation is on a pool its tenant may use, and a pool's reservations fit in it."""
+def _reservations_fit(sc: Scenario, held: Sequence[directives.Holding]) -> Iterator[Found]:
+    """Each reservation is on a pool its tenant may use, and a pool's reservations, with those
+    the directives hold (``held``), fit in it."""
     if {r.name for r in sc.regions} < {
         t.reservation.region for t in sc.tenants if t.reservation is not None
     }:
         return  # unknown regions are reported already
-    held: Counter[tuple[str, str]] = Counter()
+    spots: list[tuple[Loc, Reservation]] = []
     for i, tenant in enumerate(sc.tenants):
         spot = tenant.reservation
         if spot is None:
@@ -465,13 +471,17 @@ def _reservations_fit(sc: Scenario) -> Iterator[Found]:
         if not _may_use(tenant, spot.model, spot.region):
             yield loc, f"{spot.model} in {spot.region} is not a pool this tenant may use"
             continue
-        held[(spot.model, spot.region)] += spot.gpus
+        spots.append(((*loc, "gpus"), spot))
+    spots += [(("directives", h.directive, "share"), h.reservation) for h in held]
+    total: Counter[tuple[str, str]] = Counter()
+    for loc, spot in spots:
+        total[(spot.model, spot.region)] += spot.gpus
         capacity = pool_gpus(sc, spot.model, spot.region)
-        if held[(spot.model, spot.region)] > capacity:
+        if total[(spot.model, spot.region)] > capacity:
             yield (
-                (*loc, "gpus"),
+                loc,
                 f"reservations of {spot.model} in {spot.region} add up to "
-                f"{held[(spot.model, spot.region)]} GPUs, more than the {capacity} the fleet "
+                f"{total[(spot.model, spot.region)]} GPUs, more than the {capacity} the fleet "
                 "and orders hold there",
             )
 

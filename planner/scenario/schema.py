@@ -41,6 +41,7 @@ HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days, so annual rates do not drift over leap years
 
 Name = str
+CalendarDate = date
 
 
 class Region(Spec):
@@ -1037,6 +1038,53 @@ class Finance(Spec):
         return self
 
 
+class Directive(Spec):
+    """A state directive: from ``date`` until ``until``, ``share`` of the GPUs of ``model`` in
+    ``region`` is held for ``tenants``.
+
+    It is carried out through reservations (see :mod:`planner.scenario.directives`): each named
+    tenant gets an even part of the share, in whole nodes, of the pool's GPUs installed by
+    ``date``; so it needs the ``quota`` scheduler, which enforces reservations.
+    """
+
+    preset: Name | None = Field(
+        default=None,
+        description="a built-in directive (planner.presets) giving the fields left out: "
+        "beijing-agi-2023",
+    )
+    name: Name = Field(min_length=1)
+    # CalendarDate: the field named "date" shadows the type inside the class body.
+    date: CalendarDate = Field(description="in force from this date, inside the horizon")
+    until: CalendarDate | None = Field(
+        default=None, description="in force until this date (exclusive); default the horizon's end"
+    )
+    region: Name
+    model: Name
+    share: float = Field(gt=0.0, le=1.0, description="share of the pool's GPUs held")
+    tenants: list[Name] = Field(
+        min_length=1, description="tenants it holds GPUs for, the share split evenly among them"
+    )
+    source: str = Field(
+        min_length=1, description="where the directive comes from, or that it is an assumption"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_preset(cls, data: Any) -> Any:
+        """Fields the entry leaves out come from its preset; the scenario gives the pool and
+        the tenants, and may override any of the preset's fields."""
+        from planner.presets import DIRECTIVES
+
+        if not isinstance(data, dict) or data.get("preset") is None:
+            return data
+        preset = DIRECTIVES.get(data["preset"])
+        if preset is None:
+            raise ValueError(
+                f"unknown directive preset '{data['preset']}'; presets: {', '.join(DIRECTIVES)}"
+            )
+        return {**preset, **data}
+
+
 class Scenario(Spec):
     """A whole planning scenario: fleet, supply, market, demand and scheduling over a horizon."""
 
@@ -1059,6 +1107,12 @@ class Scenario(Spec):
         default_factory=InitialState, description="running jobs and queue at time zero"
     )
     failures: Failures | None = Field(default=None, description="off unless given")
+    directives: list[Directive] = Field(
+        default_factory=list,
+        description="dated state directives holding a share of a pool for named tenants, "
+        "carried out as reservations under the 'quota' scheduler; entries may name a 'preset' "
+        "(beijing-agi-2023)",
+    )
     slo: ServiceLevels = Field(default_factory=ServiceLevels)
     finance: Finance = Field(
         default_factory=Finance,
@@ -1116,6 +1170,14 @@ class Scenario(Spec):
             if sale.cohort in (cohort, tranches.get(cohort)):
                 return self.hours_since_start(sale.date)
         return math.inf
+
+    def reservations(self) -> list[Reservation | None]:
+        """Each tenant's reservation, in tenant order: its own, or the one a directive holds
+        for it (see :mod:`planner.scenario.directives`)."""
+        from planner.scenario.directives import expand
+
+        held = {holding.tenant: holding.reservation for holding in expand(self)}
+        return [t.reservation or held.get(t.name) for t in self.tenants]
 
     def node_gpus(self, tenant: Tenant) -> int:
         """Node size used to round a tenant's multi-node jobs up to whole nodes.

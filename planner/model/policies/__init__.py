@@ -61,8 +61,8 @@ def _policy(sc: Scenario, cluster: Cluster, streams: Streams) -> Policy:
             return Backfill(cluster, spot, factor.tolist(), spec.max_scan)
         case QuotaScheduler():
             held: list[Held | None] = []
-            for t in sc.tenants:
-                r = t.reservation
+            # A tenant's own reservation, or the one a state directive holds for it.
+            for r in sc.reservations():
                 held.append(
                     None
                     if r is None
