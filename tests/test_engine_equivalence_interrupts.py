@@ -66,7 +66,7 @@ def test_policy_compare_with_its_spot_tenant_is_identical(scheduler: dict[str, A
     ],
     ids=["backfill", "backfill-noisy-scan-3", "quota", "quota-lend-reclaim"],
 )
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_backfill_and_quota_with_the_spot_tenant_are_identical(
     scheduler: dict[str, Any], seed: int
 ) -> None:
@@ -85,7 +85,7 @@ def test_backfill_and_quota_with_the_spot_tenant_are_identical(
     ],
     ids=["backfill", "backfill-noisy", "quota-lend-reclaim"],
 )
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_failures_at_scale_under_backfill_and_quota_is_identical(
     scheduler: dict[str, Any], seed: int
 ) -> None:

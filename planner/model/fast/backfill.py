@@ -1,12 +1,13 @@
 """EASY backfill on the state arrays: planner.model.policies.backfill.Backfill, compiled.
 
 Each function mirrors the Backfill method of the same name (the engine hooks ``submit``,
-``dispatch``, ``ended`` and ``start``, and the helpers behind them), with the same float
-operations in the same order, so both engines reserve, backfill and park the same jobs. The
-queue is ``queue[head:tail]`` in queue order; jobs that leave it from inside (backfilled or
-parked) are squeezed out of the part of it a pass looked at, as the reference rebuilds that
-part of its deque. The reservation is a pool, a start time, nodes (a list and a bitmap) and a
-serial number that changes with every new reservation (the reference's object identity).
+``dispatch``, ``ended``, ``requeue`` and ``start``, and the helpers behind them), with the
+same float operations in the same order, so both engines reserve, backfill and park the same
+jobs. The queue is ``queue[head:tail]`` in queue order; jobs that leave it from inside
+(backfilled or parked) are squeezed out of the part of it a pass looked at, as the reference
+rebuilds that part of its deque; interrupted jobs go back before its head. The reservation is
+a pool, a start time, nodes (a list and a bitmap) and a serial number that changes with every
+new reservation (the reference's object identity).
 """
 
 from __future__ import annotations
