@@ -1,6 +1,8 @@
 """The fast engine cuts runs short exactly as the reference engine does: node failures and
 repairs (spares, checkpoints, restart overhead, lost GPU-hours), spot jobs preempted for other
-tiers, and the priority policy with aging and preemption. Same scenario, seed and replication:
+tiers, the priority policy with aging and preemption, and EASY backfill and quotas with all of
+these (a stale reservation, a failed node among the reserved ones, lent GPUs reclaimed from
+borrowers by preempting them). Same scenario, seed and replication:
 identical tables and summaries (planner.model.timing's order of events at one instant; an
 interrupted job goes back to the head of its queue, victims are chosen in the order
 planner.model.policies.base states).
@@ -52,6 +54,45 @@ def test_policy_compare_with_its_spot_tenant_is_identical(scheduler: dict[str, A
     assert unsupported_field(sc) is None
     fast = assert_same_run(sc, seed=1)
     assert fast.runs["preempted"].sum() > 0  # the spot tenant is preempted
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        {"kind": "backfill"},
+        {"kind": "backfill", "estimate": {"kind": "noisy", "max_factor": 2.0}, "max_scan": 3},
+        {"kind": "quota", "lend": False, "reclaim": False},
+        {"kind": "quota", "lend": True, "reclaim": True},
+    ],
+    ids=["backfill", "backfill-noisy-scan-3", "quota", "quota-lend-reclaim"],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_backfill_and_quota_with_the_spot_tenant_are_identical(
+    scheduler: dict[str, Any], seed: int
+) -> None:
+    sc = builtin("policy-compare").with_overrides({"horizon_days": 30, "scheduler": scheduler})
+    assert unsupported_field(sc) is None
+    fast = assert_same_run(sc, seed=seed)
+    assert fast.runs["preempted"].sum() > 0  # the spot tenant is preempted
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        {"kind": "backfill"},
+        {"kind": "backfill", "estimate": {"kind": "noisy", "max_factor": 3.0}},
+        {"kind": "quota", "lend": True, "reclaim": True},
+    ],
+    ids=["backfill", "backfill-noisy", "quota-lend-reclaim"],
+)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_failures_at_scale_under_backfill_and_quota_is_identical(
+    scheduler: dict[str, Any], seed: int
+) -> None:
+    sc = builtin("failures-at-scale").with_overrides({"horizon_days": 20, "scheduler": scheduler})
+    assert unsupported_field(sc) is None
+    fast = assert_same_run(sc, seed=seed)
+    assert fast.runs["interrupted"].sum() > 5
 
 
 def test_policy_compare_under_priority_runs_fast_under_auto() -> None:
@@ -106,7 +147,9 @@ def test_a_spot_job_preempted_at_time_zero_is_not_submitted_again() -> None:
 
 @st.composite
 def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
-    """A small fleet under fifo or priority (aging on or off, preemption on or off), with node
+    """A small fleet under fifo, priority (aging on or off, preemption on or off), EASY backfill
+    (exact or noisy estimates, a scan depth or none) or quota (a reservation for ``pay`` on
+    the first pool, lending and reclaiming on or off), with node
     failures often enough to strike within five days (spares or none, fixed or Young/Daly
     checkpoints), a spot tenant or none, cohorts arriving mid-run and retiring under a deep
     price cut, jobs running and queued at time zero."""
@@ -155,10 +198,25 @@ def worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
             },
         },
     ]
-    scheduler: dict[str, Any] = {"kind": draw(st.sampled_from(["fifo", "priority"]))}
-    if scheduler["kind"] == "priority":
+    kind = draw(st.sampled_from(["fifo", "priority", "backfill", "quota"]))
+    scheduler: dict[str, Any] = {"kind": kind}
+    if kind == "priority":
         scheduler["aging_h"] = draw(st.sampled_from([None, 3.0, 24.0]))
         scheduler["preempt"] = draw(st.booleans())
+    elif kind == "backfill":
+        scheduler["estimate"] = draw(
+            st.sampled_from([{"kind": "exact"}, {"kind": "noisy", "max_factor": 2.0}])
+        )
+        scheduler["max_scan"] = draw(st.sampled_from([None, 2]))
+    elif kind == "quota":
+        scheduler["lend"] = draw(st.booleans())
+        scheduler["reclaim"] = draw(st.booleans())
+        tenants[0]["reservation"] = {
+            "gpus": draw(st.integers(1, fleet[0]["gpus"])),
+            "model": "H800",
+            "region": "r1",
+            "end": draw(st.sampled_from([None, "2024-01-03"])),
+        }
     failures = None
     if draw(st.booleans()):
         failures = {
@@ -222,3 +280,4 @@ def test_random_small_scenarios_with_interruptions_are_identical(
     event(f"runs preempted: {'some' if runs['preempted'].any() else 'none'}")
     failed = runs["interrupted"] & ~runs["preempted"]
     event(f"runs cut by a node failure: {'some' if failed.any() else 'none'}")
+    event(f"scheduler: {sc.scheduler.kind}")

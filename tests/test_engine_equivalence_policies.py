@@ -3,8 +3,9 @@
 Backfill: the head's reservation (over its pools, replaying the running jobs' estimated ends),
 backfilled jobs that end before it or stay off the reserved nodes, jobs parked behind it, exact
 and noisy estimates (the reference's drawn factors) and a scan depth. Quota: reserved tenants'
-own queues, in-quota starts on the reserved pool, lending and not lending; reclaiming needs
-preemption, which the fast engine does not run yet, so it falls back with the field named.
+own queues, in-quota starts on the reserved pool, lending and not lending, reclaiming lent
+GPUs by preempting borrowers. (Spot tenants and node failures under these policies:
+test_engine_equivalence_interrupts.)
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from hypothesis import strategies as st
 
 import planner
 from planner.model.demand import JobBatch
-from planner.model.fast import EngineFallback, unsupported_field
+from planner.model.fast import unsupported_field
 from tests.test_engine_equivalence import assert_same_run, builtin, worlds
 
 ESTIMATES = [{"kind": "exact"}, {"kind": "noisy", "max_factor": 3.0}]
 
 
 def policy_compare_on_demand(scheduler: dict[str, Any]) -> planner.Scenario:
-    """policy-compare with its spot tenant made on-demand (the fast engine has no spot tier
-    yet), under ``scheduler``, over its whole horizon."""
+    """policy-compare with its spot tenant made on-demand (nothing is preempted but by a
+    reclaim), under ``scheduler``, over its whole horizon."""
     sc = builtin("policy-compare")
     spot = {f"tenants.{i}.tier": "on_demand" for i, t in enumerate(sc.tenants) if t.tier == "spot"}
     assert spot, "policy-compare has a spot tenant to switch"
@@ -54,20 +55,14 @@ def test_policy_compare_under_backfill_is_identical(scheduler: dict[str, Any]) -
 
 
 @pytest.mark.parametrize(
-    ("lend", "reclaim"), [(False, False), (False, True), (True, False)], ids=str
+    ("lend", "reclaim"), [(False, False), (False, True), (True, False), (True, True)], ids=str
 )
 def test_policy_compare_under_quota_is_identical(lend: bool, reclaim: bool) -> None:
     sc = policy_compare_on_demand({"kind": "quota", "lend": lend, "reclaim": reclaim})
     assert unsupported_field(sc) is None
-    assert_same_run(sc, seed=3, replication=1)
-
-
-def test_quota_that_reclaims_lent_gpus_falls_back_naming_the_field() -> None:
-    """Reclaiming preempts borrowers; the fast engine does not preempt yet."""
-    sc = policy_compare_on_demand({"kind": "quota"}).with_overrides({"horizon_days": 5})
-    assert unsupported_field(sc) == "scheduler.reclaim=true"
-    with pytest.warns(EngineFallback, match=r"scheduler\.reclaim=true"):
-        planner.simulate(sc, engine="auto")
+    fast = assert_same_run(sc, seed=3, replication=1)
+    # Only reclaiming lent GPUs preempts anything (no tenant here is spot).
+    assert (fast.runs["preempted"].sum() > 0) == (lend and reclaim)
 
 
 # -- random small scenarios ------------------------------------------------------------------------
@@ -90,7 +85,9 @@ def quota_worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
     fleet the tenant may use (with room for every reservation there), in force for the whole
     run or part of it."""
     sc, jobs = draw(worlds())
-    lend, reclaim = draw(st.sampled_from([(False, False), (False, True), (True, False)]))
+    lend, reclaim = draw(
+        st.sampled_from([(False, False), (False, True), (True, False), (True, True)])
+    )
     overrides: dict[str, Any] = {"scheduler": {"kind": "quota", "lend": lend, "reclaim": reclaim}}
     room: dict[tuple[str, str], int] = {}
     for cohort in sc.fleet:

@@ -1,12 +1,13 @@
 """EASY backfill on the state arrays: planner.model.policies.backfill.Backfill, compiled.
 
 Each function mirrors the Backfill method of the same name (the engine hooks ``submit``,
-``dispatch``, ``ended`` and ``start``, and the helpers behind them), with the same float
-operations in the same order, so both engines reserve, backfill and park the same jobs. The
-queue is ``queue[head:tail]`` in queue order; jobs that leave it from inside (backfilled or
-parked) are squeezed out of the part of it a pass looked at, as the reference rebuilds that
-part of its deque. The reservation is a pool, a start time, nodes (a list and a bitmap) and a
-serial number that changes with every new reservation (the reference's object identity).
+``dispatch``, ``ended``, ``requeue`` and ``start``, and the helpers behind them), with the
+same float operations in the same order, so both engines reserve, backfill and park the same
+jobs. The queue is ``queue[head:tail]`` in queue order; jobs that leave it from inside
+(backfilled or parked) are squeezed out of the part of it a pass looked at, as the reference
+rebuilds that part of its deque; interrupted jobs go back before its head. The reservation is
+a pool, a start time, nodes (a list and a bitmap) and a serial number that changes with every
+new reservation (the reference's object identity).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 import math
 
 from planner.model.fast import flow as fl
+from planner.model.fast import queues
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.lookahead import fit_after, heapify
 from planner.model.fast.placement import _bit, allocate, allocate_off
 from planner.model.fast.sched import (
+    B_FIRST,
     B_HEAD,
     B_LAST,
     B_MAX_SCAN,
@@ -37,12 +40,14 @@ from planner.model.fast.sched import (
 from planner.model.fast.state import (
     HEAP_SIZE,
     NOW,
+    PREEMPTS,
     QUEUED,
     Fleet,
     Flow,
     Jobs,
     Policy,
     Records,
+    State,
     Tenants,
 )
 
@@ -82,10 +87,9 @@ def start(
 
 
 @kernel_inline
-def _make_room(bf: Backfill, job: int) -> bool:
-    """Policy._make_room: a blocked head may preempt spot work. No scenario the fast engine
-    runs has a spot tenant (support.py), so there is never room to make."""
-    return False
+def _make_room(s: State, job: int) -> bool:
+    """Policy._make_room: a blocked head may preempt spot work (only when there is any)."""
+    return bool(s.policy.flags[PREEMPTS]) and queues.make_room(s, job, -1, -1)
 
 
 @kernel_inline
@@ -245,16 +249,22 @@ def _park(jobs: Jobs, bf: Backfill, job: int) -> None:
 
 
 @kernel
-def _estimated_end_h(bf: Backfill, head: int, job: int, now: float) -> float:
+def _estimated_end_h(
+    jobs: Jobs, pol: Policy, bf: Backfill, head: int, job: int, now: float
+) -> float:
     """When Backfill._earliest expects running ``job`` to end: at its estimate (now if it has
-    none). Work the head may preempt counts as ending now; no scenario the fast engine runs
-    has such work (support.py: no spot tenant)."""
+    none). Work the head may preempt (spot work, Policy._preemptible) counts as ending now."""
+    spot = pol.tenant_spot
+    if spot[jobs.tenant[job]] and not spot[jobs.tenant[head]]:
+        return now
     end_h = bf.estimated_end_h[job]
     return now if math.isnan(end_h) else end_h
 
 
 @kernel_inline
-def _earliest(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, bf: Backfill, head: int) -> None:
+def _earliest(
+    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, pol: Policy, bf: Backfill, head: int
+) -> None:
     """Backfill._reserve and Backfill._earliest: the head's earliest start over its pools,
     replaying the running jobs' estimated ends in order; the reservation becomes that (or
     none)."""
@@ -270,7 +280,7 @@ def _earliest(fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, bf: Backfill, 
         for i in range(flow.counters[HEAP_SIZE]):  # the running jobs
             job = flow.heap_job[i]
             if jobs.pool[job] == pool:
-                bf.heap_end_h[n] = _estimated_end_h(bf, head, job, now)
+                bf.heap_end_h[n] = _estimated_end_h(jobs, pol, bf, head, job, now)
                 bf.heap_job[n] = job
                 n += 1
         heapify(bf.heap_end_h, bf.heap_job, n)
@@ -338,21 +348,21 @@ def _most_free_gpus(fleet: Fleet) -> int:
 
 
 @kernel_inline
-def submit(
-    fleet: Fleet,
-    jobs: Jobs,
-    ten: Tenants,
-    flow: Flow,
-    rec: Records,
-    pol: Policy,
-    bf: Backfill,
-    job: int,
-) -> None:
+def submit(s: State, job: int) -> None:
     """Backfill._submit: an arrival starts at once if the queue is empty and it fits, or if it
     can be backfilled; otherwise it queues, and a new head gets a reservation."""
+    fleet, jobs, ten, flow, rec, pol, bf = (
+        s.fleet,
+        s.jobs,
+        s.tenants,
+        s.flow,
+        s.records,
+        s.policy,
+        s.sched.backfill,
+    )
     c = bf.counters
     if c[B_HEAD] == c[B_TAIL]:
-        if start(fleet, jobs, ten, flow, rec, pol, bf, job, -1) or _make_room(bf, job):
+        if start(fleet, jobs, ten, flow, rec, pol, bf, job, -1) or _make_room(s, job):
             return
     elif _try_backfill(
         fleet, jobs, ten, flow, rec, pol, bf, job, _late(fleet, jobs, flow, pol, bf, job)
@@ -360,20 +370,27 @@ def submit(
         return
     _append(jobs, bf, job)
     if c[B_TAIL] - c[B_HEAD] == 1:
-        _earliest(fleet, jobs, ten, flow, bf, job)
+        _earliest(fleet, jobs, ten, flow, pol, bf, job)
 
 
 @kernel_inline
-def dispatch(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, bf: Backfill
-) -> None:
-    """Backfill._dispatch: start heads while they fit, renew the reservation if the head
-    changed or it is stale, then backfill."""
+def dispatch(s: State) -> None:
+    """Backfill._dispatch: start heads while they fit (or make room by preempting spot work),
+    renew the reservation if the head changed or it is stale, then backfill."""
+    fleet, jobs, ten, flow, rec, pol, bf = (
+        s.fleet,
+        s.jobs,
+        s.tenants,
+        s.flow,
+        s.records,
+        s.policy,
+        s.sched.backfill,
+    )
     c = bf.counters
     queue = bf.queue
     while c[B_HEAD] < c[B_TAIL] and (
         start(fleet, jobs, ten, flow, rec, pol, bf, queue[c[B_HEAD]], -1)
-        or _make_room(bf, queue[c[B_HEAD]])
+        or _make_room(s, queue[c[B_HEAD]])
     ):
         job = queue[c[B_HEAD]]
         c[B_HEAD] += 1
@@ -385,9 +402,25 @@ def dispatch(
         c[B_RES_ID] = -1
         return
     if c[B_RES_JOB] < 0 or c[B_RES_JOB] != queue[c[B_HEAD]] or c[B_STALE]:
-        _earliest(fleet, jobs, ten, flow, bf, queue[c[B_HEAD]])
+        _earliest(fleet, jobs, ten, flow, pol, bf, queue[c[B_HEAD]])
         c[B_STALE] = 0
     _backfill(fleet, jobs, ten, flow, rec, pol, bf)
+
+
+@kernel_inline
+def requeue(jobs: Jobs, bf: Backfill, job: int) -> None:
+    """Backfill._requeue: an interrupted job goes back before the head (after the parked jobs
+    return to the queue), first in queue order; the reservation is dropped."""
+    c = bf.counters
+    if c[B_PARKED]:
+        _unpark(jobs, bf)
+    c[B_HEAD] -= 1
+    bf.queue[c[B_HEAD]] = job
+    c[B_FIRST] -= 1
+    bf.order[job] = c[B_FIRST]
+    _count_size(bf, jobs.gpus[job])
+    c[B_RES_JOB] = -1
+    c[B_RES_ID] = -1
 
 
 @kernel_inline

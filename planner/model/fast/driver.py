@@ -80,10 +80,18 @@ class KernelFifo(Policy):
     def waiting(self) -> Iterator[int]:
         state = self._model.state
         queued = sched.waiting(state.sched)
+        pol = state.policy
         if queued is not None:
             yield from queued
+            if pol.flags[KIND] == PLAIN:
+                return
+            # Backfill and quota keep spot jobs in the linked spot queue.
+            after = pol.q_next.tolist()
+            job = int(pol.q_head[int(pol.flags[N_LEVELS])])
+            while job >= 0:
+                yield job
+                job = after[job]
             return
-        pol = state.policy
         if pol.flags[KIND] != PLAIN:
             after = pol.q_next.tolist()
             for job in pol.q_head[: int(pol.flags[N_LEVELS]) + 1].tolist():

@@ -323,26 +323,29 @@ def _dispatch(s: State) -> None:
 
 @kernel_inline
 def _policy_submit(s: State, job: int) -> None:
-    """Policy.submit: the scenario's policy takes an arriving job."""
+    """Policy.submit: the scenario's policy takes an arriving job (a spot job joins the spot
+    queue under backfill and quota too)."""
     kind = s.sched.kind[0]
     if kind == BACKFILL:
-        backfill.submit(
-            s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.backfill, job
-        )
+        if not queues.submit_spot(s, job):
+            backfill.submit(s, job)
     elif kind == QUOTA:
-        quota.submit(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.quota, job)
+        if not queues.submit_spot(s, job):
+            quota.submit(s, job)
     else:
         _submit(s, job)
 
 
 @kernel_inline
 def _policy_dispatch(s: State) -> None:
-    """Policy.dispatch: start whatever the scenario's policy allows now."""
+    """Policy.dispatch: start whatever the scenario's policy allows now, then spot jobs."""
     kind = s.sched.kind[0]
     if kind == BACKFILL:
-        backfill.dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.backfill)
+        backfill.dispatch(s)
+        queues.dispatch_spot(s)
     elif kind == QUOTA:
-        quota.dispatch(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, s.sched.quota)
+        quota.dispatch(s)
+        queues.dispatch_spot(s)
     else:
         _dispatch(s)
 

@@ -19,6 +19,7 @@ import numpy as np
 from planner.model.fast import flow, queues
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import _bit, _off_partial, release
+from planner.model.fast.sched import Q_RECLAIM
 from planner.model.fast.state import (
     FAIL_RATE_H,
     HEAP_SIZE,
@@ -56,10 +57,14 @@ def record_lost(pol: Policy, job: int, cohort: int, gpu_h: float) -> None:
 
 @kernel_inline
 def reserve(s: State) -> int:
-    """Records one event may write at most: every job starts (and ends) once, and under
-    priority with preemption once more per level that may preempt it."""
+    """Records one event may write at most: every job starts (and ends) once, under priority
+    with preemption once more per level that may preempt it, and under quota with reclaim once
+    more per reserved tenant's queue (a borrower preempted in a pass may start again in it, and
+    be preempted by a later queue of the pass)."""
     pol = s.policy
     per_job = pol.flags[N_LEVELS] + 1 if pol.flags[PREEMPT_LOWER] else 1
+    if s.sched.quota.flags[Q_RECLAIM]:
+        per_job = len(s.sched.quota.held) + 1
     room: int = len(s.jobs.submit_h) * per_job + 16
     return room
 
@@ -139,8 +144,8 @@ def saved_progress_h(run_h: float, overhead_h: float, interval_h: float) -> floa
 
 @kernel_inline
 def stop(s: State, job: int, preempted: bool) -> None:
-    """Model._stop: cut a run short, keep the job's checkpointed work, count the rest as lost.
-    The caller requeues the job."""
+    """Model._stop: cut a run short, keep the job's checkpointed work, count the rest as lost,
+    and tell the policy the run ended. The caller requeues the job."""
     fleet, jobs, ten, acc, prices, fl, rec, pol = s[:8]
     now = fl.clock[NOW]
     _remove_end(fl, job)
@@ -167,6 +172,7 @@ def stop(s: State, job: int, preempted: bool) -> None:
     record_lost(pol, job, jobs.cohort[job], (run_h - saved_h) * held)
     fl.clock[QUEUED_WORK] += jobs.work_gpu_h[job]
     jobs.state[job] = QUEUED
+    flow._policy_ended(s, job)
 
 
 # -- failures and repairs -------------------------------------------------------------------------
@@ -241,7 +247,7 @@ def fail_node(s: State, pool: int, local: int, spare_local: int, now_h: float) -
     _unfree(s.fleet, pool, local)
     if spare_local >= 0:
         _free_whole(s.fleet, pool, spare_local)
-    queues.dispatch(s)
+    flow._policy_dispatch(s)
 
 
 @kernel
@@ -251,4 +257,4 @@ def repair_node(s: State, pool: int, local: int, to_service: bool, now_h: float)
     s.flow.clock[NOW] = now_h
     if to_service:
         _free_whole(s.fleet, pool, local)
-    queues.dispatch(s)
+    flow._policy_dispatch(s)

@@ -93,8 +93,9 @@ def fit_after(
 
     Returns how many ends it needs (0: it fits now; -1: not even after all of them), how many
     nodes it would take (written to ``bf.fit_nodes`` as local nodes) and the time of the last
-    end it needs. Ends on retired cohorts give nothing back, as in Pool.release. (Failed nodes
-    give nothing back either; the fast engine runs no scenario with failures yet: support.py.)
+    end it needs. Ends on retired cohorts give nothing back, as in Pool.release. (The
+    reference skips failed nodes too; no running job holds one, its runs having been cut
+    short when it failed.)
     """
     size = fleet.pool_node_gpus[pool]
     need = -(-gpus // size)

@@ -1,5 +1,7 @@
 """The queues of the policies that may cut runs short: fifo with failures or spot tenants, and
 priority (aging, preemption), with spot jobs and preemption as planner.model.policies.base.
+Backfill and quota keep their own queues (planner.model.fast.backfill, quota) but share the
+spot queue, requeueing and preemption kept here.
 
 Each function mirrors the reference policy method of the same name (policies.base.Policy,
 fifo.Fifo, priority.Priority). A queue is a doubly linked list over job ids, so an interrupted
@@ -11,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.model.fast import flow, interrupt
+from planner.model.fast import backfill, flow, interrupt, quota
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import choose
+from planner.model.fast.sched import BACKFILL, QUOTA
 from planner.model.fast.state import (
     AGING,
     AGING_H,
@@ -82,14 +85,57 @@ def _append(s: State, q: int, job: int) -> None:
 
 @kernel_inline
 def _start(s: State, job: int, only_pool: int) -> bool:
-    """Policy._start (the start time it notes is the run's, kept by try_start)."""
+    """Policy._start (the start time it notes is the run's, kept by try_start); under backfill,
+    Backfill._start, which notes the run's estimated end."""
+    if s.sched.kind[0] == BACKFILL:
+        return backfill.start(
+            s.fleet,
+            s.jobs,
+            s.tenants,
+            s.flow,
+            s.records,
+            s.policy,
+            s.sched.backfill,
+            job,
+            only_pool,
+        )
     return flow.try_start(s.fleet, s.jobs, s.tenants, s.flow, s.records, s.policy, job, only_pool)
 
 
 @kernel_inline
 def requeue(s: State, job: int) -> None:
-    """Policy.requeue: an interrupted job goes back ahead of every job of its queue."""
-    _push_front(s.policy, s.policy.tenant_queue[s.jobs.tenant[job]], job)
+    """Policy.requeue: an interrupted job goes back ahead of every job of its queue (the spot
+    queue, or the policy's: Backfill._requeue, Quota._requeue)."""
+    pol, tenant = s.policy, s.jobs.tenant[job]
+    kind = s.sched.kind[0]
+    if kind == BACKFILL and not pol.tenant_spot[tenant]:
+        backfill.requeue(s.jobs, s.sched.backfill, job)
+    elif kind == QUOTA and not pol.tenant_spot[tenant]:
+        quota.requeue(s.jobs, s.sched.quota, job)
+    else:
+        _push_front(pol, pol.tenant_queue[tenant], job)
+
+
+@kernel_inline
+def submit_spot(s: State, job: int) -> bool:
+    """Policy.submit's spot branch, for the policies with queues of their own (backfill,
+    quota): a spot job starts if no spot job waits and it fits, else it queues. Returns
+    whether ``job`` is a spot job (handled here)."""
+    pol = s.policy
+    if not pol.tenant_spot[s.jobs.tenant[job]]:
+        return False
+    spot = pol.flags[N_LEVELS]
+    if pol.q_head[spot] >= 0 or not _start(s, job, -1):
+        _append(s, spot, job)
+    return True
+
+
+@kernel_inline
+def dispatch_spot(s: State) -> None:
+    """Policy.dispatch's spot pass, after the pass of a policy with queues of its own."""
+    spot = s.policy.flags[N_LEVELS]
+    if s.policy.q_head[spot] >= 0:
+        _dispatch_spot(s, spot)
 
 
 @kernel_inline
@@ -103,7 +149,7 @@ def submit(s: State, job: int) -> None:
         return
     if pol.flags[KIND] == FIFO:
         # An arrival frees no GPUs, so behind a blocked head it cannot start either.
-        if pol.q_head[0] >= 0 or not (_start(s, job, -1) or make_room(s, job)):
+        if pol.q_head[0] >= 0 or not (_start(s, job, -1) or make_room(s, job, -1, -1)):
             _append(s, 0, job)
         return
     # An arrival frees no GPUs: it may start only if nothing at its level or above waits (any
@@ -112,7 +158,7 @@ def submit(s: State, job: int) -> None:
     waiting_ahead = False
     for level in range(last + 1):
         waiting_ahead = waiting_ahead or pol.q_head[level] >= 0
-    if waiting_ahead or not (_start(s, job, -1) or make_room(s, job)):
+    if waiting_ahead or not (_start(s, job, -1) or make_room(s, job, -1, -1)):
         _append(s, q, job)
 
 
@@ -150,7 +196,9 @@ def dispatch(s: State) -> None:
     spot jobs."""
     pol = s.policy
     if pol.flags[KIND] == FIFO:
-        while pol.q_head[0] >= 0 and (_start(s, pol.q_head[0], -1) or make_room(s, pol.q_head[0])):
+        while pol.q_head[0] >= 0 and (
+            _start(s, pol.q_head[0], -1) or make_room(s, pol.q_head[0], -1, -1)
+        ):
             _unlink(pol, 0, pol.q_head[0])
     elif pol.flags[KIND] == PRIORITY:
         while True:
@@ -158,7 +206,7 @@ def dispatch(s: State) -> None:
             if q < 0:
                 break
             head = pol.q_head[q]
-            if not (_start(s, head, -1) or make_room(s, head)):
+            if not (_start(s, head, -1) or make_room(s, head, -1, -1)):
                 break
             _unlink(pol, q, head)
     spot = pol.flags[N_LEVELS]
@@ -215,14 +263,24 @@ def _victim_first(s: State, a: int, b: int) -> bool:
 
 
 @kernel
-def _gather(s: State, job: int, pool: int) -> int:
-    """The running jobs on ``pool`` that ``job`` may preempt, as a heap in ``policy.victims``
-    (first victim at the top); returns how many."""
+def _borrows(s: State, owner: int, victim: int) -> bool:
+    """quota._Borrower: whether ``victim`` (running on the owner's reserved pool) borrows it:
+    it runs outside any quota and is not the owner's own."""
+    return bool(s.sched.quota.in_quota[victim] == 0 and s.jobs.tenant[victim] != owner)
+
+
+@kernel
+def _gather(s: State, job: int, pool: int, owner: int) -> int:
+    """The running jobs on ``pool`` that ``job`` may preempt (those borrowing from tenant
+    ``owner`` if not -1), as a heap in ``policy.victims`` (first victim at the top); returns
+    how many."""
     fl, heap = s.flow, s.policy.victims
     m = 0
     for e in range(fl.counters[HEAP_SIZE]):
         victim = fl.heap_job[e]
-        if s.jobs.pool[victim] != pool or not _preemptible(s, job, victim):
+        if s.jobs.pool[victim] != pool:
+            continue
+        if not (_borrows(s, owner, victim) if owner >= 0 else _preemptible(s, job, victim)):
             continue
         i = m
         heap[i] = victim
@@ -314,19 +372,22 @@ def _fit_after(s: State, pool: int, gpus: int, m: int) -> int:
 
 
 @kernel
-def make_room(s: State, job: int) -> bool:
+def make_room(s: State, job: int, only_pool: int, owner: int) -> bool:
     """Policy._make_room: preempt the fewest victims that let ``job`` start now, and start it.
 
-    Victims are tried in victim order within each of the job's pools; the pool needing the
-    fewest wins (the first such). Nothing is preempted unless it makes room."""
+    Victims are tried in victim order within each of the job's pools (or ``only_pool`` if not
+    -1); the pool needing the fewest wins (the first such). Nothing is preempted unless it
+    makes room. With ``owner`` not -1 the victims are the jobs borrowing that tenant's
+    reservation (Quota's reclaim), else those ``job`` may preempt."""
     pol = s.policy
     if not pol.flags[PREEMPTS]:
         return False
     tenant, gpus = s.jobs.tenant[job], s.jobs.gpus[job]
     best_k, best_pool = -1, -1
-    for c in range(s.tenants.n_candidates[tenant]):
-        pool = s.tenants.candidates[tenant, c]
-        m = _gather(s, job, pool)
+    pools = 1 if only_pool >= 0 else s.tenants.n_candidates[tenant]
+    for c in range(pools):
+        pool = only_pool if only_pool >= 0 else s.tenants.candidates[tenant, c]
+        m = _gather(s, job, pool, owner)
         if m == 0:
             continue
         k = _fit_after(s, pool, gpus, m)
@@ -334,7 +395,7 @@ def make_room(s: State, job: int) -> bool:
             best_k, best_pool = k, pool
     if best_pool < 0 or best_k == 0:
         return False
-    m = _gather(s, job, best_pool)
+    m = _gather(s, job, best_pool, owner)
     for i in range(best_k):
         pol.chosen[i] = _pop_victim(s, m - i)
     for i in range(best_k):

@@ -2,17 +2,28 @@
 
 Each function mirrors the Quota method of the same name. A tenant with a reservation has a
 queue of its own, everyone else shares one; queue ``b`` is ``queue[head[b]:tail[b]]``, the
-shared one last. Reclaiming lent GPUs preempts borrowers, which the fast engine does not run
-yet: support.py sends a scenario with ``lend`` and ``reclaim`` to the reference engine.
+shared one last. Reclaiming lent GPUs preempts borrowers (planner.model.fast.queues.make_room).
 """
 
 from __future__ import annotations
 
 from planner.model.fast import flow as fl
+from planner.model.fast import queues
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import allocate, release
-from planner.model.fast.sched import Q_LEND, Quota
-from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
+from planner.model.fast.sched import Q_LEND, Q_RECLAIM, Quota
+from planner.model.fast.state import (
+    NOW,
+    PREEMPTS,
+    QUEUED,
+    Fleet,
+    Flow,
+    Jobs,
+    Policy,
+    Records,
+    State,
+    Tenants,
+)
 
 
 @kernel
@@ -76,19 +87,20 @@ def _held_gpus(gpus: int, node_gpus: int) -> int:
     return gpus if gpus <= node_gpus else -(-gpus // node_gpus) * node_gpus
 
 
-@kernel
-def _start_own(
-    fleet: Fleet,
-    jobs: Jobs,
-    ten: Tenants,
-    flow: Flow,
-    rec: Records,
-    pol: Policy,
-    q: Quota,
-    job: int,
-) -> bool:
+@kernel_inline
+def _start_own(s: State, job: int) -> bool:
     """Quota._start_own: a reserved tenant's job runs in quota if it fits what is left of its
-    reservation, else outside like everyone else's."""
+    reservation (reclaiming lent GPUs from borrowers if it must and may), else outside like
+    everyone else's."""
+    fleet, jobs, ten, flow, rec, pol, q = (
+        s.fleet,
+        s.jobs,
+        s.tenants,
+        s.flow,
+        s.records,
+        s.policy,
+        s.sched.quota,
+    )
     tenant = jobs.tenant[job]
     active = _active(flow, q, tenant)
     pool = _reserved_pool(jobs, ten, q, job) if active else -1
@@ -99,8 +111,9 @@ def _start_own(
         return _start_outside(fleet, jobs, ten, flow, rec, pol, q, job)
     if pool < 0:
         return False
-    # Reclaiming (Quota._make_room on borrowers) is not run here: see the module docstring.
-    started = fl.try_start(fleet, jobs, ten, flow, rec, pol, job, pool)
+    started = fl.try_start(fleet, jobs, ten, flow, rec, pol, job, pool) or (
+        bool(q.flags[Q_RECLAIM]) and queues.make_room(s, job, pool, tenant)
+    )
     if started:
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
@@ -152,47 +165,58 @@ def _append(jobs: Jobs, q: Quota, block: int, job: int) -> None:
 
 
 @kernel_inline
-def submit(
-    fleet: Fleet,
-    jobs: Jobs,
-    ten: Tenants,
-    flow: Flow,
-    rec: Records,
-    pol: Policy,
-    q: Quota,
-    job: int,
-) -> None:
-    """Quota._submit: behind a waiting job of its own queue an arrival cannot start either.
-    (The shared queue's head may preempt spot work in the reference; no scenario the fast
-    engine runs has a spot tenant.)"""
+def _make_room(s: State, job: int) -> bool:
+    """Policy._make_room for the shared queue's head: it may preempt spot work."""
+    return bool(s.policy.flags[PREEMPTS]) and queues.make_room(s, job, -1, -1)
+
+
+@kernel_inline
+def submit(s: State, job: int) -> None:
+    """Quota._submit: behind a waiting job of its own queue an arrival cannot start either."""
+    jobs, q = s.jobs, s.sched.quota
     tenant = jobs.tenant[job]
     if q.held[tenant]:
-        if q.tail[tenant] > q.head[tenant] or not _start_own(
-            fleet, jobs, ten, flow, rec, pol, q, job
-        ):
+        if q.tail[tenant] > q.head[tenant] or not _start_own(s, job):
             _append(jobs, q, tenant, job)
         return
     shared = len(q.held)
-    if q.tail[shared] > q.head[shared] or not _start_outside(
-        fleet, jobs, ten, flow, rec, pol, q, job
+    if q.tail[shared] > q.head[shared] or not (
+        _start_outside(s.fleet, jobs, s.tenants, s.flow, s.records, s.policy, q, job)
+        or _make_room(s, job)
     ):
         _append(jobs, q, shared, job)
 
 
 @kernel_inline
-def dispatch(
-    fleet: Fleet, jobs: Jobs, ten: Tenants, flow: Flow, rec: Records, pol: Policy, q: Quota
-) -> None:
+def dispatch(s: State) -> None:
     """Quota._dispatch: each reserved tenant's queue in tenant order, then the shared one."""
+    fleet, jobs, ten, flow, rec, pol, q = (
+        s.fleet,
+        s.jobs,
+        s.tenants,
+        s.flow,
+        s.records,
+        s.policy,
+        s.sched.quota,
+    )
     shared = len(q.held)
     for tenant in range(shared):
         if not q.held[tenant]:
             continue
-        while q.tail[tenant] > q.head[tenant] and _start_own(
-            fleet, jobs, ten, flow, rec, pol, q, q.queue[q.head[tenant]]
-        ):
+        while q.tail[tenant] > q.head[tenant] and _start_own(s, q.queue[q.head[tenant]]):
             q.head[tenant] += 1
-    while q.tail[shared] > q.head[shared] and _start_outside(
-        fleet, jobs, ten, flow, rec, pol, q, q.queue[q.head[shared]]
+    while q.tail[shared] > q.head[shared] and (
+        _start_outside(fleet, jobs, ten, flow, rec, pol, q, q.queue[q.head[shared]])
+        or _make_room(s, q.queue[q.head[shared]])
     ):
         q.head[shared] += 1
+
+
+@kernel_inline
+def requeue(jobs: Jobs, q: Quota, job: int) -> None:
+    """Quota._requeue: an interrupted job goes back to the head of its tenant's own queue, or
+    of the shared one."""
+    tenant = jobs.tenant[job]
+    block = tenant if q.held[tenant] else len(q.held)
+    q.head[block] -= 1
+    q.queue[q.head[block]] = job

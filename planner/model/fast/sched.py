@@ -36,9 +36,9 @@ B_STALE, B_PARKED_FOR, B_PARKED_SMALLEST, B_LAST, B_FIRST, B_SMALLEST, B_MAX_SCA
 B_NEXT_ID = 14
 B_COUNTERS = 15
 
-# Quota.flags: whether unused reservations are lent (reclaiming them needs preemption, which
-# the fast engine does not run yet: see support.py).
-Q_LEND = 0
+# Quota.flags: whether unused reservations are lent, and whether an in-quota job blocked by
+# borrowers reclaims them (only with lending).
+Q_LEND, Q_RECLAIM = 0, 1
 
 
 class Backfill(NamedTuple):
@@ -47,7 +47,7 @@ class Backfill(NamedTuple):
     factor: F64  # each job's estimate over its true runtime
     estimated_end_h: F64  # per running job; NaN when it has none
     order: I64  # each queued job's place in queue order
-    queue: I64  # queue[head:tail], in queue order
+    queue: I64  # queue[head:tail], in queue order; room for n jobs on either side of the start
     parked: I64  # parked[:count], in no particular order
     size_count: I64  # queued (not parked) jobs per size in GPUs
     res_start_h: F64  # [0]: when the reservation begins
@@ -70,7 +70,9 @@ class Backfill(NamedTuple):
 
 class Quota(NamedTuple):
     """Quotas (planner.model.policies.quota.Quota) on arrays: one queue per tenant with a
-    reservation and one shared queue, each a block of ``queue`` between ``head`` and ``tail``."""
+    reservation and one shared queue, each a block of ``queue`` between ``head`` and ``tail``
+    that starts, when runs may be cut short, in the middle of its room (interrupted jobs go
+    back before the head; see _backfill for why the block's jobs on either side suffice)."""
 
     flags: U8
     held: U8  # per tenant: it has a reservation
@@ -103,6 +105,12 @@ def _backfill(model: Model, fleet: Fleet) -> Backfill:
         n, nodes, pods, words, factor, max_scan = 1, 1, 1, 1, [1.0], None
     largest = int(model.jobs.gpus.max()) if len(model.jobs) else 0
     counters = np.zeros(B_COUNTERS, np.int64)
+    # When runs may be cut short the queue starts in the middle of its array: arrivals join at
+    # the tail, interrupted jobs go back before the head. Each job is appended once, and a job
+    # put back before the head takes a place there that only a job started outside the queue
+    # (never taken from it) did not give back first, so n places on either side suffice.
+    front = n if model._tracking else 0
+    counters[B_HEAD] = counters[B_TAIL] = front
     counters[B_RES_JOB] = counters[B_RES_ID] = counters[B_PARKED_FOR] = -1
     counters[B_SMALLEST] = largest + 1  # no queued job
     counters[B_MAX_SCAN] = -1 if max_scan is None else max_scan
@@ -110,7 +118,7 @@ def _backfill(model: Model, fleet: Fleet) -> Backfill:
         factor=np.array(factor, np.float64),
         estimated_end_h=np.full(n, math.nan),
         order=np.zeros(n, np.int64),
-        queue=np.zeros(n, np.int64),
+        queue=np.zeros(front + n + 1, np.int64),
         parked=np.zeros(n, np.int64),
         size_count=np.zeros(largest + 2, np.int64),
         res_start_h=np.zeros(1, np.float64),
@@ -135,16 +143,21 @@ def _quota(model: Model, n_jobs: int) -> Quota:
     policy = model.policy
     tenants = len(model.scenario.tenants)
     held: list[Held | None] = [None] * tenants
-    lend, n = False, 0
+    lend, reclaim, n = False, False, 0
     if isinstance(policy, Reference):
-        held, lend, n = policy._held, policy._lend, n_jobs
+        held, lend, reclaim, n = policy._held, policy._lend, policy._reclaim, n_jobs
     keys = {key: p for p, key in enumerate(pool_keys(model))}
-    flags = np.zeros(1, np.uint8)
+    flags = np.zeros(2, np.uint8)
     flags[Q_LEND] = lend
+    flags[Q_RECLAIM] = reclaim
     # One block per tenant with a reservation (its own jobs) and one for the shared queue.
     per_tenant = np.bincount(model.jobs.tenant, minlength=tenants)
     sizes = [int(per_tenant[t]) if h is not None else 0 for t, h in enumerate(held)] + [n]
-    starts = np.array([sum(sizes[:i]) for i in range(len(sizes))], np.int64)
+    # Room before each block's head for interrupted jobs, when runs may be cut short.
+    fronts = sizes if model._tracking else [0] * len(sizes)
+    room = [front + size + 1 for front, size in zip(fronts, sizes, strict=True)]
+    starts = np.array([sum(room[:i]) for i in range(len(room))])
+    middle = (starts + np.array(fronts)).astype(np.int64)
     return Quota(
         flags=flags,
         held=np.array([h is not None for h in held], np.uint8),
@@ -154,9 +167,9 @@ def _quota(model: Model, n_jobs: int) -> Quota:
         held_to_h=np.array([h.to_h if h else 0.0 for h in held], np.float64),
         used=np.zeros(tenants, np.int64),
         in_quota=np.zeros(max(n, 1), np.int64),
-        queue=np.zeros(max(sum(sizes), 1), np.int64),
-        head=starts.copy(),
-        tail=starts.copy(),
+        queue=np.zeros(sum(room), np.int64),
+        head=middle.copy(),
+        tail=middle.copy(),
     )
 
 
