@@ -205,7 +205,8 @@ def _pool_timeseries(
     pools = sorted({(c.model, c.region) for c in record.cohorts})
     pool_of = np.array([pools.index((c.model, c.region)) for c in record.cohorts], np.int64)
     # Busy changes per pool: busy's change i and i + len(seg.job) are run i's start and end.
-    busy_on = busy.parts(np.tile(pool_of[seg.cohort], 2), len(pools))
+    # One pool (the common case) is the whole fleet: its part of busy is busy itself.
+    busy_on = [busy] if len(pools) == 1 else busy.parts(np.tile(pool_of[seg.cohort], 2), len(pools))
     for k, (gpu, region) in enumerate(pools):
         members = [c.index for c in record.cohorts if pool_of[c.index] == k]
         frame = _day_frame(record)
