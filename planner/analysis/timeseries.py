@@ -7,7 +7,7 @@ times; its integral over an interval is in level-hours (e.g. GPU-hours).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,11 @@ class Level:
     t_h: FloatArray
     deltas: FloatArray
     order: NDArray[np.int64]
+    # Daily means already computed, by horizon: the fleet's busy level serves both the
+    # timeseries and, in a fleet of one pool, the pool_timeseries.
+    _daily: dict[float, FloatArray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, times_h: FloatArray, deltas: FloatArray) -> Level:
@@ -93,8 +98,12 @@ class Level:
 
     def daily_mean(self, horizon_h: float) -> FloatArray:
         """:func:`daily_mean` of this level."""
-        edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
-        return np.asarray(self.integral(edges) / np.diff(edges), dtype=np.float64)
+        if horizon_h not in self._daily:
+            edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+            self._daily[horizon_h] = np.asarray(
+                self.integral(edges) / np.diff(edges), dtype=np.float64
+            )
+        return self._daily[horizon_h].copy()
 
 
 def _busy(seg: Segments) -> Level:
