@@ -7,7 +7,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from planner.analysis import Tables
+from planner.analysis import TABLE_NAMES, Tables
 from planner.scenario.schema import Scenario
 
 
@@ -113,4 +113,4 @@ class RunResult:
 
     @staticmethod
     def table_names() -> tuple[str, ...]:
-        return tuple(Tables.__dataclass_fields__)
+        return TABLE_NAMES

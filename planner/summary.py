@@ -105,7 +105,7 @@ def summarise(res: RunResult) -> pd.Series:
         out[f"capture.{rec['cohort']}"] = float(rec["capture"])
         out[f"stranded_book_value_usd.{rec['cohort']}"] = float(rec["stranded_book_value_usd"])
         out[f"obsolete_on.{rec['cohort']}"] = _date(res, float(rec["obsolete_at_h"]))
-    out.update(finance_summary(sc, cohorts, res.ledger, res.runs, jobs))
+    out.update(finance_summary(sc, cohorts, res.ledger, res.runs, jobs, res.tables.finance))
     return pd.Series(out, dtype=object)
 
 

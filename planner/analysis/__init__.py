@@ -16,7 +16,7 @@ modules may import it, nothing else should.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import pandas as pd
 
@@ -31,7 +31,7 @@ from planner.analysis.events import (
     _fragmentation,
     _orders,
 )
-from planner.analysis.finance import finance
+from planner.analysis.finance import FinanceResult, finance
 from planner.analysis.jobs import CLASSES, JOB_COLUMNS, PAID_WITH, STATES, _jobs, censored_wait_h
 from planner.analysis.ledger import (
     CREDIT_LEDGER_COLUMNS,
@@ -71,6 +71,7 @@ __all__ = [
     "PAID_WITH",
     "POOL_COLUMNS",
     "STATES",
+    "TABLE_NAMES",
     "BookValue",
     "CreditUse",
     "FloatArray",
@@ -115,31 +116,50 @@ class Tables:
     fragmentation: pd.DataFrame
     cash_flows: pd.DataFrame = field(default_factory=pd.DataFrame)
     pools: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Not a table: the cash flows the cohorts, cash_flows and pools tables were built from, kept
+    # so a summary of the run need not compute them again. None where they were not computed.
+    finance: FinanceResult | None = field(default=None, repr=False, compare=False)
+
+
+# The tables' names, in order (every field of Tables but ``finance``).
+TABLE_NAMES = tuple(f.name for f in fields(Tables) if f.name != "finance")
 
 
 def collect(record: RunRecord) -> Tables:
     """Build every table of a run from its record."""
+    # Ordered so that each large intermediate (one row per run or per change of a level) is
+    # dropped as soon as the last table that reads it is built: a million-job run's peak
+    # memory is set here, not in the engine.
     seg = segments(record)
     jobs = _jobs(record, seg)
+    gpus_in_service = in_service(record, seg)
+    busy = _busy(seg)
+    timeseries = _timeseries(record, jobs, busy, gpus_in_service)
+    pool_timeseries = _pool_timeseries(record, seg, busy, gpus_in_service)
+    del busy
+    cohorts = _cohorts(record, seg, gpus_in_service)
     months = calendar_months(record.scenario)
     pieces = month_pieces(seg, months.edges_h)
     piece_revenue = piece_revenue_usd(record, seg, pieces.seg, pieces.from_h, pieces.to_h)
     credit = credit_use(record, seg, pieces)
-    gpus_in_service = in_service(record, seg)
-    busy = _busy(seg)
-    cohorts = _cohorts(record, seg, gpus_in_service)
+    tenants = _tenants(record, jobs, seg, pieces, credit, cohorts)
+    ledger = _ledger(record, seg, gpus_in_service, months, pieces, piece_revenue)
+    credit_ledger = _credit_ledger(record, seg, months, pieces, piece_revenue, credit)
+    del pieces, piece_revenue, credit
+    runs = _runs(record, seg)
+    del seg
     tables = Tables(
         jobs=jobs,
-        timeseries=_timeseries(record, jobs, busy, gpus_in_service),
-        pool_timeseries=_pool_timeseries(record, seg, busy, gpus_in_service),
+        timeseries=timeseries,
+        pool_timeseries=pool_timeseries,
         cohorts=cohorts,
-        tenants=_tenants(record, jobs, seg, pieces, credit, cohorts),
+        tenants=tenants,
         orders=_orders(record),
         credit_events=_credit_events(record),
-        ledger=_ledger(record, seg, gpus_in_service, months, pieces, piece_revenue),
-        credit_ledger=_credit_ledger(record, seg, months, pieces, piece_revenue, credit),
+        ledger=ledger,
+        credit_ledger=credit_ledger,
         failures=_failures(record),
-        runs=_runs(record, seg),
+        runs=runs,
         fragmentation=_fragmentation(record),
     )
     return _with_finance(record.scenario, tables)
@@ -150,4 +170,10 @@ def _with_finance(sc: Scenario, tables: Tables) -> Tables:
     ``pools`` table (which sums the cohorts' figures, NPV included) added."""
     result = finance(sc, tables.cohorts, tables.ledger, tables.runs, tables.jobs)
     cohorts = pd.concat([tables.cohorts, result.cohorts], axis=1)
-    return replace(tables, cohorts=cohorts, cash_flows=result.cash_flows, pools=pools(sc, cohorts))
+    return replace(
+        tables,
+        cohorts=cohorts,
+        cash_flows=result.cash_flows,
+        pools=pools(sc, cohorts),
+        finance=result,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -43,15 +43,22 @@ def _groups(labels: NDArray[np.int64], count: int) -> list[NDArray[np.int64]]:
 
 
 def _table(
-    columns: dict[str, NDArray[Any] | pd.Categorical], rows: NDArray[np.int64] | None = None
+    columns: dict[str, NDArray[Any] | pd.Categorical],
+    rows: NDArray[np.int64] | None = None,
+    borrowed: Collection[str] = (),
 ) -> pd.DataFrame:
-    """A table of ``columns`` (only ``rows`` of them, if given), none sharing memory with them.
+    """A table of ``columns`` (only ``rows`` of them, if given), none sharing memory with them
+    where they are ``borrowed`` (held elsewhere too).
 
-    Each column is copied once, as it is taken, and handed to the table as it is: a table
-    built the usual way copies every column again, into blocks of columns of one type.
+    Taking ``rows`` copies every column once; without ``rows`` only the borrowed columns are
+    copied, and the others, made for this table, become its columns as they are. Either way
+    the columns are handed to the table as they are: a table built the usual way copies every
+    column again, into blocks of columns of one type.
     """
     if rows is None:
-        taken = {name: values.copy() for name, values in columns.items()}
+        taken = {
+            name: values.copy() if name in borrowed else values for name, values in columns.items()
+        }
     else:
         taken = {name: values[rows] for name, values in columns.items()}
     return pd.DataFrame(taken, copy=False)

@@ -457,11 +457,15 @@ def finance_summary(
     ledger: pd.DataFrame,
     runs: pd.DataFrame,
     jobs: pd.DataFrame,
+    computed: FinanceResult | None = None,
 ) -> dict[str, object]:
     """Headline keys of the cash flows (fleet and ``.<cohort>``) and of value monetised to
     obsolescence (cohorts obsolete inside the horizon) apart from value to the horizon (the rest).
+
+    ``computed`` is :func:`finance` of these same tables when the caller has it already (the
+    run's tables carry it): the cash flows are the costliest part of a summary.
     """
-    result = finance(sc, cohorts, ledger, runs, jobs)
+    result = computed if computed is not None else finance(sc, cohorts, ledger, runs, jobs)
     figures = result.cohorts
     out: dict[str, object] = {}
     for key in ("npv_usd", "irr_annual", "resale_usd", "terminal_value_usd"):

@@ -54,9 +54,13 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     end = np.full(n, np.nan)
     cohort = np.full(n, -1, dtype=np.int64)
     # The first start sets the wait; with restarts a job starts more than once. Assigning in
-    # reverse time order leaves each job's earliest start in place.
-    order = np.argsort(seg.from_h, kind="stable")[::-1]
-    start[seg.job[order]] = seg.from_h[order]
+    # reverse time order leaves each job's earliest start in place. Runs are recorded as they
+    # start, so they are usually in time order already; the sort is needed only where not.
+    if np.all(seg.from_h[1:] >= seg.from_h[:-1]):
+        start[seg.job[::-1]] = seg.from_h[::-1]
+    else:
+        order = np.argsort(seg.from_h, kind="stable")[::-1]
+        start[seg.job[order]] = seg.from_h[order]
     # A job's cohort is where its last run was (segments are in start order), and so are
     # the GPUs it holds.
     cohort[seg.job] = seg.cohort
@@ -117,7 +121,10 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
             "cash_usd": cash,
             "paid_with": _labels(paid_with, PAID_WITH),
         },
-        rows=np.flatnonzero(submitted),
+        # Every job submitted (the common case): no rows to take, and only the batch's own
+        # arrays need copying.
+        rows=None if submitted.all() else np.flatnonzero(submitted),
+        borrowed=("gpus", "submit_h", "work_gpu_h"),
     )
 
 

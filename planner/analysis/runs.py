@@ -118,7 +118,7 @@ def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     (``interrupted``: a node failed, or ``preempted`` for another job), or by the horizon
     (``to_h`` is then the horizon)."""
     cohorts = record.cohorts
-    order = np.lexsort((seg.from_h, seg.job))
+    order = _by_job_then_start(seg, len(record.jobs))
     job = seg.job[order]
     first = np.r_[0, np.flatnonzero(np.diff(job)) + 1] if len(job) else np.zeros(0, np.int64)
     run = np.arange(len(job)) - np.repeat(first, np.diff(np.r_[first, len(job)]))
@@ -140,3 +140,17 @@ def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
         },
         copy=False,
     )
+
+
+def _by_job_then_start(seg: Segments, n_jobs: int) -> NDArray[np.int64]:
+    """The runs' order by job, each job's runs by start time: ``np.lexsort((from_h, job))``.
+
+    Where no job ran twice (no failures, no preemption) the job alone orders them, and placing
+    each run at its job's slot does that in one pass instead of a sort.
+    """
+    slot = np.full(n_jobs, -1, dtype=np.int64)
+    slot[seg.job] = np.arange(len(seg.job))
+    order = slot[slot >= 0]
+    if len(order) == len(seg.job):  # no job's slot was written twice
+        return order
+    return np.lexsort((seg.from_h, seg.job))

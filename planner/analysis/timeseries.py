@@ -7,7 +7,8 @@ times; its integral over an interval is in level-hours (e.g. GPU-hours).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,11 @@ class Level:
     t_h: FloatArray
     deltas: FloatArray
     order: NDArray[np.int64]
+    # Daily means already computed, by horizon: the fleet's busy level serves both the
+    # timeseries and, in a fleet of one pool, the pool_timeseries.
+    _daily: dict[float, FloatArray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, times_h: FloatArray, deltas: FloatArray) -> Level:
@@ -70,10 +76,18 @@ class Level:
         """:func:`level_integral` of this level."""
         if len(self.t_h) == 0:
             return np.zeros(len(edges_h) - 1)
-        t = np.clip(self.t_h, edges_h[0], edges_h[-1])
+        t = self.t_h  # sorted, so its ends are its extremes: clip (a copy) only if needed
+        if t[0] < edges_h[0] or t[-1] > edges_h[-1]:
+            t = np.clip(t, edges_h[0], edges_h[-1])
         level = np.cumsum(self.deltas)
-        # area[k]: integral of the level from the first edge to t[k] (the level before t[0] is 0).
-        area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(t))])
+        # area[k]: integral of the level from the first edge to t[k] (the level before t[0] is 0):
+        # the running sum of level[k - 1] * (t[k] - t[k - 1]), built in place in one array,
+        # as the levels are long and each temporary would be as long.
+        area = np.empty(len(t))
+        area[0] = 0.0
+        np.subtract(t[1:], t[:-1], out=area[1:])
+        np.multiply(level[:-1], area[1:], out=area[1:])
+        np.cumsum(area[1:], out=area[1:])
         k = np.searchsorted(t, edges_h, side="right") - 1
         at_edges = np.where(
             k >= 0,
@@ -84,8 +98,12 @@ class Level:
 
     def daily_mean(self, horizon_h: float) -> FloatArray:
         """:func:`daily_mean` of this level."""
-        edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
-        return np.asarray(self.integral(edges) / np.diff(edges), dtype=np.float64)
+        if horizon_h not in self._daily:
+            edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+            self._daily[horizon_h] = np.asarray(
+                self.integral(edges) / np.diff(edges), dtype=np.float64
+            )
+        return self._daily[horizon_h].copy()
 
 
 def _busy(seg: Segments) -> Level:
@@ -159,10 +177,11 @@ def _timeseries(
     record: RunRecord, jobs: pd.DataFrame, busy: Level, in_service: InService
 ) -> pd.DataFrame:
     horizon = record.scenario.horizon_h
-    frame = _day_frame(record)
-    frame["gpus_in_service"] = in_service.level().daily_mean(horizon)
-    frame["gpus_busy"] = busy.daily_mean(horizon)
-    frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
+    n_days = record.scenario.horizon_days
+    columns: dict[str, Any] = {}
+    columns["gpus_in_service"] = in_service.level().daily_mean(horizon)
+    columns["gpus_busy"] = busy.daily_mean(horizon)
+    columns["utilisation"] = _ratio_array(columns["gpus_busy"], columns["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
     start = jobs["start_h"].to_numpy()
     started = ~np.isnan(start)
@@ -170,19 +189,21 @@ def _timeseries(
         np.concatenate([submit, start[started]]),
         np.concatenate([np.ones(len(submit)), -np.ones(int(started.sum()))]),
     )
-    frame["jobs_queued"] = queued.daily_mean(horizon)
+    columns["jobs_queued"] = queued.daily_mean(horizon)
     gpus = jobs["gpus"].to_numpy(dtype=np.float64)
-    frame["gpus_down"] = daily_mean(*_down_events(record), horizon)
-    frame["gpus_queued"] = queued.carrying(np.concatenate([gpus, -gpus[started]])).daily_mean(
+    columns["gpus_down"] = daily_mean(*_down_events(record), horizon)
+    columns["gpus_queued"] = queued.carrying(np.concatenate([gpus, -gpus[started]])).daily_mean(
         horizon
     )
+    del queued
     # Whole days from 0: the uniform-bin histogram, whose edges are exactly day * 24 h.
-    days = (len(frame), (0.0, len(frame) * HOURS_PER_DAY))
-    frame["jobs_submitted"] = np.histogram(submit, *days)[0]
-    frame["jobs_started"] = np.histogram(start[started], *days)[0]
+    days = (n_days, (0.0, n_days * HOURS_PER_DAY))
+    columns["jobs_submitted"] = np.histogram(submit, *days)[0]
+    columns["jobs_started"] = np.histogram(start[started], *days)[0]
     end = jobs["end_h"].to_numpy()
-    frame["jobs_finished"] = np.histogram(end[~np.isnan(end)], *days)[0]
-    return frame
+    columns["jobs_finished"] = np.histogram(end[~np.isnan(end)], *days)[0]
+    # One table built at once: adding columns one by one costs a pandas call each.
+    return pd.concat([_day_frame(record), pd.DataFrame(columns)], axis=1)
 
 
 def _pool_timeseries(
@@ -193,7 +214,8 @@ def _pool_timeseries(
     pools = sorted({(c.model, c.region) for c in record.cohorts})
     pool_of = np.array([pools.index((c.model, c.region)) for c in record.cohorts], np.int64)
     # Busy changes per pool: busy's change i and i + len(seg.job) are run i's start and end.
-    busy_on = busy.parts(np.tile(pool_of[seg.cohort], 2), len(pools))
+    # One pool (the common case) is the whole fleet: its part of busy is busy itself.
+    busy_on = [busy] if len(pools) == 1 else busy.parts(np.tile(pool_of[seg.cohort], 2), len(pools))
     for k, (gpu, region) in enumerate(pools):
         members = [c.index for c in record.cohorts if pool_of[c.index] == k]
         frame = _day_frame(record)
@@ -220,3 +242,8 @@ def _pool_timeseries(
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
+
+
+def _ratio_array(num: FloatArray, den: FloatArray) -> FloatArray:
+    """:func:`_ratio` of arrays: NaN where ``den`` is not positive."""
+    return np.asarray(num / np.where(den > 0, den, np.nan), dtype=np.float64)

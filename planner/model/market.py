@@ -131,9 +131,14 @@ class PriceCurve:
         total = np.zeros(a.shape)
         for start, end, q, anchor, k in self._pieces:
             # Only the stretches of some length that overlap the piece: the others gain nothing.
-            at = np.flatnonzero((a < end) & (b > start) & (b > a))
-            if not len(at):
-                continue
+            overlap = (a < end) & (b > start) & (b > a)
+            at: slice | NDArray[np.intp]
+            if overlap.all():  # every stretch: a view of them all rather than a copy
+                at = slice(None)
+            else:
+                at = np.flatnonzero(overlap)
+                if not len(at):
+                    continue
             lo = np.clip(a[at], start, end)
             width = np.clip(b[at], start, end) - lo
             length = width if k == 0.0 else -np.expm1(-k * width) / k
