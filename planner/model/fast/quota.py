@@ -12,7 +12,7 @@ from planner.model.fast import flow as fl
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import allocate, release
 from planner.model.fast.sched import Q_LEND, Quota
-from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
+from planner.model.fast.state import N_STARTS, NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
 
 
 @kernel
@@ -104,6 +104,7 @@ def _start_own(
     if started:
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
+        rec.start_in_quota[flow.counters[N_STARTS] - 1] = 1
     return started
 
 
@@ -132,6 +133,7 @@ def start_on(
     ):
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
+        rec.start_in_quota[flow.counters[N_STARTS] - 1] = 1
     return True
 
 
