@@ -5,8 +5,9 @@ Keys read ``metric`` for fleet totals and ``metric.who`` per tenant class, tenan
 
 ``wait_p95_h_offered.<class>`` is the p95 wait over every job the class offered, counting
 ``jobs_turned_away.<class>`` (balked, or lost after their tenant churned) as never starting:
-it is infinite when more than 5% were turned away; ``wait_p95_h_offered.paying_besides.<tenant>``
-the same over the paying tenants other than one holding a take-or-pay reservation. ``scheduler`` is the policy's kind;
+it is infinite when more than 5% were turned away;
+``wait_p95_h_offered.paying_besides.<tenant>`` the same over the paying tenants other than one
+holding a take-or-pay reservation. ``scheduler`` is the policy's kind;
 ``preemptions`` counts runs stopped for other jobs; ``stranded_free_share`` is, of the GPUs free
 while jobs waited (sampled daily), the share no waiting job could use where they lay.
 
@@ -16,8 +17,8 @@ Money, fleet-wide: ``revenue_usd`` (credits recognised as burned; by contract ti
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
 ``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
 ``revenue_contract_usd`` (take-or-pay reservations; present only when a scenario has one),
-``capex_monetised_share`` ((revenue before obsolescence + lease + contract revenue) / capex, each cohort
-to its obsolescence or the horizon), ``capture`` (the same over potential revenue),
+``capex_monetised_share`` ((revenue before obsolescence + lease + contract revenue) / capex,
+each cohort to its obsolescence or the horizon), ``capture`` (the same over potential revenue),
 ``idle_value_usd`` and ``stranded_book_value_usd`` (see
 :func:`planner.analysis.stranded_book_value_usd`); cash flows, NPV, IRR, paybacks and the
 share monetised to obsolescence apart from to the horizon:

@@ -47,9 +47,7 @@ def contract_revenue(
     n_cohorts, n_months = len(record.cohorts), len(months.first_day)
     usd = np.zeros((len(terms), n_cohorts, n_months))
     for k, term in enumerate(terms):
-        mine = [
-            c.index for c in record.cohorts if (c.model, c.region) == (term.model, term.region)
-        ]
+        mine = [c.index for c in record.cohorts if (c.model, c.region) == (term.model, term.region)]
         if not mine:
             continue
         gpu_h = np.array([in_service.level([c]).integral(months.edges_h) for c in mine])

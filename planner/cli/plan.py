@@ -166,34 +166,50 @@ def plan_contract(
     tenant: Annotated[str, typer.Option(help="The paying tenant who commits to the GPUs.")],
     model: Annotated[
         str | None,
-        typer.Option(help="GPU model (default: the tenant's reservation's, else its first).",
-                     show_default=False),
+        typer.Option(
+            help="GPU model (default: the tenant's reservation's, else its first).",
+            show_default=False,
+        ),
     ] = None,
     region: Annotated[
         str | None,
-        typer.Option(help="Region (default: the reservation's, else the first with the model).",
-                     show_default=False),
+        typer.Option(
+            help="Region (default: the reservation's, else the first with the model).",
+            show_default=False,
+        ),
     ] = None,
     price_usd: Annotated[
         float | None,
-        typer.Option("--price",
-                     help="Contract price per GPU-hour (default: the reservation's, else list "
-                     "price at the reserved tier).", show_default=False),
+        typer.Option(
+            "--price",
+            help="Contract price per GPU-hour (default: the reservation's, else list "
+            "price at the reserved tier).",
+            show_default=False,
+        ),
     ] = None,
     start: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Term start (default: the reservation's, else "
-                     "the scenario's start).", show_default=False),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Term start (default: the reservation's, else the scenario's start).",
+            show_default=False,
+        ),
     ] = None,
     end: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Term end (default: the reservation's, else "
-                     "the horizon's end).", show_default=False),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Term end (default: the reservation's, else the horizon's end).",
+            show_default=False,
+        ),
     ] = None,
     target_h: Annotated[
         float | None,
-        typer.Option(help="The other paying customers' p95 wait limit, in hours (default: the "
-                     "scenario's slo.wait_p95_h.paying).", show_default=False),
+        typer.Option(
+            help="The other paying customers' p95 wait limit, in hours (default: the "
+            "scenario's slo.wait_p95_h.paying).",
+            show_default=False,
+        ),
     ] = None,
     high_gpus: Annotated[
         int | None, typer.Option(help="Most GPUs tried (default: the pool's unreserved GPUs).")
@@ -417,5 +433,5 @@ def evaluations(answer: Answer, fmt: Callable[[Any], str]) -> Table:
     return shown
 
 
-def _objective_cell(objective: str | None, mean: float) -> str:
+def _objective_cell(objective: str | None, mean: Any) -> str:
     return usd(mean) if objective is not None and objective.endswith("_usd") else f"{mean:,.4g}"

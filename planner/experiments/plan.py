@@ -473,7 +473,9 @@ def largest_contract(
         price = held.take_or_pay.price_usd_per_gpu_h
     if price is None:
         listed = scenario.market.prices.get(model)
-        list_usd = listed.usd_per_gpu_h if listed is not None else gpu_model(model).ref_usd_per_gpu_h
+        list_usd = (
+            listed.usd_per_gpu_h if listed is not None else gpu_model(model).ref_usd_per_gpu_h
+        )
         price = list_usd * scenario.market.tiers.reserved
     start = start or (held.start if held is not None else None)
     end = end or (held.end if held is not None else None)

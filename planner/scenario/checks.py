@@ -483,9 +483,13 @@ def _take_or_pay_billable(sc: Scenario, tenant: Tenant, loc: Loc) -> Iterator[Fo
     pays for, and only a paying tenant pays it in cash (credits and internal use are billed
     otherwise)."""
     if sc.scheduler.kind != "quota":
-        yield loc, (
-            f"a take-or-pay reservation needs scheduler.kind 'quota', not '{sc.scheduler.kind}': "
-            "only the quota scheduler runs jobs inside the GPUs the contract pays for"
+        yield (
+            loc,
+            (
+                "a take-or-pay reservation needs scheduler.kind 'quota', not "
+                f"'{sc.scheduler.kind}': only the quota scheduler runs jobs inside the GPUs "
+                "the contract pays for"
+            ),
         )
     if tenant.tenant_class != "paying":
         yield loc, f"only a tenant of class 'paying' may hold one, not '{tenant.tenant_class}'"

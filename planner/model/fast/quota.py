@@ -9,10 +9,11 @@ yet: support.py sends a scenario with ``lend`` and ``reclaim`` to the reference 
 from __future__ import annotations
 
 from planner.model.fast import flow as fl
+from planner.model.fast import state as st
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import allocate, release
 from planner.model.fast.sched import Q_LEND, Quota
-from planner.model.fast.state import N_STARTS, NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
+from planner.model.fast.state import NOW, QUEUED, Fleet, Flow, Jobs, Policy, Records, Tenants
 
 
 @kernel
@@ -104,7 +105,7 @@ def _start_own(
     if started:
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
-        rec.start_in_quota[flow.counters[N_STARTS] - 1] = 1
+        rec.start_in_quota[flow.counters[st.N_STARTS] - 1] = 1
     return started
 
 
@@ -133,7 +134,7 @@ def start_on(
     ):
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
-        rec.start_in_quota[flow.counters[N_STARTS] - 1] = 1
+        rec.start_in_quota[flow.counters[st.N_STARTS] - 1] = 1
     return True
 
 
