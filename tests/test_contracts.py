@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
+from tests.accounting import assert_tables_match_the_runs
 from tests.conftest import base_dict, batch
 
 PRICE = 1.5  # contract price per GPU-hour; the list price in base_dict is $2.00
@@ -136,6 +137,7 @@ def test_jobs_inside_the_quota_pay_nothing_more_and_the_rest_pay_list(engine: st
         assert total == pytest.approx(job_usd)
     for usd in contract_usd_everywhere(res).values():
         assert usd == pytest.approx(8 * 10 * HOURS_PER_DAY * PRICE)
+    assert_tables_match_the_runs(res)  # and against a bill rebuilt from the runs table
 
 
 def test_without_take_or_pay_a_job_in_quota_pays_list() -> None:
