@@ -39,6 +39,8 @@ class Recorder:
     start_cohort: array[int] = field(default_factory=lambda: array("q"))
     # GPUs the run holds: the job's own, or every GPU of the whole nodes it spans.
     start_gpus: array[int] = field(default_factory=lambda: array("q"))
+    # Rows of the start columns whose run counts against its tenant's reservation (quota).
+    quota_start: array[int] = field(default_factory=lambda: array("q"))
     end_job: array[int] = field(default_factory=lambda: array("q"))
     end_h: array[float] = field(default_factory=lambda: array("d"))
     # 1 where a run ended because a node failed (the job went back to the queue), else 0.
@@ -72,6 +74,11 @@ class Recorder:
         self.start_h.append(t_h)
         self.start_cohort.append(cohort)
         self.start_gpus.append(gpus_held)
+
+    def run_in_quota(self) -> None:
+        """The run started last counts against its tenant's reservation: the quota scheduler
+        placed it inside the GPUs held for the tenant."""
+        self.quota_start.append(len(self.start_job) - 1)
 
     def job_ended(self, job: int, t_h: float) -> None:
         self.end_job.append(job)

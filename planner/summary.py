@@ -5,7 +5,9 @@ Keys read ``metric`` for fleet totals and ``metric.who`` per tenant class, tenan
 
 ``wait_p95_h_offered.<class>`` is the p95 wait over every job the class offered, counting
 ``jobs_turned_away.<class>`` (balked, or lost after their tenant churned) as never starting:
-it is infinite when more than 5% were turned away. ``scheduler`` is the policy's kind;
+it is infinite when more than 5% were turned away;
+``wait_p95_h_offered.paying_besides.<tenant>`` the same over the paying tenants other than one
+holding a take-or-pay reservation. ``scheduler`` is the policy's kind;
 ``preemptions`` counts runs stopped for other jobs; ``stranded_free_share`` is, of the GPUs free
 while jobs waited (sampled daily), the share no waiting job could use where they lay.
 
@@ -14,8 +16,9 @@ Money, fleet-wide: ``revenue_usd`` (credits recognised as burned; by contract ti
 ``revenue_escrow_view_usd`` = cash + every credit granted (the escrow
 view); ``capex_usd``, ``opex_usd``, ``margin_usd`` (revenue - opex), ``potential_revenue_usd``,
 ``revenue_before_obsolescence_usd``, ``revenue_lease_usd`` (idle GPUs leased wholesale),
-``capex_monetised_share`` ((revenue before obsolescence + lease revenue) / capex, each cohort
-to its obsolescence or the horizon), ``capture`` (the same over potential revenue),
+``revenue_contract_usd`` (take-or-pay reservations; present only when a scenario has one),
+``capex_monetised_share`` ((revenue before obsolescence + lease + contract revenue) / capex,
+each cohort to its obsolescence or the horizon), ``capture`` (the same over potential revenue),
 ``idle_value_usd`` and ``stranded_book_value_usd`` (see
 :func:`planner.analysis.stranded_book_value_usd`); cash flows, NPV, IRR, paybacks and the
 share monetised to obsolescence apart from to the horizon:
@@ -160,7 +163,26 @@ def _waits(
             np.quantile(offered, 0.95, method="inverted_cdf")
         )
 
+    # What a take-or-pay contract costs the other paying customers: their offered p95 wait.
+    paying = of_class["paying"]
+    job_tenant = jobs["tenant"].to_numpy(dtype=object)
+    for i, tenant in enumerate(sc.tenants):
+        if tenant.reservation is None or tenant.reservation.take_or_pay is None:
+            continue
+        others = paying & (job_tenant != tenant.name)
+        away = int(sum(turned_away[k] for k, t in enumerate(sc.tenants)
+                       if k != i and t.tenant_class == "paying"))  # fmt: skip
+        offered = np.r_[waits[others], np.full(away, np.inf)]
+        if len(offered):
+            out[f"{PAYING_BESIDES}.{tenant.name}"] = float(
+                np.quantile(offered, 0.95, method="inverted_cdf")
+            )
     return out
+
+
+# ``PAYING_BESIDES.<tenant>``: the p95 wait offered to paying tenants other than ``tenant`` (one
+# with a take-or-pay reservation), jobs turned away counting as never starting.
+PAYING_BESIDES = "wait_p95_h_offered.paying_besides"
 
 
 DEAL_KEYS = (
@@ -182,13 +204,18 @@ def _fleet_value(cohorts: pd.DataFrame) -> dict[str, float]:
 
     capex, before = total("capex_usd"), total("revenue_before_obsolescence_usd")
     lease, potential = total("lease_revenue_usd"), total("potential_revenue_usd")
+    contract = total("contract_revenue_usd")
+    earned = before + lease + contract
+    # Only a scenario with take-or-pay contracts reports their revenue.
+    contracts = {"revenue_contract_usd": contract} if contract else {}
     return {
         "capex_usd": capex,
         "revenue_before_obsolescence_usd": before,
         "revenue_lease_usd": lease,
-        "capex_monetised_share": (before + lease) / capex if capex else math.nan,
+        **contracts,
+        "capex_monetised_share": earned / capex if capex else math.nan,
         "potential_revenue_usd": potential,
-        "capture": (before + lease) / potential if potential > 0 else math.nan,
+        "capture": earned / potential if potential > 0 else math.nan,
         "idle_value_usd": total("idle_value_usd"),
         "opex_usd": total("opex_usd"),
         "margin_usd": total("margin_usd"),
@@ -212,6 +239,7 @@ NON_NEGATIVE = frozenset(
         *("wait_mean_h", "wait_p50_h", "wait_p95_h", "wait_p99_h", "wait_p95_h_offered"),
         *("revenue_usd", "revenue_cash_usd", "revenue_credit_usd", "revenue_escrow_view_usd"),
         *("revenue_before_obsolescence_usd", "revenue_lease_usd", "potential_revenue_usd"),
+        "revenue_contract_usd",
         *("capex_usd", "opex_usd", "stranded_book_value_usd", "escrow_revenue_usd"),
         *("credits_granted_usd", "credits_burned_usd", "credits_left_usd"),
         *("credits_forfeited_usd", "effective_usd_per_gpu_h"),

@@ -79,7 +79,10 @@ def reference(res: planner.RunResult) -> Reference:
         in_window[rows] = price.integral(
             np.maximum(a[rows], lo[rows]), np.minimum(b[rows], hi[rows])
         )
-    paid = runs["tenant"].map(factor).to_numpy(dtype=np.float64)
+    paid = runs["tenant"].map(factor).to_numpy(dtype=np.float64, copy=True)
+    # A take-or-pay contract covers its tenant's runs inside the quota: they pay nothing more.
+    contracted = [n for n, t in tenants.items() if t.reservation and t.reservation.take_or_pay]
+    paid[(runs["in_quota"] & runs["tenant"].isin(contracted)).to_numpy()] = 0.0
     runs["gpu_h"] = gpus * (b - a)
     runs["value_usd"] = gpus * per_gpu * paid
     runs["credit_eligible_usd"] = gpus * in_window * paid
@@ -170,6 +173,14 @@ def assert_tables_match_the_runs(res: planner.RunResult) -> None:
     cash = jobs.groupby(tenant)["cash_usd"].sum().reindex(names, fill_value=0.0)
     _close(cash, ref.cash_usd().reindex(names, fill_value=0.0), "cash per tenant (jobs.cash_usd)")
 
+    contract = res.tenants.set_index("tenant")["contract_revenue_usd"].reindex(names)
+    _close(contract, _contract_usd(res.scenario), "tenants.contract_revenue_usd")
+    _close(
+        pd.Series([res.ledger["contract_revenue_usd"].sum()]),
+        pd.Series([_contract_usd(res.scenario).sum()]),
+        "ledger.contract_revenue_usd",
+    )
+
     eligible = ref.per_job("credit_eligible_usd").reindex(jobs.index, fill_value=0.0)
     assert (jobs["credit_usd"] <= eligible * (1 + 1e-9) + 1e-6).all(), "credits beyond the window"
     for t in res.scenario.tenants:
@@ -177,6 +188,21 @@ def assert_tables_match_the_runs(res: planner.RunResult) -> None:
             continue  # spent: which job's hours the last credits paid for is the draw order's
         mine = (tenant == t.name).to_numpy()
         _close(jobs.loc[mine, "credit_usd"], eligible[mine], f"credits of {t.name}'s jobs")
+
+
+def _contract_usd(sc: planner.Scenario) -> pd.Series:
+    """Per tenant: reserved GPUs x the hours of its take-or-pay term inside the horizon x the
+    contract price (zero without one)."""
+    owed = {}
+    for t in sc.tenants:
+        r = t.reservation
+        owed[t.name] = 0.0
+        if r is not None and r.take_or_pay is not None:
+            first = max(r.start or sc.start, sc.start)
+            last = min(r.end or sc.end, sc.end)
+            hours = max(0, (last - first).days) * 24.0
+            owed[t.name] = r.gpus * hours * r.take_or_pay.price_usd_per_gpu_h
+    return pd.Series(owed, dtype=np.float64)
 
 
 def _close(actual: pd.Series, expected: pd.Series, what: str) -> None:

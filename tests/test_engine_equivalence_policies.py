@@ -3,9 +3,9 @@
 Backfill: the head's reservation (over its pools, replaying the running jobs' estimated ends),
 backfilled jobs that end before it or stay off the reserved nodes, jobs parked behind it, exact
 and noisy estimates (the reference's drawn factors) and a scan depth. Quota: reserved tenants'
-own queues, in-quota starts on the reserved pool, lending and not lending, reclaiming lent
-GPUs by preempting borrowers. (Spot tenants and node failures under these policies:
-test_engine_equivalence_interrupts.)
+own queues, in-quota starts on the reserved pool (recorded per run: take-or-pay contracts bill
+them nothing more), lending and not lending, reclaiming lent GPUs by preempting borrowers.
+(Spot tenants and node failures under these policies: test_engine_equivalence_interrupts.)
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def backfill_worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
 def quota_worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
     """A world under quota, with reservations for up to two tenants, each on a pool of the
     fleet the tenant may use (with room for every reservation there), in force for the whole
-    run or part of it."""
+    run or part of it, a paying tenant's maybe on take-or-pay."""
     sc, jobs = draw(worlds())
     lend, reclaim = draw(
         st.sampled_from([(False, False), (False, True), (True, False), (True, True)])
@@ -112,6 +112,11 @@ def quota_worlds(draw: st.DrawFn) -> tuple[planner.Scenario, JobBatch]:
             "start": draw(st.sampled_from([None, "2024-01-02"])),
             "end": draw(st.sampled_from([None, "2024-01-04"])),
         }
+        if t.tenant_class == "paying" and draw(st.booleans()):
+            # Runs inside the quota are then covered by the contract: billed nothing more.
+            overrides[f"tenants.{tenant}.reservation"]["take_or_pay"] = {
+                "price_usd_per_gpu_h": draw(st.sampled_from([0.5, 1.75]))
+            }
     return sc.with_overrides(overrides), jobs
 
 

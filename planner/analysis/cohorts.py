@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.columns import _groups
+from planner.analysis.contracts import contract_revenue
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
 from planner.analysis.runs import Segments
 from planner.analysis.timeseries import InService
@@ -28,6 +29,7 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
     in_service = dict(zip(rec.in_service_cohort, rec.in_service_h, strict=True))
     retired = dict(zip(rec.retired_cohort, rec.retired_h, strict=True))
     lease_rate = lease_usd_per_idle_gpu_h(record)
+    contract_of = contract_revenue(record, gpus_in_service).by_cohort()
     n = len(record.cohorts)
     failures_on = np.bincount(rec.failure_cohort, minlength=n)
     lost_on = np.bincount(rec.lost_cohort, rec.lost_gpu_h, minlength=n)
@@ -57,6 +59,9 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
         leased_share, usd_per_idle_gpu_h = lease_rate[c.index]
         idle_gpu_h = max(0.0, in_service_gpu_h - busy_gpu_h)
         leased_gpu_h, lease = idle_gpu_h * leased_share, idle_gpu_h * usd_per_idle_gpu_h
+        # Contract and lease revenue are earned beside job revenue: payback counts them alike.
+        contract = float(contract_of[c.index])
+        earned = before + lease + contract
         rows.append(
             {
                 "cohort": c.name,
@@ -83,14 +88,17 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
                 "potential_revenue_usd": potential,
                 "leased_gpu_h": leased_gpu_h,
                 "lease_revenue_usd": lease,
-                "payback": (before + lease) / capex,
-                "capture": (before + lease) / potential if potential > 0 else math.nan,
-                "idle_value_usd": potential - before - lease,
+                "contract_revenue_usd": contract,
+                "payback": earned / capex,
+                "capture": earned / potential if potential > 0 else math.nan,
+                "idle_value_usd": potential - earned,
                 "opex_usd": opex,
-                "margin_usd": revenue + lease - opex,
+                "margin_usd": revenue + lease + contract - opex,
                 "book_value_at_obsolescence_usd": book.at_obsolescence_usd,
                 "book_value_at_horizon_usd": float(book.book_value_usd(np.array(horizon))),
-                "stranded_book_value_usd": stranded_book_value_usd(book, horizon, revenue + lease),
+                "stranded_book_value_usd": stranded_book_value_usd(
+                    book, horizon, revenue + lease + contract
+                ),
             }
         )
     return pd.DataFrame(rows)

@@ -206,7 +206,11 @@ def cohort_finance(
     safe = np.where(width > 0, width, 1.0)
     kept = np.where(width > 0, np.clip((leaves_h - begins) / safe, 0.0, 1.0), 0.0)
     ends = begins + kept * width
-    revenue = kept * (ledger["revenue_usd"].to_numpy(float) + ledger["lease_revenue_usd"])
+    revenue = kept * (
+        ledger["revenue_usd"].to_numpy(float)
+        + ledger["lease_revenue_usd"]
+        + ledger["contract_revenue_usd"]
+    )
     opex = kept * ledger["opex_usd"].to_numpy(float)
     internal = kept * internal_usd
     operating = revenue - opex + (internal if fin.internal_in_payback else 0.0)
@@ -436,7 +440,11 @@ def _with_internal(cohort: pd.Series, row: Mapping[str, object]) -> dict[str, fl
     """Gross payback with internal use at its transfer price counted beside revenue: (revenue
     before obsolescence + lease + internal value to exit) / capex."""
     capex = float(cohort["capex_usd"])
-    earned = float(cohort["revenue_before_obsolescence_usd"]) + float(cohort["lease_revenue_usd"])
+    earned = (
+        float(cohort["revenue_before_obsolescence_usd"])
+        + float(cohort["lease_revenue_usd"])
+        + float(cohort["contract_revenue_usd"])
+    )
     internal = float(row["internal_value_usd"])  # type: ignore[arg-type]
     return {"payback_with_internal": (earned + internal) / capex if capex else math.nan}
 
@@ -477,7 +485,9 @@ def finance_summary(
     earned, capex = np.zeros(0), np.zeros(0)
     if len(cohorts):
         earned = (
-            cohorts["revenue_before_obsolescence_usd"] + cohorts["lease_revenue_usd"]
+            cohorts["revenue_before_obsolescence_usd"]
+            + cohorts["lease_revenue_usd"]
+            + cohorts["contract_revenue_usd"]
         ).to_numpy(float)
         capex = cohorts["capex_usd"].to_numpy(float)
     to = figures["monetised_to"].to_numpy()

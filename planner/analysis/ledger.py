@@ -13,6 +13,7 @@ import pandas as pd
 
 from planner.analysis.cohorts import lease_usd_per_idle_gpu_h
 from planner.analysis.columns import FloatArray, _groups
+from planner.analysis.contracts import contract_revenue
 from planner.analysis.credits import CreditUse
 from planner.analysis.depreciation import book_value
 from planner.analysis.months import Months, Pieces
@@ -36,6 +37,7 @@ LEDGER_COLUMNS = (
     "opex_usd",
     "leased_gpu_h",
     "lease_revenue_usd",
+    "contract_revenue_usd",
     "margin_usd",
     "capex_spent_usd",
     "depreciation_usd",
@@ -58,6 +60,8 @@ def _ledger(
 
     Revenue is earned as GPU-hours are used (each stretch's price integrated over its part in the
     month), so summed over months it is the cohort's ``revenue_usd``; GPU-hours and opex likewise.
+    Take-or-pay contract revenue is apart (``contract_revenue_usd``: see
+    :mod:`planner.analysis.contracts`) and counts in the margin and payback like lease revenue.
     Potential revenue counts in-service GPU-hours before obsolescence only, as in ``cohorts``.
     The book value rolls forward: its value at a month's end is the previous month's plus
     ``capex_spent_usd`` less ``depreciation_usd`` and ``written_off_usd`` (see :class:`BookValue`).
@@ -68,8 +72,10 @@ def _ledger(
     revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
     held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
     busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
+    contract = contract_revenue(record, in_service, months).by_cohort_month()
     frames = [
-        _cohort_ledger(record, in_service, c, months, revenue[c], busy[c]) for c in range(n_cohorts)
+        _cohort_ledger(record, in_service, c, months, revenue[c], busy[c], contract[c])
+        for c in range(n_cohorts)
     ]
     if not frames:
         return _empty(LEDGER_COLUMNS, labels=("month", "cohort", "gpu_model", "region"))
@@ -85,6 +91,7 @@ def _cohort_ledger(
     months: Months,
     revenue_usd: FloatArray,
     busy_gpu_h: FloatArray,
+    contract_usd: FloatArray,
 ) -> pd.DataFrame:
     """The ledger rows of one cohort, one per month."""
     c, price = record.cohorts[cohort], record.prices[cohort]
@@ -95,7 +102,7 @@ def _cohort_ledger(
     leased_share, usd_per_idle_gpu_h = lease_usd_per_idle_gpu_h(record)[cohort]
     idle_gpu_h = np.maximum(0.0, gpu_h - busy_gpu_h)
     lease = idle_gpu_h * usd_per_idle_gpu_h
-    cumulative = np.cumsum(revenue_usd + lease)
+    cumulative = np.cumsum(revenue_usd + lease + contract_usd)
     return pd.DataFrame(
         {
             "month": months.first_day,
@@ -115,7 +122,8 @@ def _cohort_ledger(
             "opex_usd": opex,
             "leased_gpu_h": idle_gpu_h * leased_share,
             "lease_revenue_usd": lease,
-            "margin_usd": revenue_usd + lease - opex,
+            "contract_revenue_usd": contract_usd,
+            "margin_usd": revenue_usd + lease + contract_usd - opex,
             "capex_spent_usd": book.capex_spent_usd(t0, t1),
             "depreciation_usd": book.depreciation_usd(t0, t1),
             "written_off_usd": book.written_off_usd(t0, t1),

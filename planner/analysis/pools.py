@@ -30,6 +30,7 @@ POOL_COLUMNS = (
     "revenue_before_obsolescence_usd",
     "potential_revenue_usd",
     "lease_revenue_usd",
+    "contract_revenue_usd",
     "payback",
     "capture",
     "idle_value_usd",
@@ -49,6 +50,7 @@ _SUMS = (
     "revenue_before_obsolescence_usd",
     "potential_revenue_usd",
     "lease_revenue_usd",
+    "contract_revenue_usd",
     "idle_value_usd",
     "opex_usd",
     "margin_usd",
@@ -66,7 +68,7 @@ def pools(sc: Scenario, cohorts: pd.DataFrame) -> pd.DataFrame:
 
     Sums are over the pool's cohorts; ``utilisation`` is busy over in-service GPU-hours,
     ``payback`` and ``capture`` are the cohorts' ratios taken over the pool's sums (revenue
-    before obsolescence plus lease revenue, over capex and over potential revenue). The
+    before obsolescence plus lease and contract revenue, over capex and over potential revenue). The
     cohort utilisation extremes count only cohorts that were in service.
     """
     rows: list[dict[str, object]] = []
@@ -74,7 +76,11 @@ def pools(sc: Scenario, cohorts: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=list(POOL_COLUMNS))
     for (model, region), mine in cohorts.groupby(["gpu_model", "region"], sort=False):
         total = {name: float(mine[name].sum()) if name in mine else math.nan for name in _SUMS}
-        earned = total["revenue_before_obsolescence_usd"] + total["lease_revenue_usd"]
+        earned = (
+            total["revenue_before_obsolescence_usd"]
+            + total["lease_revenue_usd"]
+            + total["contract_revenue_usd"]
+        )
         potential = total["potential_revenue_usd"]
         used = mine["utilisation"].dropna()
         rows.append(

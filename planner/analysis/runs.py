@@ -12,6 +12,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _groups, _labels
+from planner.contracts import covering_tenants
 from planner.model.billing import tier_price_factor
 from planner.model.record import Recorded, RunRecord
 from planner.recording import PREEMPTED
@@ -37,6 +38,8 @@ class Segments:
     interrupted: NDArray[np.bool_]  # the run was cut short: a node failed, or it was preempted
     preempted: NDArray[np.bool_]  # the run was stopped for another job
     open: NDArray[np.bool_]  # the run was still going at the horizon
+    # The run counts against its tenant's reservation (the quota scheduler placed it there).
+    in_quota: NDArray[np.bool_]
 
 
 def segments(record: RunRecord) -> Segments:
@@ -56,7 +59,12 @@ def segments(record: RunRecord) -> Segments:
     is_charged = np.array([t.tenant_class != "internal" for t in tenants])
     tier_factor = np.array([tier_price_factor(record.scenario, t) for t in tenants])
     charged = is_charged[record.jobs.tenant[job]]
-    price_factor = np.where(charged, tier_factor[record.jobs.tenant[job]], 0.0)
+    in_quota = np.zeros(n, dtype=bool)
+    in_quota[rec.quota_start] = True
+    # A take-or-pay contract pays for its reserved GPUs whatever runs on them, so a run inside
+    # the quota pays nothing more, for as long as it runs (the contract placed it).
+    covered = in_quota & covering_tenants(record.scenario)[record.jobs.tenant[job]]
+    price_factor = np.where(charged & ~covered, tier_factor[record.jobs.tenant[job]], 0.0)
     revenue = _list_revenue_usd(record, cohort, gpus, charged, from_h, to_h) * price_factor
     return Segments(
         job,
@@ -70,6 +78,7 @@ def segments(record: RunRecord) -> Segments:
         interrupted,
         preempted,
         still_open,
+        in_quota,
     )
 
 
@@ -136,6 +145,7 @@ def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
             "to_h": seg.to_h[order],
             "interrupted": seg.interrupted[order],
             "preempted": seg.preempted[order],
+            "in_quota": seg.in_quota[order],
             "revenue_usd": seg.revenue_usd[order],
         },
         copy=False,

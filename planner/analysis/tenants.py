@@ -9,10 +9,12 @@ import pandas as pd
 
 from planner.analysis.cohorts import cohort_lease_terms
 from planner.analysis.columns import _groups
+from planner.analysis.contracts import contract_revenue
 from planner.analysis.credits import CreditUse
 from planner.analysis.jobs import STATES, censored_wait_h
 from planner.analysis.months import Pieces
 from planner.analysis.runs import Segments
+from planner.analysis.timeseries import in_service
 from planner.model.record import RunRecord
 from planner.recording import SKIP_REASONS
 
@@ -30,7 +32,9 @@ def _tenants(
     ``jobs_skipped`` counts would-be submissions that never happened, of which ``jobs_balked``
     balked at a long expected wait and ``jobs_lost_to_churn`` came after the tenant left over
     long waits (at ``churned_at_h``).
-    ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue).
+    ``lease_revenue_usd`` is what a wholesale lessee paid for idle GPU-hours (not job revenue);
+    ``contract_revenue_usd`` what a tenant paid under its take-or-pay reservation (cash, apart
+    from its jobs' ``revenue_usd``).
     """
     sc, rec = record.scenario, record.recorded
     waits = censored_wait_h(jobs, sc.horizon_h)
@@ -48,6 +52,7 @@ def _tenants(
         leased_gpu_h[term.tenant] += idle_gpu_h[term.cohort] * term.share
         lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
     n = len(sc.tenants)
+    contract_usd = contract_revenue(record, in_service(record, seg)).by_tenant(n)
     piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
     credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
     opex = np.array([p.opex_usd_per_gpu_h for p in record.prices], dtype=np.float64)
@@ -95,6 +100,7 @@ def _tenants(
                 "cash_usd": total["cash_usd"],
                 "leased_gpu_h": float(leased_gpu_h[i]),
                 "lease_revenue_usd": float(lease_usd[i]),
+                "contract_revenue_usd": float(contract_usd[i]),
                 **_deal(
                     record,
                     i,

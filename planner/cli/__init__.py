@@ -93,6 +93,7 @@ plan_app = typer.Typer(
 plan_app.command("grant")(plan.plan_grant)
 plan_app.command("gpus")(plan.plan_gpus)
 plan_app.command("price")(plan.plan_price)
+plan_app.command("contract")(plan.plan_contract)
 plan_app.command("exit")(plan.plan_exit)
 app.add_typer(plan_app, name="plan")
 

@@ -1,4 +1,4 @@
-"""``planner plan grant|gpus|price``: a planning question answered with an interval and the
+"""``planner plan grant|gpus|price|contract``: a planning question answered with an interval and the
 evaluations that led to it, each candidate told as it is decided; ``planner plan exit``: the
 month to sell a cohort, with the curve of its NPV against the exit month."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -158,6 +159,87 @@ def plan_price(
             workers=workers, **told,
         )  # fmt: skip
     _show_answer(answer, out, price, with_report)
+
+
+def plan_contract(
+    scenario: ScenarioArg,
+    tenant: Annotated[str, typer.Option(help="The paying tenant who commits to the GPUs.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="GPU model (default: the tenant's reservation's, else its first).",
+            show_default=False,
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Region (default: the reservation's, else the first with the model).",
+            show_default=False,
+        ),
+    ] = None,
+    price_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--price",
+            help="Contract price per GPU-hour (default: the reservation's, else list "
+            "price at the reserved tier).",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Term start (default: the reservation's, else the scenario's start).",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Term end (default: the reservation's, else the horizon's end).",
+            show_default=False,
+        ),
+    ] = None,
+    target_h: Annotated[
+        float | None,
+        typer.Option(
+            help="The other paying customers' p95 wait limit, in hours (default: the "
+            "scenario's slo.wait_p95_h.paying).",
+            show_default=False,
+        ),
+    ] = None,
+    high_gpus: Annotated[
+        int | None, typer.Option(help="Most GPUs tried (default: the pool's unreserved GPUs).")
+    ] = None,
+    reps: RepsOpt = 8,
+    seed: SeedOpt = 0,
+    confidence: ConfidenceOpt = 0.95,
+    workers: WorkersOpt = 1,
+    sets: SetOpt = None,
+    engine: EngineOpt = None,
+    out: OutOpt = None,
+    with_report: ReportOpt = False,
+) -> None:
+    """The most GPUs a tenant may commit to take or pay for before the other paying
+    customers' p95 wait breaks its service level, with the fleet NPV at each candidate."""
+    from planner.experiments import plan
+    from planner.summary import PAYING_BESIDES
+
+    report_needs_out(with_report, out)
+    with scenario_errors():
+        sc = load(scenario, sets, engine)
+    metric = f"{PAYING_BESIDES}.{tenant}"
+    with _search(f"plan contract for {tenant}", metric, integer, "npv_usd") as told:
+        answer = plan.largest_contract(
+            sc, tenant, model=model, region=region, price_usd_per_gpu_h=price_usd,
+            start=start.date() if start else None, end=end.date() if end else None,
+            target_h=target_h, high_gpus=high_gpus, confidence=confidence, reps=reps, seed=seed,
+            workers=workers, **told,
+        )  # fmt: skip
+    _show_answer(answer, out, integer, with_report)
 
 
 def plan_exit(
@@ -346,18 +428,27 @@ def planning_answer(answer: Answer, fmt: Callable[[Any], str]) -> Text:
 
 
 def evaluations(answer: Answer, fmt: Callable[[Any], str]) -> Table:
+    """Each candidate tried: the metric's mean and interval, whether it meets, and the mean of
+    the objective where the query judged one."""
+    objective = [(answer.objective, "right")] if answer.objective else []
     shown = table(
         "evaluations",
         ("step", "right"), ("candidate", "right"), (answer.metric, "right"),
-        ("CI", "right"), ("meets", "left"), ("s", "right"),
+        ("CI", "right"), ("meets", "left"), *objective, ("s", "right"),
     )  # fmt: skip
     for row in answer.table().itertuples():
+        judged = [_objective_cell(answer.objective, row.objective_mean)] if objective else []
         shown.add_row(
             str(row.step),
             fmt(row.x),
             f"{row.metric_mean:,.3g}",
             f"[{row.metric_low:,.3g}, {row.metric_high:,.3g}]",
             "yes" if row.meets else "no",
+            *judged,
             f"{row.wall_s:,.1f}",
         )
     return shown
+
+
+def _objective_cell(objective: str | None, mean: Any) -> str:
+    return usd(mean) if objective is not None and objective.endswith("_usd") else f"{mean:,.4g}"

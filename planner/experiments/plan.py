@@ -1,5 +1,6 @@
-"""Planning queries: the largest credit grant, the fewest GPUs and the best price that keep a
-service level, each answered with an interval and the record of evaluations that led to it;
+"""Planning queries: the largest credit grant, the fewest GPUs, the best price and the most
+GPUs on take-or-pay contract that keep a service level, each answered with an interval and the
+record of evaluations that led to it;
 and the month to sell a cohort (:func:`best_exit`, from :mod:`planner.experiments.exit`).
 
 Every candidate is judged on the same replications (common random numbers): candidate x is
@@ -25,6 +26,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -35,8 +37,10 @@ from planner.experiments.evaluate import Evaluation, scenario_data
 from planner.experiments.exit import ExitAnswer as ExitAnswer
 from planner.experiments.exit import best_exit as best_exit
 from planner.experiments.replicate import metric_ci, run_all
+from planner.scenario.checks import pool_gpus
 from planner.scenario.schema import Scenario
 from planner.stats import Interval
+from planner.summary import PAYING_BESIDES
 
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 
@@ -78,6 +82,7 @@ class Answer:
     unit: str = ""
     today: float | None = None
     unit_cost_usd: float | None = None
+    objective: str | None = None  # the summary key judged beside the metric at each candidate
 
     def table(self) -> pd.DataFrame:
         """The evaluations in the order they were made."""
@@ -412,8 +417,140 @@ def best_price(
     return _answer(
         judge, f"best price for {model} by {objective}", found, (a, b), began,
         variable=f"{model} list price", unit="USD per GPU-hour",
-        today=listed.usd_per_gpu_h if listed is not None else None,
+        today=listed.usd_per_gpu_h if listed is not None else None, objective=objective,
     )  # fmt: skip
+
+
+def largest_contract(
+    scenario: Scenario,
+    tenant: str,
+    *,
+    model: str | None = None,
+    region: str | None = None,
+    price_usd_per_gpu_h: float | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    target_h: float | None = None,
+    high_gpus: int | None = None,
+    confidence: float = 0.95,
+    reps: int = 8,
+    seed: int = 0,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    on_candidate: Callable[[Candidate], None] | None = None,
+) -> Answer:
+    """The most GPUs ``tenant`` may commit to take or pay for before the other paying
+    customers' p95 wait (offered: ``wait_p95_h_offered.paying_besides.<tenant>``) breaks
+    ``target_h`` (default: the scenario's ``slo.wait_p95_h.paying``), with the fleet NPV at
+    every candidate.
+
+    The contract is a ``reservation`` with ``take_or_pay``; its terms default to the tenant's
+    own reservation, else its first model in the first region with a pool of it, the whole
+    horizon, and the model's list price at the ``reserved`` tier. Candidates are whole nodes,
+    from one node to ``high_gpus`` (default: the pool, less other tenants' reservations on
+    it). The tenant's demand stays as it is: the question is what holding GPUs for it costs
+    everyone else. It needs the ``quota`` scheduler, the only one that holds them.
+    """
+    began = time.perf_counter()
+    found_tenant = _tenant(scenario, tenant)
+    where = f"tenants.{tenant}.reservation"
+    if scenario.scheduler.kind != "quota":
+        raise ScenarioError(
+            "plan contract",
+            [Problem("scheduler.kind", f"a take-or-pay contract needs the 'quota' scheduler, "
+                     f"not '{scenario.scheduler.kind}' (try --set scheduler.kind=quota)")],
+        )  # fmt: skip
+    if found_tenant.tenant_class != "paying":
+        raise ScenarioError(
+            "plan contract",
+            [Problem(f"tenants.{tenant}", "only a paying tenant may hold a take-or-pay contract")],
+        )
+    held = found_tenant.reservation
+    terms = _contract_terms(scenario, found_tenant, model, region)
+    model, region = terms
+    price = price_usd_per_gpu_h
+    if price is None and held is not None and held.take_or_pay is not None:
+        price = held.take_or_pay.price_usd_per_gpu_h
+    if price is None:
+        listed = scenario.market.prices.get(model)
+        list_usd = (
+            listed.usd_per_gpu_h if listed is not None else gpu_model(model).ref_usd_per_gpu_h
+        )
+        price = list_usd * scenario.market.tiers.reserved
+    start = start or (held.start if held is not None else None)
+    end = end or (held.end if held is not None else None)
+    node = scenario.region(region).gpus_per_node
+    others = sum(
+        t.reservation.gpus
+        for t in scenario.tenants
+        if t.name != tenant
+        and t.reservation is not None
+        and (t.reservation.model, t.reservation.region) == (model, region)
+    )
+    room = pool_gpus(scenario, model, region) - others
+    high = high_gpus if high_gpus is not None else (room // node) * node
+    if high < node:
+        raise ScenarioError(
+            "plan contract",
+            [Problem(where, f"{model} in {region} has {room} GPUs free of other reservations, "
+                     f"less than one node of {node}")],
+        )  # fmt: skip
+    if target_h is None:
+        target_h = slo_target(scenario, "wait_p95_h_offered.paying")
+
+    def overrides(gpus: float) -> dict[str, Any]:
+        spot: dict[str, Any] = {
+            "gpus": round(gpus),
+            "model": model,
+            "region": region,
+            "take_or_pay": {"price_usd_per_gpu_h": price},
+        }
+        if start is not None:
+            spot["start"] = start.isoformat()
+        if end is not None:
+            spot["end"] = end.isoformat()
+        return {where: spot}
+
+    judge = _Judge(
+        scenario, overrides, f"{PAYING_BESIDES}.{tenant}", target_h,
+        confidence=confidence, reps=reps, seed=seed, workers=workers, objective="npv_usd",
+        progress=progress, on_candidate=on_candidate,
+    )  # fmt: skip
+    judge.check(float(high))
+    found, bracket = _bisect(judge, float(node), float(high), 0.0, step=float(node))
+    return _answer(
+        judge, f"most GPUs {tenant} may commit to take or pay for ({model} in {region} at "
+        f"${price:.2f}/GPU-h)", found, bracket, began,
+        variable=f"GPUs of {model} in {region} on take-or-pay for {tenant}", unit="GPUs",
+        today=float(held.gpus) if held is not None else None, objective="npv_usd",
+    )  # fmt: skip
+
+
+def _contract_terms(
+    scenario: Scenario, tenant: Any, model: str | None, region: str | None
+) -> tuple[str, str]:
+    """The pool of a contract: as given, else the tenant's reservation's, else its first
+    model in the first region with a pool of that model it may use."""
+    held = tenant.reservation
+    model = model or (held.model if held is not None else tenant.models[0])
+    if region is None:
+        if held is not None and held.model == model:
+            region = held.region
+        else:
+            region = next(
+                (
+                    c.region
+                    for c in scenario.fleet
+                    if c.model == model and (tenant.regions is None or c.region in tenant.regions)
+                ),
+                None,
+            )
+    if region is None:
+        raise ScenarioError(
+            "plan contract",
+            [Problem("region", f"no pool of {model} that {tenant.name} may use: give --region")],
+        )
+    return model, region
 
 
 def _tenant(scenario: Scenario, name: str) -> Any:

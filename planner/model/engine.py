@@ -302,6 +302,9 @@ class Model:
             run_h += self.checkpoints.restart_h
         return run_h
 
+    def started_in_quota(self, job: int) -> None:
+        self.recorder.run_in_quota()
+
     def preempt(self, job: int) -> None:
         """Stop a running job for another; the policy requeues it."""
         self._stop(job, preempted=True)

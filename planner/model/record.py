@@ -44,6 +44,7 @@ class Recorded:
     start_h: Floats
     start_cohort: Ints
     start_gpus: Ints
+    quota_start: Ints  # rows of the start columns whose run is inside a reservation
     end_job: Ints
     end_h: Floats
     end_interrupted: Flags  # 0 completed, else planner.recording.FAILED or PREEMPTED

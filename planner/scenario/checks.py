@@ -468,6 +468,8 @@ def _reservations_fit(sc: Scenario, held: Sequence[directives.Holding]) -> Itera
         if spot is None:
             continue
         loc: Loc = ("tenants", i, "reservation")
+        if spot.take_or_pay is not None:
+            yield from _take_or_pay_billable(sc, tenant, (*loc, "take_or_pay"))
         if not _may_use(tenant, spot.model, spot.region):
             yield loc, f"{spot.model} in {spot.region} is not a pool this tenant may use"
             continue
@@ -484,6 +486,23 @@ def _reservations_fit(sc: Scenario, held: Sequence[directives.Holding]) -> Itera
                 f"{total[(spot.model, spot.region)]} GPUs, more than the {capacity} the fleet "
                 "and orders hold there",
             )
+
+
+def _take_or_pay_billable(sc: Scenario, tenant: Tenant, loc: Loc) -> Iterator[Found]:
+    """Only the quota scheduler says which jobs run inside the quota a take-or-pay contract
+    pays for, and only a paying tenant pays it in cash (credits and internal use are billed
+    otherwise)."""
+    if sc.scheduler.kind != "quota":
+        yield (
+            loc,
+            (
+                "a take-or-pay reservation needs scheduler.kind 'quota', not "
+                f"'{sc.scheduler.kind}': only the quota scheduler runs jobs inside the GPUs "
+                "the contract pays for"
+            ),
+        )
+    if tenant.tenant_class != "paying":
+        yield loc, f"only a tenant of class 'paying' may hold one, not '{tenant.tenant_class}'"
 
 
 def _initial_state_fits(sc: Scenario) -> Iterator[Found]:

@@ -672,11 +672,19 @@ TenantClass = Literal["credit", "paying", "internal", "wholesale"]
 Tier = Literal["reserved", "on_demand", "spot"]
 
 
+class TakeOrPay(Spec):
+    """A take-or-pay commitment on a reservation: the tenant pays for every reserved GPU-hour
+    of the term at a fixed price, used or not, and its jobs inside the quota pay nothing more."""
+
+    price_usd_per_gpu_h: PositiveFloat
+
+
 class Reservation(Spec):
     """GPUs of one model in one region held for a tenant over a period, as a deal promises.
 
     Only the ``quota`` scheduler enforces it; other schedulers ignore it, so the same scenario
-    can be compared across schedulers.
+    can be compared across schedulers (a ``take_or_pay`` reservation needs the ``quota``
+    scheduler, which alone says which jobs run inside the quota it pays for).
     """
 
     gpus: PositiveInt
@@ -684,6 +692,11 @@ class Reservation(Spec):
     region: Name
     start: date | None = Field(default=None, description="default: scenario start")
     end: date | None = Field(default=None, description="default: the horizon's end")
+    take_or_pay: TakeOrPay | None = Field(
+        default=None,
+        description="the tenant pays gpus x hours of the term x this price, used or not; "
+        "its jobs inside the quota pay nothing more (paying tenants, quota scheduler only)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

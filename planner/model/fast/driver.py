@@ -339,6 +339,7 @@ class FastModel(Model):
                 start_h=grow(rec.start_h, starts),
                 start_cohort=grow(rec.start_cohort, starts),
                 start_gpus=grow(rec.start_gpus, starts),
+                start_in_quota=grow(rec.start_in_quota, starts),
                 end_job=grow(rec.end_job, ends),
                 end_h=grow(rec.end_h, ends),
                 credit_job=grow(rec.credit_job, draws),
@@ -397,6 +398,7 @@ class FastModel(Model):
             "start_h": rec.start_h[:starts],
             "start_cohort": rec.start_cohort[:starts],
             "start_gpus": rec.start_gpus[:starts],
+            "quota_start": np.flatnonzero(rec.start_in_quota[:starts]).astype(np.int64),
             "end_job": rec.end_job[:ends],
             "end_h": rec.end_h[:ends],
             "end_interrupted": (

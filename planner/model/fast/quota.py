@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from planner.model.fast import flow as fl
 from planner.model.fast import queues
+from planner.model.fast import state as st
 from planner.model.fast.jit import kernel, kernel_inline
 from planner.model.fast.placement import allocate, release
 from planner.model.fast.sched import Q_LEND, Q_RECLAIM, Quota
@@ -117,6 +118,7 @@ def _start_own(s: State, job: int) -> bool:
     if started:
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
+        rec.start_in_quota[flow.counters[st.N_STARTS] - 1] = 1
     return started
 
 
@@ -145,6 +147,7 @@ def start_on(
     ):
         q.in_quota[job] = gpus
         q.used[tenant] += gpus
+        rec.start_in_quota[flow.counters[st.N_STARTS] - 1] = 1
     return True
 
 

@@ -163,6 +163,7 @@ class Records(NamedTuple):
     start_h: F64
     start_cohort: I64
     start_gpus: I64
+    start_in_quota: U8  # 1 where the run counts against its tenant's reservation
     end_job: I64
     end_h: F64
     skipped_job: I64
@@ -438,6 +439,7 @@ def build_records(model: Model) -> Records:
         start_h=np.zeros(n, np.float64),
         start_cohort=np.zeros(n, np.int64),
         start_gpus=np.zeros(n, np.int64),
+        start_in_quota=np.zeros(n, np.uint8),
         end_job=np.zeros(n, np.int64),
         end_h=np.zeros(n, np.float64),
         skipped_job=np.zeros(n, np.int64),

@@ -56,6 +56,9 @@ class Cluster(Protocol):
         """Place ``job`` (on ``pools``, default its own; off the nodes ``avoid`` names in its
         pool) and start it if it fits and is admitted."""
 
+    def started_in_quota(self, job: int) -> None:
+        """The run ``job`` just started counts against its tenant's reservation."""
+
     def preempt(self, job: int) -> None:
         """Stop a running job, keeping its work up to its last checkpoint; the caller
         requeues it."""

@@ -100,6 +100,7 @@ class Quota(Policy):
         if started:
             self.in_quota[job] = gpus
             self._used[tenant] += gpus
+            self.cluster.started_in_quota(job)
         return started
 
     def start_on(self, job: int, pools: Sequence[Pool]) -> bool:
@@ -118,6 +119,7 @@ class Quota(Policy):
         ):
             self.in_quota[job] = gpus
             self._used[tenant] += gpus
+            self.cluster.started_in_quota(job)
         return True
 
     def _borrower(self, job: int, pool: Pool) -> _Borrower:
