@@ -199,13 +199,21 @@ def _variant_lines(record: dict[str, Any] | None) -> list[str]:
     """One line per policy row: loop and simulate seconds and ratios to the naive models."""
     if not record:
         return []
-    lines = [f"policy rows at {record['size']} (one run each; ratios to the naive medians):"]
+    lines = [
+        f"policy rows at {record['size']} (fast: median of 3 runs, reference: one run;"
+        " ratios to the naive medians, range over the row's runs):"
+    ]
     for key, row in record["rows"].items():
         if row.get("status") != "ok":
             detail = row.get("field") or _short(row.get("error") or "")
             lines.append(f"  {key}: {row['status']} {detail}".rstrip())
             continue
-        ratios = ", ".join(f"{name} {_fmt(v, '.1f')}x" for name, v in row["ratios"].items())
+        ranges = row.get("ratio_ranges", {})
+        ratios = ", ".join(
+            f"{name} {_fmt(v, '.1f')}x"
+            + (f" [{ranges[name][0]:.1f}-{ranges[name][1]:.1f}]" if name in ranges else "")
+            for name, v in row["ratios"].items()
+        )
         lines.append(
             f"  {key}: loop {row['loop_s']:.2f} s, simulate {row['simulate_s']:.2f} s; {ratios}"
         )

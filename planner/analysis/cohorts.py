@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from planner.analysis.columns import _groups
+from planner.analysis.columns import _groups, _sum_by
 from planner.analysis.contracts import contract_revenue
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
 from planner.analysis.runs import Segments
@@ -32,7 +32,7 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
     contract_of = contract_revenue(record, gpus_in_service).by_cohort()
     n = len(record.cohorts)
     failures_on = np.bincount(rec.failure_cohort, minlength=n)
-    lost_on = np.bincount(rec.lost_cohort, rec.lost_gpu_h, minlength=n)
+    lost_on = _sum_by(rec.lost_cohort, rec.lost_gpu_h, n)
     rows = []
     for c, price, mine in zip(record.cohorts, record.prices, _groups(seg.cohort, n), strict=True):
         obsolete = price.obsolete_at_h

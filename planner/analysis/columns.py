@@ -31,6 +31,13 @@ def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(unique, dtype="str"))
 
 
+def _sum_by(labels: NDArray[np.int64], weights: NDArray[Any], count: int) -> FloatArray:
+    """The sum of ``weights`` per label 0, 1, ... ``count - 1``: ``np.bincount`` with weights,
+    but float even when nothing is summed (numpy's bincount then returns integers, and a
+    column would change type between runs)."""
+    return np.bincount(labels, weights, minlength=count).astype(np.float64, copy=False)
+
+
 def _groups(labels: NDArray[np.int64], count: int) -> list[NDArray[np.int64]]:
     """The positions labelled 0, 1, ... ``count - 1``, each group in its original order.
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import FloatArray, _sum_by
 from planner.analysis.months import Pieces, piece_revenue_usd
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
@@ -45,8 +45,8 @@ def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
     eligible_usd = piece_revenue_usd(record, seg, pieces.seg, lo, hi)
     eligible_gpu_h = seg.gpus[pieces.seg] * (hi - lo)
     n_jobs = len(record.jobs)
-    drawn = np.bincount(rec.credit_job, rec.credit_usd, minlength=n_jobs)
-    eligible_per_job = np.bincount(job, eligible_usd, minlength=n_jobs)
+    drawn = _sum_by(rec.credit_job, rec.credit_usd, n_jobs)
+    eligible_per_job = _sum_by(job, eligible_usd, n_jobs)
     ratio = np.divide(drawn, eligible_per_job, out=np.zeros(n_jobs), where=eligible_per_job > 0)[
         job
     ]

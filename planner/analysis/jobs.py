@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.analysis.columns import FloatArray, _labels, _table
+from planner.analysis.columns import FloatArray, _labels, _sum_by, _table
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
 from planner.recording import PREEMPTED
@@ -72,11 +72,11 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     restarts = np.bincount(end_job[interrupted], minlength=n)
     preempted = rec.end_interrupted == PREEMPTED
     preemptions = np.bincount(end_job[preempted], minlength=n)
-    lost_gpu_h = np.bincount(rec.lost_job, rec.lost_gpu_h, minlength=n)
+    lost_gpu_h = _sum_by(rec.lost_job, rec.lost_gpu_h, n)
 
-    revenue = np.bincount(seg.job, seg.revenue_usd, minlength=n)
-    held_gpu_h = np.bincount(seg.job, seg.gpus * (seg.to_h - seg.from_h), minlength=n)
-    credit = np.bincount(rec.credit_job, rec.credit_usd, minlength=n)
+    revenue = _sum_by(seg.job, seg.revenue_usd, n)
+    held_gpu_h = _sum_by(seg.job, seg.gpus * (seg.to_h - seg.from_h), n)
+    credit = _sum_by(rec.credit_job, rec.credit_usd, n)
     submitted = np.ones(n, dtype=bool)
     submitted[rec.skipped_job] = False
 

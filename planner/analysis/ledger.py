@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.cohorts import lease_usd_per_idle_gpu_h
-from planner.analysis.columns import FloatArray, _groups
+from planner.analysis.columns import FloatArray, _groups, _sum_by
 from planner.analysis.contracts import contract_revenue
 from planner.analysis.credits import CreditUse
 from planner.analysis.depreciation import book_value
@@ -69,9 +69,9 @@ def _ledger(
     n_months, n_cohorts = len(months.first_day), len(record.cohorts)
     key = seg.cohort[pieces.seg] * n_months + pieces.month
     size = n_cohorts * n_months
-    revenue = np.bincount(key, piece_revenue, minlength=size).reshape(n_cohorts, n_months)
+    revenue = _sum_by(key, piece_revenue, size).reshape(n_cohorts, n_months)
     held_gpu_h = seg.gpus[pieces.seg] * (pieces.to_h - pieces.from_h)
-    busy = np.bincount(key, held_gpu_h, minlength=size).reshape(n_cohorts, n_months)
+    busy = _sum_by(key, held_gpu_h, size).reshape(n_cohorts, n_months)
     contract = contract_revenue(record, in_service, months).by_cohort_month()
     frames = [
         _cohort_ledger(record, in_service, c, months, revenue[c], busy[c], contract[c])
@@ -189,9 +189,9 @@ def _credit_ledger(
     frames = []
     for tenant, mine in zip(deals, of_deal, strict=True):
         month = pieces.month[mine]
-        revenue = np.bincount(month, piece_revenue[mine], minlength=n_months)
-        burned = np.bincount(month, credit.usd[mine], minlength=n_months)
-        gpu_h = np.bincount(month, credit.gpu_h[mine], minlength=n_months)
+        revenue = _sum_by(month, piece_revenue[mine], n_months)
+        burned = _sum_by(month, credit.usd[mine], n_months)
+        gpu_h = _sum_by(month, credit.gpu_h[mine], n_months)
         granted, forfeited = np.zeros(n_months), np.zeros(n_months)
         for e in record.recorded.credit_events:
             if e.tenant == tenant and e.kind in ("granted", "expired"):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.cohorts import cohort_lease_terms
-from planner.analysis.columns import _groups
+from planner.analysis.columns import _groups, _sum_by
 from planner.analysis.contracts import contract_revenue
 from planner.analysis.credits import CreditUse
 from planner.analysis.jobs import STATES, censored_wait_h
@@ -54,11 +54,9 @@ def _tenants(
     n = len(sc.tenants)
     contract_usd = contract_revenue(record, in_service(record, seg)).by_tenant(n)
     piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
-    credit_gpu_h = np.bincount(piece_tenant, credit.gpu_h, minlength=n)
+    credit_gpu_h = _sum_by(piece_tenant, credit.gpu_h, n)
     opex = np.array([p.opex_usd_per_gpu_h for p in record.prices], dtype=np.float64)
-    compute_cost = np.bincount(
-        piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], minlength=n
-    )
+    compute_cost = _sum_by(piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], n)
     skipped = np.bincount(skipped_tenant, minlength=n)
     balked_of = np.bincount(skipped_tenant[balked], minlength=n)
     churned_of = np.bincount(skipped_tenant[churned], minlength=n)

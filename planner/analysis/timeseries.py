@@ -39,17 +39,16 @@ def level_integral(times_h: FloatArray, deltas: FloatArray, edges_h: FloatArray)
 
 @dataclass(frozen=True)
 class Level:
-    """A level's changes in time order, ties in the order they were given: ``deltas[i]`` at
-    ``t_h[i]``, which was change ``order[i]`` as given.
+    """A level's changes, in any order: ``deltas[i]`` at ``t_h[i]``.
 
-    Sorting is the costly step, so a level sorted once serves its parts (:meth:`parts`) and
-    other amounts at the same times (:meth:`carrying`): a part keeps the whole's order, which
-    is the order it would sort into on its own.
+    Its integral over each of a set of intervals is built from two sums per interval (what
+    changed before it, and what changed inside it weighted by the time left), so nothing is
+    sorted: the levels are as long as twice the runs, and a sort of them cost more than the
+    rest of the table phase.
     """
 
     t_h: FloatArray
     deltas: FloatArray
-    order: NDArray[np.int64]
     # Daily means already computed, by horizon: the fleet's busy level serves both the
     # timeseries and, in a fleet of one pool, the pool_timeseries.
     _daily: dict[float, FloatArray] = field(
@@ -58,50 +57,59 @@ class Level:
 
     @classmethod
     def of(cls, times_h: FloatArray, deltas: FloatArray) -> Level:
-        order = np.argsort(times_h, kind="stable")
-        return cls(times_h[order], deltas[order], order)
+        return cls(np.asarray(times_h, dtype=np.float64), np.asarray(deltas, dtype=np.float64))
 
     def carrying(self, deltas: FloatArray) -> Level:
         """Changes at the same times (as given) by other amounts."""
-        return Level(self.t_h, deltas[self.order], self.order)
+        return Level.of(self.t_h, deltas)
 
     def parts(self, labels: NDArray[np.int64], count: int) -> list[Level]:
         """The changes labelled 0, 1, ... ``count - 1`` (one label per change, as given)."""
-        return [
-            Level(self.t_h[at], self.deltas[at], self.order[at])
-            for at in _groups(labels[self.order], count)
-        ]
+        return [Level(self.t_h[at], self.deltas[at]) for at in _groups(labels, count)]
 
     def integral(self, edges_h: FloatArray) -> FloatArray:
-        """:func:`level_integral` of this level."""
-        if len(self.t_h) == 0:
-            return np.zeros(len(edges_h) - 1)
-        t = self.t_h  # sorted, so its ends are its extremes: clip (a copy) only if needed
-        if t[0] < edges_h[0] or t[-1] > edges_h[-1]:
-            t = np.clip(t, edges_h[0], edges_h[-1])
-        level = np.cumsum(self.deltas)
-        # area[k]: integral of the level from the first edge to t[k] (the level before t[0] is 0):
-        # the running sum of level[k - 1] * (t[k] - t[k - 1]), built in place in one array,
-        # as the levels are long and each temporary would be as long.
-        area = np.empty(len(t))
-        area[0] = 0.0
-        np.subtract(t[1:], t[:-1], out=area[1:])
-        np.multiply(level[:-1], area[1:], out=area[1:])
-        np.cumsum(area[1:], out=area[1:])
-        k = np.searchsorted(t, edges_h, side="right") - 1
-        at_edges = np.where(
-            k >= 0,
-            area[np.maximum(k, 0)] + level[np.maximum(k, 0)] * (edges_h - t[np.maximum(k, 0)]),
-            0.0,
+        """:func:`level_integral` of this level.
+
+        Over interval k, [e_k, e_k+1), the level is the sum of the changes before e_k, held
+        for the whole interval, plus each change inside it, held from its time to e_k+1. A
+        change before the first edge counts from the first edge; one at or after the last
+        edge counts nowhere.
+        """
+        edges_h = np.asarray(edges_h, dtype=np.float64)
+        if len(edges_h) < 2:
+            return np.zeros(0)
+        t = np.maximum(self.t_h, edges_h[0])
+        return self._integral(np.searchsorted(edges_h, t, side="right") - 1, t, edges_h)
+
+    def _integral(
+        self, interval: NDArray[np.int64], t: FloatArray, edges_h: FloatArray
+    ) -> FloatArray:
+        """:meth:`integral`, given each change's interval (``len(edges_h) - 1`` or more past
+        the last edge) and its time ``t`` no earlier than the first edge."""
+        n_intervals = len(edges_h) - 1
+        inside = interval < n_intervals
+        if not inside.all():
+            interval, t, deltas = interval[inside], t[inside], self.deltas[inside]
+        else:
+            deltas = self.deltas
+        changed = np.bincount(interval, deltas, minlength=n_intervals)
+        before = np.concatenate([[0.0], np.cumsum(changed[:-1])])
+        held_to_end = np.bincount(
+            interval, deltas * (edges_h[interval + 1] - t), minlength=n_intervals
         )
-        return np.asarray(np.diff(at_edges), dtype=np.float64)
+        return np.asarray(before * np.diff(edges_h) + held_to_end, dtype=np.float64)
 
     def daily_mean(self, horizon_h: float) -> FloatArray:
         """:func:`daily_mean` of this level."""
         if horizon_h not in self._daily:
             edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+            # Days are whole from 0, so a change's day is a division, not a search; a change
+            # at or after the horizon is put past the last day, where it counts nowhere.
+            t = np.maximum(self.t_h, 0.0)
+            day = (t / HOURS_PER_DAY).astype(np.int64)
+            day[t >= horizon_h] = len(edges) - 1
             self._daily[horizon_h] = np.asarray(
-                self.integral(edges) / np.diff(edges), dtype=np.float64
+                self._integral(day, t, edges) / np.diff(edges), dtype=np.float64
             )
         return self._daily[horizon_h].copy()
 
@@ -134,10 +142,8 @@ class InService:
     def gpu_h(self, cohort: int, horizon_h: float) -> float:
         """GPU-hours ``cohort`` was in service up to the horizon."""
         level = self.level([cohort])
-        t, gpus = np.minimum(level.t_h, horizon_h), np.cumsum(level.deltas)
-        return float(
-            np.sum(gpus[:-1] * np.diff(t)) + (gpus[-1] * (horizon_h - t[-1]) if len(t) else 0.0)
-        )
+        since_h = min(float(level.t_h.min()), 0.0) if len(level.t_h) else 0.0
+        return float(level.integral(np.array([since_h, horizon_h]))[0])
 
 
 def in_service(record: RunRecord, seg: Segments) -> InService:

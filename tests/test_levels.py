@@ -1,0 +1,82 @@
+"""A level rebuilt from its changes: integrals over intervals, without sorting the changes."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.analysis import Level, daily_mean, level_integral
+from planner.stats import time_average
+
+changes = st.lists(
+    st.tuples(
+        st.floats(-10.0, 60.0, allow_nan=False).map(lambda t: round(t, 1)),
+        st.integers(-8, 8),
+    ),
+    min_size=1,
+    max_size=40,
+)
+edges = st.lists(
+    st.floats(0.0, 50.0).map(lambda t: round(t, 1)), min_size=2, max_size=8, unique=True
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(changes, edges)
+def test_integral_matches_the_step_function_walked_in_time_order(
+    points: list[tuple[float, int]], bounds: list[float]
+) -> None:
+    """Each interval's integral equals the time average of the level, rebuilt in time order
+    (ties in any order: only the level after the last of them lasts), times its length."""
+    times = np.array([t for t, _ in points])
+    deltas = np.array([float(d) for _, d in points])
+    cuts = np.sort(np.array(bounds))
+    order = np.argsort(times, kind="stable")
+    walked = [
+        time_average(times[order], np.cumsum(deltas[order]), t_end=b, t_start=a) * (b - a)
+        for a, b in pairwise(cuts)
+    ]
+    assert level_integral(times, deltas, cuts) == pytest.approx(walked, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(changes, st.floats(1.0, 80.0).map(lambda t: round(t, 1)))
+def test_daily_means_match_the_step_function_day_by_day(
+    points: list[tuple[float, int]], horizon_h: float
+) -> None:
+    """Days are [24 k, 24 k + 24) up to the horizon, the last one cut short by it."""
+    times = np.array([t for t, _ in points])
+    deltas = np.array([float(d) for _, d in points])
+    order = np.argsort(times, kind="stable")
+    bounds = [*np.arange(0.0, horizon_h, 24.0), horizon_h]
+    walked = [
+        time_average(times[order], np.cumsum(deltas[order]), t_end=b, t_start=a)
+        for a, b in pairwise(bounds)
+    ]
+    assert daily_mean(times, deltas, horizon_h) == pytest.approx(walked, abs=1e-9)
+
+
+def test_changes_before_the_first_edge_count_from_it_and_after_the_last_nowhere() -> None:
+    """+3 at t=-5 and +100 at t=10: over [0, 4) and [4, 10) the level is 3 throughout."""
+    got = level_integral(np.array([-5.0, 10.0]), np.array([3.0, 100.0]), np.array([0.0, 4.0, 10.0]))
+    assert got.tolist() == [12.0, 18.0]
+
+
+def test_daily_mean_averages_a_partial_last_day_over_its_own_length() -> None:
+    """Two GPUs busy from 12 h to 30 h on a 36-hour horizon: day 0 half busy, day 1 (12 h
+    long) busy half of it."""
+    got = daily_mean(np.array([12.0, 30.0]), np.array([2.0, -2.0]), horizon_h=36.0)
+    assert got.tolist() == [1.0, 1.0]
+
+
+def test_parts_and_carrying_keep_each_change_with_its_time() -> None:
+    level = Level.of(np.array([5.0, 1.0, 3.0]), np.array([1.0, 1.0, 1.0]))
+    first, second = level.parts(np.array([0, 1, 0]), 2)
+    assert first.integral(np.array([0.0, 10.0])).tolist() == [12.0]  # 7 h + 5 h
+    assert second.integral(np.array([0.0, 10.0])).tolist() == [9.0]
+    doubled = level.carrying(np.array([2.0, 2.0, 2.0]))
+    assert doubled.integral(np.array([0.0, 10.0])).tolist() == [42.0]
