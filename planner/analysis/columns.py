@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 
-def _labels(codes: NDArray[np.int64], names: Sequence[str]) -> pd.Categorical:
+def _labels(codes: NDArray[np.integer[Any]], names: Sequence[str]) -> pd.Categorical:
     """A categorical column from integer codes into ``names`` (-1 for none).
 
     Categoricals keep a million-row table small: one small integer per row, not a string.

@@ -52,7 +52,7 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     n = len(batch)
     start = np.full(n, np.nan)
     end = np.full(n, np.nan)
-    cohort = np.full(n, -1, dtype=np.int64)
+    cohort = np.full(n, -1, dtype=np.int32)  # only read as label codes: no need for 64 bits
     # The first start sets the wait; with restarts a job starts more than once. Assigning in
     # reverse time order leaves each job's earliest start in place. Runs are recorded as they
     # start, so they are usually in time order already; the sort is needed only where not.
@@ -81,14 +81,15 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     submitted[rec.skipped_job] = False
 
     tenants = sc.tenants
-    classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int64)
+    classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int8)
     job_class = classes[batch.tenant]
     # Running: a run still going at the horizon. A job cut short and not restarted is queued.
     running = np.zeros(n, dtype=bool)
     running[seg.job[seg.open]] = True
-    state = np.where(~np.isnan(end), 2, np.where(running, 1, 0))
+    state = running.view(np.int8).copy()  # 1 running, 0 queued
+    state[~np.isnan(end)] = 2
     cash = revenue - credit
-    paid_with = np.zeros(n, dtype=np.int64)  # cash
+    paid_with = np.zeros(n, dtype=np.int8)  # cash
     paid_with[credit > 0] = 1
     paid_with[(credit > 0) & (cash > 1e-9 * revenue)] = 2
     paid_with[job_class == CLASSES.index("internal")] = 3
