@@ -174,7 +174,91 @@ def format_table(report: dict[str, Any]) -> str:
         )
     lines.extend(_plan_lines(report.get("plan_grant")))
     lines.extend(_variant_lines(report.get("variants")))
+    lines.extend(_memory_lines(marginal_memory(report)))
+    lines.extend(_target_lines(targets(report)))
     return "\n".join(lines)
+
+
+def marginal_memory(report: dict[str, Any]) -> dict[str, float]:
+    """Peak RSS per additional job, by engine: the difference in peak RSS between the largest
+    and the smallest job count probed on the same fleet, less the baseline's (the workload's
+    own arrays), over the difference in jobs. What every run pays whatever its size (the
+    interpreter, the libraries, the compiled kernel) cancels out."""
+    probed = [
+        record
+        for record in report["sizes"].values()
+        if record.get("peak_rss_mib", {}).get("baseline", {}).get("peak_rss_mib") is not None
+    ]
+    if len(probed) < 2:
+        return {}
+    small, large = min(probed, key=lambda r: r["n_jobs"]), max(probed, key=lambda r: r["n_jobs"])
+    if small["n_gpus"] != large["n_gpus"] or small["n_jobs"] == large["n_jobs"]:
+        return {}
+
+    def peak(record: dict[str, Any], engine: str) -> float | None:
+        value = record["peak_rss_mib"].get(engine, {}).get("peak_rss_mib")
+        return None if value is None else float(value)
+
+    base = (peak(large, "baseline") or 0.0) - (peak(small, "baseline") or 0.0)
+    extra_jobs = large["n_jobs"] - small["n_jobs"]
+    out = {}
+    for engine in large["peak_rss_mib"]:
+        a, b = peak(small, engine), peak(large, engine)
+        if engine != "baseline" and a is not None and b is not None:
+            out[engine] = (b - a - base) * 2**20 / extra_jobs
+    return out
+
+
+def _memory_lines(per_job: dict[str, float]) -> list[str]:
+    if not per_job:
+        return []
+    figures = ", ".join(f"{engine} {value:.0f}" for engine, value in per_job.items())
+    return [f"peak RSS per additional job (largest less smallest size probed), B/job: {figures}"]
+
+
+# Issue 14's bars: (what, report path, at least (or at most, for the last two)).
+FIFO_BARS = (
+    ("fast loop / naive up front", "fast_engine / naive_upfront", 60.0),
+    ("fast loop / naive at arrival", "fast_engine / naive_source", 25.0),
+    ("fast simulate / naive up front", "fast_simulate / naive_upfront", 25.0),
+    ("fast simulate / naive at arrival", "fast_simulate / naive_source", 10.0),
+)
+
+
+def targets(report: dict[str, Any]) -> list[tuple[str, float | None, str, bool | None]]:
+    """Each speed and memory bar with the figure this run measured and whether it was met:
+    (what, measured, bar, met). FIFO at 1e6 jobs on 4,096 GPUs from the size's interleaved
+    medians; backfill (failures off) from its policy row, at half the FIFO bars."""
+    rows: list[tuple[str, float | None, str, bool | None]] = []
+
+    def bar(what: str, value: float | None, limit: float, most: bool = False) -> None:
+        met = None if value is None else (value <= limit if most else value >= limit)
+        rows.append((what, value, f"{'<=' if most else '>='} {limit:g}", met))
+
+    ratios = report["sizes"].get("jobs_1e6_gpus_4096", {}).get("ratios", {})
+    for what, key, limit in FIFO_BARS:
+        bar(f"fifo {what}", ratios.get(key, {}).get("median"), limit)
+    variants = (report.get("variants") or {}).get("rows", {})
+    backfill = variants.get("backfill, failures off, fast", {}).get("ratios", {})
+    for what, key, limit in FIFO_BARS:
+        engine, naive = key.split(" / ")
+        kind = "loop" if engine == "fast_engine" else "simulate"
+        bar(f"backfill {what}", backfill.get(f"{kind} / {naive}"), limit / 2)
+    scenario = report.get("builtin_scenario") or {}
+    bar("alibaba-2024 simulate, reference / fast", scenario.get("median_fast_speedup"), 8.0)
+    plan = (report.get("plan_grant") or {}).get("fast", {})
+    bar("plan grant, fast, wall s", plan.get("wall_s"), 60.0, most=True)
+    memory = marginal_memory(report)
+    bar("peak RSS per job, fast, B", memory.get("fast_simulate"), 230.0, most=True)
+    return rows
+
+
+def _target_lines(rows: list[tuple[str, float | None, str, bool | None]]) -> list[str]:
+    lines = ["issue 14's bars:"] if rows else []
+    for what, value, limit, met in rows:
+        verdict = "not measured" if met is None else ("met" if met else "NOT met")
+        lines.append(f"  {what}: {_fmt(value, '.1f')} ({limit}) {verdict}")
+    return lines
 
 
 def _plan_lines(record: dict[str, Any] | None) -> list[str]:
