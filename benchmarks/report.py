@@ -216,7 +216,7 @@ def _memory_lines(per_job: dict[str, float]) -> list[str]:
     return [f"peak RSS per additional job (largest less smallest size probed), B/job: {figures}"]
 
 
-# Issue 14's bars: (what, report path, at least (or at most, for the last two)).
+# Issue 14's speed bars under FIFO: (what, ratio in the report, at least); backfill's are half.
 FIFO_BARS = (
     ("fast loop / naive up front", "fast_engine / naive_upfront", 60.0),
     ("fast loop / naive at arrival", "fast_engine / naive_source", 25.0),

@@ -36,11 +36,7 @@ def simulate(
     began = time.perf_counter()
     model = build_model(scenario, seed, jobs=jobs, replication=replication, engine=engine)
     model.run(progress)
-    record = model.record()
-    # The engine's working state (queues, heaps, per-job scratch) is not read by the tables:
-    # freed here, it is not held through the table phase, where a large run's peak memory is.
-    del model
-    tables = collect(record)
+    tables = collect(model.record())
     return RunResult(scenario, seed, tables, wall_s=time.perf_counter() - began)
 
 

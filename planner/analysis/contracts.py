@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import FloatArray, _sum_by
 from planner.analysis.months import Months, calendar_months
 from planner.analysis.timeseries import InService
 from planner.contracts import contracts
@@ -35,7 +35,7 @@ class ContractRevenue:
 
     def by_tenant(self, n_tenants: int) -> FloatArray:
         paid = self.usd.sum(axis=(1, 2))
-        return np.bincount(self.tenant, paid, minlength=n_tenants).astype(np.float64)
+        return _sum_by(self.tenant, paid, n_tenants)
 
 
 def contract_revenue(

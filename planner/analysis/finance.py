@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from planner.analysis.columns import FloatArray
+from planner.analysis.columns import FloatArray, _sum_by
 from planner.model.market import CohortPrice, Market
 from planner.resale import ResaleCurve, resale_curve, resale_curves
 from planner.scenario.schema import HOURS_PER_YEAR, Scenario
@@ -363,7 +363,7 @@ def _by_period(
     lo = np.maximum(a[run], edges_h[period])
     hi = np.minimum(b[run], edges_h[period + 1])
     value = gpus[run] * value_of(lo, hi)
-    return np.bincount(period, weights=value, minlength=periods)[:periods].astype(np.float64)
+    return _sum_by(period, value, periods)[:periods]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.analysis.columns import FloatArray, _groups
+from planner.analysis.columns import FloatArray, _groups, _sum_by
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
 from planner.scenario.schema import HOURS_PER_DAY
@@ -92,11 +92,9 @@ class Level:
             interval, t, deltas = interval[inside], t[inside], self.deltas[inside]
         else:
             deltas = self.deltas
-        changed = np.bincount(interval, deltas, minlength=n_intervals)
+        changed = _sum_by(interval, deltas, n_intervals)
         before = np.concatenate([[0.0], np.cumsum(changed[:-1])])
-        held_to_end = np.bincount(
-            interval, deltas * (edges_h[interval + 1] - t), minlength=n_intervals
-        )
+        held_to_end = _sum_by(interval, deltas * (edges_h[interval + 1] - t), n_intervals)
         return np.asarray(before * np.diff(edges_h) + held_to_end, dtype=np.float64)
 
     def daily_mean(self, horizon_h: float) -> FloatArray:
