@@ -18,6 +18,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check planner tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/planner compile
 	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)

@@ -65,6 +65,7 @@ VERBS = (
     "validate",
     "schema",
     "scenarios",
+    "compile",
 )
 
 
@@ -701,3 +702,19 @@ def test_a_fast_run_with_the_kernel_cached_says_nothing_of_compiling() -> None:
     assert jit.is_cached()  # that run compiled the kernel, or found it compiled
     done = invoke("run", "mmc", "--engine", "fast", "--set", "horizon_days=5", "--quiet")
     assert done.exit_code == 0 and "compiling" not in done.stderr
+
+
+def test_compile_runs_the_event_loop_of_every_built_in_scenario_the_fast_engine_supports() -> None:
+    """What it compiles is what those runs call: between them, every kernel function."""
+    from planner.model.fast import jit, unsupported_field
+    from planner.scenario import builtin_names, load_scenario
+
+    done = invoke("compile")
+    assert done.exit_code == 0
+    listed = [line.strip() for line in done.stderr.splitlines()[1:]]
+    supported = [n for n in builtin_names() if unsupported_field(load_scenario(n)) is None]
+    assert listed == supported and len(supported) == len(builtin_names())
+    assert f"({len(supported)} scenarios); cache: {jit.cache_dir()}" in done.stdout
+    assert jit.is_cached()
+    again = invoke("compile")
+    assert again.exit_code == 0 and "was compiled already" in again.stdout

@@ -14,7 +14,7 @@ from typing import Annotated, TextIO
 import typer
 
 import planner
-from planner.cli import experiments, plan, report, run, scenarios, traces
+from planner.cli import experiments, kernel, plan, report, run, scenarios, traces
 from planner.cli.common import parse_sets
 
 __all__ = ["app", "main", "parse_sets"]
@@ -102,3 +102,4 @@ app.command("report")(report.report_command)
 app.command()(scenarios.validate)
 app.command()(scenarios.schema)
 app.command()(scenarios.scenarios)
+app.command("compile")(kernel.compile_command)
