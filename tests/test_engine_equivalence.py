@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -371,3 +372,31 @@ def test_random_small_scenarios_are_identical(world: tuple[planner.Scenario, Job
     sc, jobs = world
     assert unsupported_field(sc) is None
     assert_same_run(sc, jobs=jobs)
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+@pytest.mark.parametrize("own", [np.copy, read_only], ids=["writeable", "read-only"])
+def test_a_batch_given_runs_on_the_kernel_compiled_for_generated_ones(
+    own: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    """numba compiles a kernel once per type of its arguments, and a read-only array is not
+    the type of a writeable one: a batch given by the user (read-only, say, as arrays read
+    from Parquet are) must not cost minutes of compiling a second kernel."""
+    from dataclasses import replace
+
+    from planner.model.fast import build_model, flow
+
+    sc = planner.load_scenario("mmc").with_overrides({"horizon_days": 5})
+    generated = planner.simulate(sc, engine="fast")
+    compiled = set(flow.advance.signatures)
+    batch = build_model(sc, 0, engine="fast").jobs
+    names = ("submit_h", "tenant", "gpus", "work_gpu_h", "keep_u")
+    owned = replace(batch, **{name: own(getattr(batch, name)) for name in names})
+    given = planner.simulate(sc, jobs=owned, engine="fast")
+    assert set(flow.advance.signatures) == compiled
+    pd.testing.assert_frame_equal(given.jobs, generated.jobs)

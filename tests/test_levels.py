@@ -73,10 +73,26 @@ def test_daily_mean_averages_a_partial_last_day_over_its_own_length() -> None:
     assert got.tolist() == [1.0, 1.0]
 
 
-def test_parts_and_carrying_keep_each_change_with_its_time() -> None:
+def test_carrying_keeps_each_change_with_its_time() -> None:
     level = Level.of(np.array([5.0, 1.0, 3.0]), np.array([1.0, 1.0, 1.0]))
-    first, second = level.parts(np.array([0, 1, 0]), 2)
-    assert first.integral(np.array([0.0, 10.0])).tolist() == [12.0]  # 7 h + 5 h
-    assert second.integral(np.array([0.0, 10.0])).tolist() == [9.0]
     doubled = level.carrying(np.array([2.0, 2.0, 2.0]))
     assert doubled.integral(np.array([0.0, 10.0])).tolist() == [42.0]
+
+
+def test_daily_means_of_labelled_parts_equal_each_part_alone_exactly() -> None:
+    """Parts of one level (a pool's share of the fleet's busy GPUs) come out exactly as the
+    levels of their own changes would, days past the horizon and before 0 included."""
+    rng = np.random.default_rng(7)
+    times = rng.uniform(-30.0, 130.0, 500)
+    deltas = rng.normal(0.0, 3.0, 500)
+    labels = rng.integers(0, 3, 500)
+    horizon_h = 100.0  # four whole days and a partial one
+    parts = Level.of(times, deltas).daily_means(horizon_h, labels, 3)
+    assert parts.shape == (3, 5)
+    for k in range(3):
+        alone = Level.of(times[labels == k], deltas[labels == k]).daily_mean(horizon_h)
+        assert parts[k].tolist() == alone.tolist()
+    walked = level_integral(times, deltas, np.array([0.0, 24.0, 48.0, 72.0, 96.0, 100.0]))
+    assert Level.of(times, deltas).daily_mean(horizon_h) == pytest.approx(
+        walked / np.array([24.0, 24.0, 24.0, 24.0, 4.0]), rel=1e-12
+    )

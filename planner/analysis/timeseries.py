@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.analysis.columns import FloatArray, _groups, _sum_by
+from planner.analysis.columns import FloatArray, _sum_by
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
 from planner.scenario.schema import HOURS_PER_DAY
@@ -63,10 +63,6 @@ class Level:
         """Changes at the same times (as given) by other amounts."""
         return Level.of(self.t_h, deltas)
 
-    def parts(self, labels: NDArray[np.int64], count: int) -> list[Level]:
-        """The changes labelled 0, 1, ... ``count - 1`` (one label per change, as given)."""
-        return [Level(self.t_h[at], self.deltas[at]) for at in _groups(labels, count)]
-
     def integral(self, edges_h: FloatArray) -> FloatArray:
         """:func:`level_integral` of this level.
 
@@ -100,16 +96,37 @@ class Level:
     def daily_mean(self, horizon_h: float) -> FloatArray:
         """:func:`daily_mean` of this level."""
         if horizon_h not in self._daily:
-            edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
-            # Days are whole from 0, so a change's day is a division, not a search; a change
-            # at or after the horizon is put past the last day, where it counts nowhere.
-            t = np.maximum(self.t_h, 0.0)
-            day = (t / HOURS_PER_DAY).astype(np.int64)
-            day[t >= horizon_h] = len(edges) - 1
-            self._daily[horizon_h] = np.asarray(
-                self._integral(day, t, edges) / np.diff(edges), dtype=np.float64
-            )
+            self._daily[horizon_h] = self.daily_means(horizon_h)[0]
         return self._daily[horizon_h].copy()
+
+    def daily_means(
+        self, horizon_h: float, labels: NDArray[np.int64] | None = None, count: int = 1
+    ) -> FloatArray:
+        """The daily mean of each part of this level, one row per part: the changes labelled
+        0, 1, ... ``count - 1`` (one label per change, as given), or all of them as one part.
+
+        Each part's days are as :meth:`integral` would give them, summed in the same order, so
+        a part comes out exactly as the level of its changes alone would.
+        """
+        edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+        n_days = len(edges) - 1
+        # Days are whole from 0, so a change's day is a division, not a search. A change at or
+        # after the horizon goes to one more day past the last, counted nowhere; held from the
+        # horizon, it weighs nothing there.
+        t = np.maximum(self.t_h, 0.0)
+        past = t >= horizon_h
+        day = (t / HOURS_PER_DAY).astype(np.int64)
+        day[past] = n_days
+        t[past] = horizon_h
+        width = n_days + 1
+        slot = day if labels is None else labels * width + day
+        ends = np.append(edges[1:], horizon_h)
+        changed = _sum_by(slot, self.deltas, count * width).reshape(count, width)[:, :n_days]
+        held_to_end = _sum_by(slot, self.deltas * (ends[day] - t), count * width)
+        before = np.zeros((count, n_days))
+        np.cumsum(changed[:, :-1], axis=1, out=before[:, 1:])
+        integral = before * np.diff(edges) + held_to_end.reshape(count, width)[:, :n_days]
+        return np.asarray(integral / np.diff(edges), dtype=np.float64)
 
 
 def _busy(seg: Segments) -> Level:
@@ -219,14 +236,18 @@ def _pool_timeseries(
     pool_of = np.array([pools.index((c.model, c.region)) for c in record.cohorts], np.int64)
     # Busy changes per pool: busy's change i and i + len(seg.job) are run i's start and end.
     # One pool (the common case) is the whole fleet: its part of busy is busy itself.
-    busy_on = [busy] if len(pools) == 1 else busy.parts(np.tile(pool_of[seg.cohort], 2), len(pools))
+    busy_on = (
+        [busy.daily_mean(horizon)]
+        if len(pools) == 1
+        else busy.daily_means(horizon, np.tile(pool_of[seg.cohort], 2), len(pools))
+    )
     for k, (gpu, region) in enumerate(pools):
         members = [c.index for c in record.cohorts if pool_of[c.index] == k]
         frame = _day_frame(record)
         frame.insert(2, "gpu_model", gpu)
         frame.insert(3, "region", region)
         frame["gpus_in_service"] = in_service.level(members).daily_mean(horizon)
-        frame["gpus_busy"] = busy_on[k].daily_mean(horizon)
+        frame["gpus_busy"] = busy_on[k]
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
         frames.append(frame)
     if not frames:

@@ -190,14 +190,18 @@ class FastModel(Model):
         span = int(gpus_of.max()) + 1 if len(gpus_of) else 1
         for key in np.unique(tenant_of * span + gpus_of).tolist():
             sizes[key // span].add(key % span)
+        # The tenants that may run on each pool now, for every pool at once.
         tenants = self.state.tenants
         listed = np.arange(tenants.candidates.shape[1]) < tenants.n_candidates[:, None]
+        may_use = np.zeros((len(self._pools), len(self.scenario.tenants)), dtype=bool)
+        tenant, slot = np.nonzero(listed)
+        may_use[tenants.candidates[tenant, slot], tenant] = True
+        users_of = [np.flatnonzero(row).tolist() for row in may_use]
         for key, pool in self.fleet.pools.items():
             if pool.gpus == 0:
                 continue
             p = self._pools[key]
-            # The tenants that may run on the pool now.
-            users = np.flatnonzero(((tenants.candidates == p) & listed).any(axis=1)).tolist()
+            users = users_of[p]
             stranded = self._stranded_gpus(p, [g for t in users for g in sizes[t]])
             queued = sum(counts[t] for t in users)
             self.recorder.fragmentation_sampled(
@@ -227,9 +231,8 @@ class FastModel(Model):
         smallest = min((g for g in queued_gpus if g < size), default=size + 1)
         fewest_nodes = min((-(-g // size) for g in queued_gpus if g >= size), default=None)
         stranded = 0
-        for free in range(1, size):
-            nodes = int(fleet.partial_count[p, free])
-            if nodes and free < smallest:
+        for free, nodes in enumerate(fleet.partial_count[p, :size].tolist()):
+            if free and nodes and free < smallest:
                 stranded += free * nodes
         first = int(fleet.pool_pod0[p])
         for whole in fleet.pod_whole[first : first + int(fleet.pool_pods[p])].tolist():

@@ -8,10 +8,10 @@ ends, record counts) live in small arrays indexed by the named constants below.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 if TYPE_CHECKING:
     from planner.model.engine import Model
@@ -308,11 +308,11 @@ def build_jobs(model: Model) -> Jobs:
     warm[list(model._warm.all)] = 1
     warm[model._warm.running] = WARM_STARTED
     return Jobs(
-        submit_h=np.ascontiguousarray(jobs.submit_h, np.float64),
-        tenant=np.ascontiguousarray(jobs.tenant, np.int64),
-        gpus=np.ascontiguousarray(jobs.gpus, np.int64),
-        work_gpu_h=np.array(jobs.work_gpu_h, np.float64),
-        keep_u=np.ascontiguousarray(jobs.keep_u, np.float64),
+        submit_h=_read_only(jobs.submit_h, np.float64),
+        tenant=_read_only(jobs.tenant, np.int64),
+        gpus=_read_only(jobs.gpus, np.int64),
+        work_gpu_h=np.array(jobs.work_gpu_h, np.float64),  # a run cut short leaves less
+        keep_u=_read_only(jobs.keep_u, np.float64),
         warm=warm,
         state=np.zeros(n, np.uint8),
         pool=np.full(n, -1, np.int64),
@@ -322,6 +322,17 @@ def build_jobs(model: Model) -> Jobs:
         cohort=np.full(n, -1, np.int64),
         drawn_to_h=np.zeros(n, np.float64),
     )
+
+
+def _read_only(values: ArrayLike, dtype: type[np.generic]) -> NDArray[Any]:
+    """``values`` as a read-only contiguous array, without a copy where they are one already.
+
+    numba compiles the kernel once per type of its arguments, and a read-only array is another
+    type: the batch's inputs are read-only whether the batch was generated or given, so that
+    every run uses the one compiled kernel."""
+    view = np.ascontiguousarray(values, dtype).view()
+    view.flags.writeable = False
+    return view
 
 
 def _or_nan(value: float | None) -> float:
