@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.analysis import Level, daily_mean, level_integral
+from planner.analysis.timeseries import DayIndex
 from planner.stats import time_average
 
 changes = st.lists(
@@ -96,3 +97,26 @@ def test_daily_means_of_labelled_parts_equal_each_part_alone_exactly() -> None:
     assert Level.of(times, deltas).daily_mean(horizon_h) == pytest.approx(
         walked / np.array([24.0, 24.0, 24.0, 24.0, 4.0]), rel=1e-12
     )
+
+
+def test_a_level_summed_part_by_part_equals_the_level_of_all_its_changes() -> None:
+    """Runs' starts and their ends, summed each on its own day index, give the daily means of
+    the level of every change at once (to rounding: the sums add in another order)."""
+    rng = np.random.default_rng(11)
+    starts_h = rng.uniform(-20.0, 90.0, 400)
+    ends_h = starts_h + rng.exponential(15.0, 400)
+    gpus = rng.integers(1, 9, 400).astype(np.float64)
+    horizon_h = 100.0
+    parts = DayIndex.of(starts_h, horizon_h).sums(gpus) + -DayIndex.of(ends_h, horizon_h).sums(gpus)
+    whole = Level.of(np.concatenate([starts_h, ends_h]), np.concatenate([gpus, -gpus]))
+    assert parts.means()[0] == pytest.approx(whole.daily_mean(horizon_h), rel=1e-12, abs=1e-12)
+
+
+def test_one_amount_for_every_change_counts_the_changes() -> None:
+    times_h = np.array([1.0, 5.0, 30.0, 30.0, 200.0])
+    index = DayIndex.of(times_h, 48.0)
+    counted = index.sums(-1.0).means()[0]
+    assert counted.tolist() == index.sums(-np.ones(5)).means()[0].tolist()
+    # Day 0: one change from 1 h, one from 5 h: (23 + 19) / 24 below zero. The change past the
+    # horizon counts nowhere.
+    assert counted == pytest.approx([-(23.0 + 19.0) / 24.0, -2.0 - 2.0 * 18.0 / 24.0])

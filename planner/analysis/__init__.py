@@ -133,10 +133,9 @@ def collect(record: RunRecord) -> Tables:
     seg = segments(record)
     jobs = _jobs(record, seg)
     gpus_in_service = in_service(record, seg)
-    busy = _busy(seg)
+    busy = _busy(record, seg)
     timeseries = _timeseries(record, jobs, busy, gpus_in_service)
-    pool_timeseries = _pool_timeseries(record, seg, busy, gpus_in_service)
-    del busy
+    pool_timeseries = _pool_timeseries(record, busy, gpus_in_service)
     cohorts = _cohorts(record, seg, gpus_in_service)
     months = calendar_months(record.scenario)
     pieces = month_pieces(seg, months.edges_h)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from planner.analysis.columns import _groups, _sum_by
+from planner.analysis.columns import _groups, _sum_by, _where
 from planner.analysis.contracts import contract_revenue
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
 from planner.analysis.runs import Segments
@@ -38,7 +38,7 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
         obsolete = price.obsolete_at_h
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
-        paying = mine[seg.charged[mine]]
+        paying = _where(mine, seg.charged[mine])
         a_paying, b_paying = seg.from_h[paying], seg.to_h[paying]
         # GPUs weighted by what each pays over the list price (its contract tier).
         gpus = seg.gpus[paying] * seg.price_factor[paying]

@@ -38,15 +38,33 @@ def _sum_by(labels: NDArray[np.int64], weights: NDArray[Any], count: int) -> Flo
     return np.bincount(labels, weights, minlength=count).astype(np.float64, copy=False)
 
 
-def _groups(labels: NDArray[np.int64], count: int) -> list[NDArray[np.int64]]:
+# Some of an array's positions: an index array, or the slice of them all.
+Rows = NDArray[np.int64] | slice
+
+
+def _groups(labels: NDArray[np.int64], count: int) -> list[Rows]:
     """The positions labelled 0, 1, ... ``count - 1``, each group in its original order.
 
     One stable sort, a radix sort while labels fit in 16 bits, in place of a mask per label.
+    A group of every position (one cohort, one tenant: the common case) is the slice of them
+    all, so taking it is a view rather than a copy of a million-row column.
     """
+    if len(labels) and count and labels[0] >= 0 and (labels == labels[0]).all():
+        return [slice(None) if k == labels[0] else _NONE for k in range(count)]
     key = labels.astype(np.int16 if count <= 2**15 else np.int64)
     by = np.argsort(key, kind="stable")
     bounds = np.searchsorted(key[by], np.arange(count + 1))
     return [by[a:b] for a, b in pairwise(bounds)]
+
+
+_NONE: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+
+
+def _where(rows: Rows, mask: NDArray[np.bool_]) -> Rows:
+    """Those of ``rows`` where ``mask`` (one per row, in their order) holds."""
+    if mask.all():
+        return rows
+    return np.flatnonzero(mask) if isinstance(rows, slice) else rows[mask]
 
 
 def _table(

@@ -38,16 +38,24 @@ def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
     opens, closes = np.zeros(n_tenants), np.zeros(n_tenants)
     for tenant, account in record.accounts.items():
         opens[tenant], closes[tenant] = account.granted_h, account.expires_h
-    job = seg.job[pieces.seg]
+    usd, gpu_h = np.zeros(len(pieces.seg)), np.zeros(len(pieces.seg))
+    # Only the pieces of tenants with a grant window can be paid with credits: the others
+    # (every piece, in a fleet without credit deals) stay at zero.
+    windowed = np.flatnonzero((closes > opens)[record.jobs.tenant[seg.job[pieces.seg]]])
+    if not len(windowed):
+        return CreditUse(usd=usd, gpu_h=gpu_h)
+    piece = pieces.seg[windowed]
+    job = seg.job[piece]
     tenant_of = record.jobs.tenant[job]
-    lo = np.maximum(pieces.from_h, opens[tenant_of])
-    hi = np.maximum(lo, np.minimum(pieces.to_h, closes[tenant_of]))
-    eligible_usd = piece_revenue_usd(record, seg, pieces.seg, lo, hi)
-    eligible_gpu_h = seg.gpus[pieces.seg] * (hi - lo)
+    lo = np.maximum(pieces.from_h[windowed], opens[tenant_of])
+    hi = np.maximum(lo, np.minimum(pieces.to_h[windowed], closes[tenant_of]))
+    eligible_usd = piece_revenue_usd(record, seg, piece, lo, hi)
+    eligible_gpu_h = seg.gpus[piece] * (hi - lo)
     n_jobs = len(record.jobs)
     drawn = _sum_by(rec.credit_job, rec.credit_usd, n_jobs)
     eligible_per_job = _sum_by(job, eligible_usd, n_jobs)
     ratio = np.divide(drawn, eligible_per_job, out=np.zeros(n_jobs), where=eligible_per_job > 0)[
         job
     ]
-    return CreditUse(usd=ratio * eligible_usd, gpu_h=ratio * eligible_gpu_h)
+    usd[windowed], gpu_h[windowed] = ratio * eligible_usd, ratio * eligible_gpu_h
+    return CreditUse(usd=usd, gpu_h=gpu_h)

@@ -76,7 +76,7 @@ def _tenants(
             {
                 "tenant": t.name,
                 "tenant_class": t.tenant_class,
-                "jobs_submitted": len(mine),
+                "jobs_submitted": len(w),
                 "jobs_skipped": int(skipped[i]),
                 "jobs_balked": int(balked_of[i]),
                 "jobs_lost_to_churn": int(churned_of[i]),

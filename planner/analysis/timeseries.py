@@ -108,33 +108,122 @@ class Level:
         Each part's days are as :meth:`integral` would give them, summed in the same order, so
         a part comes out exactly as the level of its changes alone would.
         """
-        edges = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
-        n_days = len(edges) - 1
-        # Days are whole from 0, so a change's day is a division, not a search. A change at or
-        # after the horizon goes to one more day past the last, counted nowhere; held from the
-        # horizon, it weighs nothing there.
-        t = np.maximum(self.t_h, 0.0)
-        past = t >= horizon_h
-        day = (t / HOURS_PER_DAY).astype(np.int64)
-        day[past] = n_days
-        t[past] = horizon_h
-        width = n_days + 1
-        slot = day if labels is None else labels * width + day
-        ends = np.append(edges[1:], horizon_h)
-        changed = _sum_by(slot, self.deltas, count * width).reshape(count, width)[:, :n_days]
-        held_to_end = _sum_by(slot, self.deltas * (ends[day] - t), count * width)
-        before = np.zeros((count, n_days))
-        np.cumsum(changed[:, :-1], axis=1, out=before[:, 1:])
-        integral = before * np.diff(edges) + held_to_end.reshape(count, width)[:, :n_days]
-        return np.asarray(integral / np.diff(edges), dtype=np.float64)
+        return DayIndex.of(self.t_h, horizon_h).sums(self.deltas, labels, count).means()
 
 
-def _busy(seg: Segments) -> Level:
+@dataclass(frozen=True)
+class DayIndex:
+    """Where changes at some times fall among the days of [0, horizon): each change's day and
+    the hours left in that day after it. The last day may be partial.
+
+    A change before 0 counts from 0. One at or after the horizon goes to one more day past the
+    last, counted nowhere; held from the horizon, it weighs nothing there. Days are whole from
+    0, so a change's day is a division, not a search.
+
+    Built once per array of times and shared by every level that changes at them (a job's
+    submission moves both the jobs and the GPUs queued), and summed part by part, so a level
+    made of several arrays of changes (runs' starts and their ends) is never concatenated.
+    """
+
+    day: NDArray[np.intp]
+    left_in_day_h: FloatArray
+    edges_h: FloatArray
+
+    @classmethod
+    def of(cls, t_h: FloatArray, horizon_h: float) -> DayIndex:
+        edges_h = np.append(np.arange(0.0, horizon_h, HOURS_PER_DAY), horizon_h)
+        n_days = len(edges_h) - 1
+        t = np.clip(np.asarray(t_h, dtype=np.float64), 0.0, horizon_h)
+        day = (t / HOURS_PER_DAY).astype(np.intp)
+        day[t >= horizon_h] = n_days
+        left = np.append(edges_h[1:], horizon_h)[day]
+        left -= t
+        return cls(day, left, edges_h)
+
+    def sums(
+        self,
+        deltas: FloatArray | float,
+        labels: NDArray[np.int64] | None = None,
+        count: int = 1,
+    ) -> DaySums:
+        """The changes by ``deltas`` (one each, or one for all) summed per label and day:
+        labelled 0, 1, ... ``count - 1`` (one label per change), or all as one part."""
+        width = len(self.edges_h)  # the days and one past the horizon
+        slot = self.day if labels is None else labels * width + self.day
+        size = count * width
+        if np.ndim(deltas) == 0:
+            # One amount for every change (a job joining or leaving the queue): counts scaled.
+            amount = float(deltas)
+            changed = np.bincount(slot, minlength=size).astype(np.float64)
+            changed *= amount
+            held = _sum_by(slot, self.left_in_day_h, size)
+            held *= amount
+        else:
+            changed = _sum_by(slot, deltas, size)  # type: ignore[arg-type]
+            held = _sum_by(slot, deltas * self.left_in_day_h, size)
+        return DaySums(changed.reshape(count, width), held.reshape(count, width), self.edges_h)
+
+
+@dataclass(frozen=True)
+class DaySums:
+    """A level's changes summed per part and day (one row per part, one column per day and a
+    last one past the horizon): their total, and each weighted by the hours left in its day.
+
+    The sums of a level's changes at several arrays of times add up to the level's own, and
+    the sums of changes the other way round are their negation: both exact in floating point
+    where one array's changes are summed at a time.
+    """
+
+    changed: FloatArray
+    held_h: FloatArray
+    edges_h: FloatArray
+
+    def __add__(self, other: DaySums) -> DaySums:
+        return DaySums(self.changed + other.changed, self.held_h + other.held_h, self.edges_h)
+
+    def __neg__(self) -> DaySums:
+        return DaySums(-self.changed, -self.held_h, self.edges_h)
+
+    def means(self) -> FloatArray:
+        """Each part's daily mean, one row per part: over day k, what changed before it, held
+        all day, plus what changed in it, held for the rest of the day."""
+        widths_h = np.diff(self.edges_h)
+        n_days = len(widths_h)
+        before = np.zeros((len(self.changed), n_days))
+        np.cumsum(self.changed[:, : n_days - 1], axis=1, out=before[:, 1:])
+        integral = before * widths_h + self.held_h[:, :n_days]
+        return np.asarray(integral / widths_h, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Busy:
+    """The daily mean of GPUs busy, in the fleet and in each pool (one row per pool, in
+    :func:`pool_keys` order)."""
+
+    fleet: FloatArray
+    pools: FloatArray
+
+
+def pool_keys(record: RunRecord) -> tuple[list[tuple[str, str]], NDArray[np.int64]]:
+    """The fleet's pools (GPU model, region), sorted, and each cohort's pool."""
+    pools = sorted({(c.model, c.region) for c in record.cohorts})
+    pool_of = np.array([pools.index((c.model, c.region)) for c in record.cohorts], np.int64)
+    return pools, pool_of
+
+
+def _busy(record: RunRecord, seg: Segments) -> Busy:
     """GPUs taken at each run's start and given back at its end (a job interrupted by a
-    failure holds nothing while it waits to restart). Change i and change i + len(seg.job)
-    are run i's start and end."""
+    failure holds nothing while it waits to restart), by day."""
+    horizon = record.scenario.horizon_h
     gpus = seg.gpus.astype(np.float64)
-    return Level.of(np.concatenate([seg.from_h, seg.to_h]), np.concatenate([gpus, -gpus]))
+    starts, ends = DayIndex.of(seg.from_h, horizon), DayIndex.of(seg.to_h, horizon)
+    fleet = (starts.sums(gpus) + -ends.sums(gpus)).means()
+    pools, pool_of = pool_keys(record)
+    if len(pools) <= 1:  # one pool (the common case) is the whole fleet
+        return Busy(fleet[0], fleet[: len(pools)])
+    pool = pool_of[seg.cohort]
+    by_pool = starts.sums(gpus, pool, len(pools)) + -ends.sums(gpus, pool, len(pools))
+    return Busy(fleet[0], by_pool.means())
 
 
 @dataclass(frozen=True)
@@ -195,59 +284,46 @@ def _day_frame(record: RunRecord) -> pd.DataFrame:
 
 
 def _timeseries(
-    record: RunRecord, jobs: pd.DataFrame, busy: Level, in_service: InService
+    record: RunRecord, jobs: pd.DataFrame, busy: Busy, in_service: InService
 ) -> pd.DataFrame:
     horizon = record.scenario.horizon_h
     n_days = record.scenario.horizon_days
     columns: dict[str, Any] = {}
     columns["gpus_in_service"] = in_service.level().daily_mean(horizon)
-    columns["gpus_busy"] = busy.daily_mean(horizon)
+    columns["gpus_busy"] = busy.fleet.copy()
     columns["utilisation"] = _ratio_array(columns["gpus_busy"], columns["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
     start = jobs["start_h"].to_numpy()
     started = ~np.isnan(start)
-    queued = Level.of(
-        np.concatenate([submit, start[started]]),
-        np.concatenate([np.ones(len(submit)), -np.ones(int(started.sum()))]),
-    )
-    columns["jobs_queued"] = queued.daily_mean(horizon)
+    first_start = start[started]
     gpus = jobs["gpus"].to_numpy(dtype=np.float64)
+    # A job is queued from its submission to its first start.
+    joined, left = DayIndex.of(submit, horizon), DayIndex.of(first_start, horizon)
+    columns["jobs_queued"] = (joined.sums(1.0) + -left.sums(1.0)).means()[0]
     columns["gpus_down"] = daily_mean(*_down_events(record), horizon)
-    columns["gpus_queued"] = queued.carrying(np.concatenate([gpus, -gpus[started]])).daily_mean(
-        horizon
-    )
-    del queued
+    columns["gpus_queued"] = (joined.sums(gpus) + -left.sums(gpus[started])).means()[0]
+    del joined, left
     # Whole days from 0: the uniform-bin histogram, whose edges are exactly day * 24 h.
     days = (n_days, (0.0, n_days * HOURS_PER_DAY))
     columns["jobs_submitted"] = np.histogram(submit, *days)[0]
-    columns["jobs_started"] = np.histogram(start[started], *days)[0]
+    columns["jobs_started"] = np.histogram(first_start, *days)[0]
     end = jobs["end_h"].to_numpy()
     columns["jobs_finished"] = np.histogram(end[~np.isnan(end)], *days)[0]
     # One table built at once: adding columns one by one costs a pandas call each.
     return pd.concat([_day_frame(record), pd.DataFrame(columns)], axis=1)
 
 
-def _pool_timeseries(
-    record: RunRecord, seg: Segments, busy: Level, in_service: InService
-) -> pd.DataFrame:
+def _pool_timeseries(record: RunRecord, busy: Busy, in_service: InService) -> pd.DataFrame:
     horizon = record.scenario.horizon_h
     frames = []
-    pools = sorted({(c.model, c.region) for c in record.cohorts})
-    pool_of = np.array([pools.index((c.model, c.region)) for c in record.cohorts], np.int64)
-    # Busy changes per pool: busy's change i and i + len(seg.job) are run i's start and end.
-    # One pool (the common case) is the whole fleet: its part of busy is busy itself.
-    busy_on = (
-        [busy.daily_mean(horizon)]
-        if len(pools) == 1
-        else busy.daily_means(horizon, np.tile(pool_of[seg.cohort], 2), len(pools))
-    )
+    pools, pool_of = pool_keys(record)
     for k, (gpu, region) in enumerate(pools):
         members = [c.index for c in record.cohorts if pool_of[c.index] == k]
         frame = _day_frame(record)
         frame.insert(2, "gpu_model", gpu)
         frame.insert(3, "region", region)
         frame["gpus_in_service"] = in_service.level(members).daily_mean(horizon)
-        frame["gpus_busy"] = busy_on[k]
+        frame["gpus_busy"] = busy.pools[k]
         frame["utilisation"] = _ratio(frame["gpus_busy"], frame["gpus_in_service"])
         frames.append(frame)
     if not frames:
