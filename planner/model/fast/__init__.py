@@ -30,6 +30,7 @@ import warnings
 from typing import Literal
 
 from planner.errors import RUNNING, Problem, ScenarioError
+from planner.heap import keep_freed_memory
 from planner.model.demand import JobBatch
 from planner.model.engine import Model
 from planner.model.fast.support import unsupported_field
@@ -74,7 +75,10 @@ def build_model(
     with an :class:`EngineFallback` warning naming the field; ``fast`` raises
     :class:`UnsupportedByFastEngine` instead. A fast model whose kernel this machine has not
     compiled yet warns :class:`KernelCompiling` first, so a long first run is not silent.
+    Either engine keeps freed memory in the process for the next run
+    (:func:`planner.heap.keep_freed_memory`).
     """
+    keep_freed_memory()
     choice = engine or sc.engine
     if choice == "reference":
         return Model(sc, seed, jobs=jobs, replication=replication)
