@@ -45,11 +45,11 @@ def _tune_malloc() -> bool:
         return False
     try:
         libc = ctypes.CDLL(None)  # the C library this process already runs on
-        mallopt = libc.mallopt
-        gnu_get_libc_version = libc.gnu_get_libc_version  # glibc's own: absent from musl
-    except (OSError, AttributeError):
+    except OSError:
         return False
-    del gnu_get_libc_version
+    if not hasattr(libc, "gnu_get_libc_version"):  # glibc's own: musl has no such function
+        return False
+    mallopt = libc.mallopt
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     # Each returns 1 on success.
