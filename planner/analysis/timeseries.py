@@ -169,9 +169,9 @@ class DaySums:
     """A level's changes summed per part and day (one row per part, one column per day and a
     last one past the horizon): their total, and each weighted by the hours left in its day.
 
-    The sums of a level's changes at several arrays of times add up to the level's own, and
-    the sums of changes the other way round are their negation: both exact in floating point
-    where one array's changes are summed at a time.
+    The sums of a level's changes at several arrays of times add up to the sums of the level
+    (to rounding: each array is summed on its own, then the arrays' sums are added), and the
+    sums of the opposite changes are exactly their negation.
     """
 
     changed: FloatArray
