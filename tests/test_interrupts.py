@@ -31,6 +31,14 @@ SWEEP = ["sweep", "mmc", "--grid", GRID, "--reps", "2", "--workers", "2"]
 SWEEP += ["--set", "horizon_days=60"]
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """In the child, before it runs planner: SIGINT's default action. A shell starts a
+    background job (a test suite run with ``&``) with SIGINT ignored, every process it starts
+    inherits that, and Python leaves an ignored SIGINT ignored; a command typed at a terminal
+    has the default, as here."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def planner_process(*args: str) -> subprocess.Popen[str]:
     """``planner ARGS`` in a session of its own (its process group is the terminal's)."""
     return subprocess.Popen(
@@ -40,6 +48,7 @@ def planner_process(*args: str) -> subprocess.Popen[str]:
         text=True,
         env=planner_env(),
         start_new_session=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
 
 
