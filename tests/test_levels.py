@@ -74,10 +74,10 @@ def test_daily_mean_averages_a_partial_last_day_over_its_own_length() -> None:
     assert got.tolist() == [1.0, 1.0]
 
 
-def test_carrying_keeps_each_change_with_its_time() -> None:
-    level = Level.of(np.array([5.0, 1.0, 3.0]), np.array([1.0, 1.0, 1.0]))
-    doubled = level.carrying(np.array([2.0, 2.0, 2.0]))
-    assert doubled.integral(np.array([0.0, 10.0])).tolist() == [42.0]
+def test_one_day_index_carries_other_amounts_each_with_its_time() -> None:
+    index = DayIndex.of(np.array([5.0, 1.0, 3.0]), horizon_h=10.0)
+    assert (index.sums(np.array([2.0, 2.0, 2.0])).means() * 10.0).tolist() == [[42.0]]
+    assert (index.sums(np.array([2.0, 0.0, 0.0])).means() * 10.0).tolist() == [[10.0]]
 
 
 def test_daily_means_of_labelled_parts_equal_each_part_alone_exactly() -> None:

@@ -41,12 +41,13 @@ def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
     usd, gpu_h = np.zeros(len(pieces.seg)), np.zeros(len(pieces.seg))
     # Only the pieces of tenants with a grant window can be paid with credits: the others
     # (every piece, in a fleet without credit deals) stay at zero.
-    windowed = np.flatnonzero((closes > opens)[record.jobs.tenant[seg.job[pieces.seg]]])
+    piece_job = seg.job[pieces.seg]
+    piece_tenant = record.jobs.tenant[piece_job]
+    windowed = np.flatnonzero((closes > opens)[piece_tenant])
     if not len(windowed):
         return CreditUse(usd=usd, gpu_h=gpu_h)
     piece = pieces.seg[windowed]
-    job = seg.job[piece]
-    tenant_of = record.jobs.tenant[job]
+    job, tenant_of = piece_job[windowed], piece_tenant[windowed]
     lo = np.maximum(pieces.from_h[windowed], opens[tenant_of])
     hi = np.maximum(lo, np.minimum(pieces.to_h[windowed], closes[tenant_of]))
     eligible_usd = piece_revenue_usd(record, seg, piece, lo, hi)

@@ -7,7 +7,7 @@ times; its integral over an interval is in level-hours (e.g. GPU-hours).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,19 +49,10 @@ class Level:
 
     t_h: FloatArray
     deltas: FloatArray
-    # Daily means already computed, by horizon: the fleet's busy level serves both the
-    # timeseries and, in a fleet of one pool, the pool_timeseries.
-    _daily: dict[float, FloatArray] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
 
     @classmethod
     def of(cls, times_h: FloatArray, deltas: FloatArray) -> Level:
         return cls(np.asarray(times_h, dtype=np.float64), np.asarray(deltas, dtype=np.float64))
-
-    def carrying(self, deltas: FloatArray) -> Level:
-        """Changes at the same times (as given) by other amounts."""
-        return Level.of(self.t_h, deltas)
 
     def integral(self, edges_h: FloatArray) -> FloatArray:
         """:func:`level_integral` of this level.
@@ -95,9 +86,8 @@ class Level:
 
     def daily_mean(self, horizon_h: float) -> FloatArray:
         """:func:`daily_mean` of this level."""
-        if horizon_h not in self._daily:
-            self._daily[horizon_h] = self.daily_means(horizon_h)[0]
-        return self._daily[horizon_h].copy()
+        mean: FloatArray = self.daily_means(horizon_h)[0]
+        return mean
 
     def daily_means(
         self, horizon_h: float, labels: NDArray[np.int64] | None = None, count: int = 1
@@ -195,6 +185,21 @@ class DaySums:
         return np.asarray(integral / widths_h, dtype=np.float64)
 
 
+def queued_daily_means(
+    submit_h: FloatArray,
+    first_start_h: FloatArray,
+    gpus_submitted: FloatArray,
+    gpus_started: FloatArray,
+    horizon_h: float,
+) -> tuple[FloatArray, FloatArray]:
+    """The daily means of jobs and of GPUs queued: a job waits from its submission to its
+    first start (``first_start_h``, one per job that started, with its ``gpus_started``)."""
+    joined, left = DayIndex.of(submit_h, horizon_h), DayIndex.of(first_start_h, horizon_h)
+    jobs = (joined.sums(1.0) + -left.sums(1.0)).means()[0]
+    gpus = (joined.sums(gpus_submitted) + -left.sums(gpus_started)).means()[0]
+    return jobs, gpus
+
+
 @dataclass(frozen=True)
 class Busy:
     """The daily mean of GPUs busy, in the fleet and in each pool (one row per pool, in
@@ -290,19 +295,17 @@ def _timeseries(
     n_days = record.scenario.horizon_days
     columns: dict[str, Any] = {}
     columns["gpus_in_service"] = in_service.level().daily_mean(horizon)
-    columns["gpus_busy"] = busy.fleet.copy()
+    columns["gpus_busy"] = busy.fleet
     columns["utilisation"] = _ratio_array(columns["gpus_busy"], columns["gpus_in_service"])
     submit = jobs["submit_h"].to_numpy()
     start = jobs["start_h"].to_numpy()
     started = ~np.isnan(start)
     first_start = start[started]
     gpus = jobs["gpus"].to_numpy(dtype=np.float64)
-    # A job is queued from its submission to its first start.
-    joined, left = DayIndex.of(submit, horizon), DayIndex.of(first_start, horizon)
-    columns["jobs_queued"] = (joined.sums(1.0) + -left.sums(1.0)).means()[0]
+    columns["jobs_queued"], columns["gpus_queued"] = queued_daily_means(
+        submit, first_start, gpus, gpus[started], horizon
+    )
     columns["gpus_down"] = daily_mean(*_down_events(record), horizon)
-    columns["gpus_queued"] = (joined.sums(gpus) + -left.sums(gpus[started])).means()[0]
-    del joined, left
     # Whole days from 0: the uniform-bin histogram, whose edges are exactly day * 24 h.
     days = (n_days, (0.0, n_days * HOURS_PER_DAY))
     columns["jobs_submitted"] = np.histogram(submit, *days)[0]

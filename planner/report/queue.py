@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from planner.analysis.timeseries import Level
+from planner.analysis.timeseries import queued_daily_means
 from planner.report.calendar import as_dates, month_start, timestamps
 from planner.report.utilisation import pool_label
 from planner.report.waits import censored_waits_h
@@ -75,18 +75,16 @@ def queued_by(
     for name in names:
         mine = groups == name
         began = mine & ~np.isnan(first)
-        times = np.concatenate([submit[mine], first[began]])
-        ups = np.concatenate([np.ones(int(mine.sum())), -np.ones(int(began.sum()))])
-        level = Level.of(times, ups)
+        jobs_queued, gpus_queued = queued_daily_means(
+            submit[mine], first[began], gpus[mine], gpus[began], horizon_h
+        )
         frames.append(
             pd.DataFrame(
                 {
                     "date": dates,
                     "group": str(name),
-                    "jobs_queued": level.daily_mean(horizon_h)[:days],
-                    "gpus_queued": level.carrying(
-                        np.concatenate([gpus[mine], -gpus[began]])
-                    ).daily_mean(horizon_h)[:days],
+                    "jobs_queued": jobs_queued[:days],
+                    "gpus_queued": gpus_queued[:days],
                 }
             )
         )
