@@ -28,7 +28,12 @@ pytestmark = pytest.mark.skipif(
 PATIENCE_S = 60.0  # the longest any step may take on a slow, busy machine
 GRID = "fleet.0.gpus=15,16,17,18,19,20,21,22"  # 8 points x 2 replications = 16 rows
 SWEEP = ["sweep", "mmc", "--grid", GRID, "--reps", "2", "--workers", "2"]
-SWEEP += ["--set", "horizon_days=60"]
+# Rows of about a second each here, so the sweep is surely still running when the test, having
+# seen its first row, interrupts it (60-day rows took a few hundredths of a second: on a busy
+# machine the rest could all be done by then).
+SWEEP += ["--set", "horizon_days=400"]
+# Replications of seconds each: still running when the test interrupts them.
+LONG_REPLICATION = "horizon_days=2000"
 
 
 def _ctrl_c_as_at_a_terminal() -> None:
@@ -135,7 +140,7 @@ def test_ctrl_c_stops_replications_and_says_nothing_was_written(
 ) -> None:
     out = tmp_path / "reps"
     proc = planner_process(
-        "run", "mmc", "--reps", "6", "--workers", "2", "--set", "horizon_days=200", "--out",
+        "run", "mmc", "--reps", "6", "--workers", "2", "--set", LONG_REPLICATION, "--out",
         str(out), "--quiet",
     )  # fmt: skip
     workers = started_workers(proc, leftovers)
