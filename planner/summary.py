@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from planner.analysis import censored_wait_h, segments
+from planner.analysis import censored_wait_h, job_times, segments
 from planner.analysis.finance import finance_summary
 from planner.analysis.jobs import _jobs
 from planner.model.record import RunRecord
@@ -116,7 +116,8 @@ def wait_metrics(record: RunRecord) -> dict[str, Any]:
     """The wait metrics of :func:`summarise` (``wait_*`` and ``jobs_turned_away.*``) with the
     same values, from the jobs table alone: what a search on a service level needs."""
     sc = record.scenario
-    jobs = _jobs(record, segments(record))
+    seg = segments(record)
+    jobs = _jobs(record, seg, job_times(record, seg))
     rec = record.recorded
     skipped_tenant = record.jobs.tenant[rec.skipped_job]
     away = np.isin(rec.skipped_reason, [SKIP_REASONS.index(r) for r in TURNED_AWAY])

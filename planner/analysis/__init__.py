@@ -32,7 +32,16 @@ from planner.analysis.events import (
     _orders,
 )
 from planner.analysis.finance import FinanceResult, finance
-from planner.analysis.jobs import CLASSES, JOB_COLUMNS, PAID_WITH, STATES, _jobs, censored_wait_h
+from planner.analysis.jobs import (
+    CLASSES,
+    JOB_COLUMNS,
+    PAID_WITH,
+    STATES,
+    JobTimes,
+    _jobs,
+    censored_wait_h,
+    job_times,
+)
 from planner.analysis.ledger import (
     CREDIT_LEDGER_COLUMNS,
     LEDGER_COLUMNS,
@@ -76,6 +85,7 @@ __all__ = [
     "CreditUse",
     "FloatArray",
     "InService",
+    "JobTimes",
     "Level",
     "Months",
     "Pieces",
@@ -89,6 +99,7 @@ __all__ = [
     "credit_use",
     "daily_mean",
     "in_service",
+    "job_times",
     "lease_usd_per_idle_gpu_h",
     "level_integral",
     "month_pieces",
@@ -127,24 +138,29 @@ TABLE_NAMES = tuple(f.name for f in fields(Tables) if f.name != "finance")
 
 def collect(record: RunRecord) -> Tables:
     """Build every table of a run from its record."""
-    # Ordered so that each large intermediate (one row per run or per change of a level) is
-    # dropped as soon as the last table that reads it is built: a million-job run's peak
-    # memory is set here, not in the engine.
+    # Ordered so that each large intermediate (one row per run, per month piece or per change
+    # of a level) is dropped as soon as the last table that reads it is built, and none of
+    # them is alive beside the jobs table, the largest: a million-job run's peak memory is
+    # set here, not in the engine.
     seg = segments(record)
-    jobs = _jobs(record, seg)
     gpus_in_service = in_service(record, seg)
-    busy = _busy(record, seg)
-    timeseries = _timeseries(record, jobs, busy, gpus_in_service)
-    pool_timeseries = _pool_timeseries(record, busy, gpus_in_service)
     cohorts = _cohorts(record, seg, gpus_in_service)
     months = calendar_months(record.scenario)
     pieces = month_pieces(seg, months.edges_h)
     piece_revenue = piece_revenue_usd(record, seg, pieces.seg, pieces.from_h, pieces.to_h)
     credit = credit_use(record, seg, pieces)
-    tenants = _tenants(record, jobs, seg, pieces, credit, cohorts)
     ledger = _ledger(record, seg, gpus_in_service, months, pieces, piece_revenue)
     credit_ledger = _credit_ledger(record, seg, months, pieces, piece_revenue, credit)
+    tenant_credit = credit.by_tenant(record, seg, pieces)
     del pieces, piece_revenue, credit
+    busy = _busy(record, seg)
+    times = job_times(record, seg)
+    timeseries = _timeseries(record, times, busy, gpus_in_service)
+    pool_timeseries = _pool_timeseries(record, busy, gpus_in_service)
+    del busy
+    jobs = _jobs(record, seg, times)
+    del times
+    tenants = _tenants(record, jobs, seg, tenant_credit, cohorts)
     runs = _runs(record, seg)
     del seg
     tables = Tables(

@@ -19,6 +19,25 @@ class CreditUse:
     usd: FloatArray
     gpu_h: FloatArray
 
+    def by_tenant(self, record: RunRecord, seg: Segments, pieces: Pieces) -> TenantCredit:
+        """Each tenant's GPU-hours paid with credits and their operating cost on the cohorts
+        they ran on (one value per tenant, so the pieces can be dropped once this is taken)."""
+        n = len(record.scenario.tenants)
+        piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
+        opex = np.array([p.opex_usd_per_gpu_h for p in record.prices], dtype=np.float64)
+        return TenantCredit(
+            gpu_h=_sum_by(piece_tenant, self.gpu_h, n),
+            compute_cost_usd=_sum_by(piece_tenant, self.gpu_h * opex[seg.cohort[pieces.seg]], n),
+        )
+
+
+@dataclass(frozen=True)
+class TenantCredit:
+    """Per tenant: the GPU-hours it paid with credits, and what they cost to operate."""
+
+    gpu_h: FloatArray
+    compute_cost_usd: FloatArray
+
 
 def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
     """Which GPU-hours each job paid with credits, and when.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _labels, _sum_by, _table
 from planner.analysis.runs import Segments
@@ -47,12 +50,23 @@ JOB_COLUMNS = (
 )
 
 
-def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
-    sc, rec, batch = record.scenario, record.recorded, record.jobs
-    n = len(batch)
+@dataclass(frozen=True)
+class JobTimes:
+    """When each job of the batch first started and when it finished (NaN if it did not),
+    and which jobs were submitted (None if every one was; the others, balked or lost to
+    churn, have no row in the jobs table)."""
+
+    start_h: FloatArray
+    end_h: FloatArray
+    submitted: NDArray[np.int64] | None
+
+
+def job_times(record: RunRecord, seg: Segments) -> JobTimes:
+    """Each job's first start, its end and whether it was submitted (see :class:`JobTimes`)."""
+    rec = record.recorded
+    n = len(record.jobs)
     start = np.full(n, np.nan)
     end = np.full(n, np.nan)
-    cohort = np.full(n, -1, dtype=np.int32)  # only read as label codes: no need for 64 bits
     # The first start sets the wait; with restarts a job starts more than once. Assigning in
     # reverse time order leaves each job's earliest start in place. Runs are recorded as they
     # start, so they are usually in time order already; the sort is needed only where not.
@@ -61,24 +75,35 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     else:
         order = np.argsort(seg.from_h, kind="stable")[::-1]
         start[seg.job[order]] = seg.from_h[order]
+    completed = rec.end_interrupted == 0
+    end[rec.end_job[completed]] = rec.end_h[completed]
+    submitted = np.ones(n, dtype=bool)
+    submitted[rec.skipped_job] = False
+    return JobTimes(start, end, None if submitted.all() else np.flatnonzero(submitted))
+
+
+def _jobs(record: RunRecord, seg: Segments, times: JobTimes) -> pd.DataFrame:
+    """The jobs table; it takes ``times``' arrays as its columns (``times`` must not be
+    changed after)."""
+    sc, rec, batch = record.scenario, record.recorded, record.jobs
+    n = len(batch)
+    start, end = times.start_h, times.end_h
+    cohort = np.full(n, -1, dtype=np.int32)  # only read as label codes: no need for 64 bits
     # A job's cohort is where its last run was (segments are in start order), and so are
     # the GPUs it holds.
     cohort[seg.job] = seg.cohort
-    gpus_held = np.zeros(n, dtype=np.int64)
+    gpus_held = np.zeros(n, dtype=np.int32)
     gpus_held[seg.job] = seg.gpus
     end_job = rec.end_job
     interrupted = rec.end_interrupted.astype(bool)
-    end[end_job[~interrupted]] = rec.end_h[~interrupted]
-    restarts = np.bincount(end_job[interrupted], minlength=n)
+    restarts = np.bincount(end_job[interrupted], minlength=n).astype(np.int32)
     preempted = rec.end_interrupted == PREEMPTED
-    preemptions = np.bincount(end_job[preempted], minlength=n)
+    preemptions = np.bincount(end_job[preempted], minlength=n).astype(np.int32)
     lost_gpu_h = _sum_by(rec.lost_job, rec.lost_gpu_h, n)
 
     revenue = _sum_by(seg.job, seg.revenue_usd, n)
     held_gpu_h = _sum_by(seg.job, seg.gpus * (seg.to_h - seg.from_h), n)
     credit = _sum_by(rec.credit_job, rec.credit_usd, n)
-    submitted = np.ones(n, dtype=bool)
-    submitted[rec.skipped_job] = False
 
     tenants = sc.tenants
     classes = np.array([CLASSES.index(t.tenant_class) for t in tenants], dtype=np.int8)
@@ -101,7 +126,7 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
             "tenant": _labels(batch.tenant, [t.name for t in tenants]),
             "tenant_class": _labels(job_class, CLASSES),
             "campaign": _labels(batch.campaign, batch.campaign_names),
-            "gpus": batch.gpus,
+            "gpus": batch.gpus.astype(np.int32),
             "gpus_held": gpus_held,
             "gpu_model": _labels(cohort, [c.model for c in cohorts]),
             "region": _labels(cohort, [c.region for c in cohorts]),
@@ -124,8 +149,8 @@ def _jobs(record: RunRecord, seg: Segments) -> pd.DataFrame:
         },
         # Every job submitted (the common case): no rows to take, and only the batch's own
         # arrays need copying.
-        rows=None if submitted.all() else np.flatnonzero(submitted),
-        borrowed=("gpus", "submit_h", "work_gpu_h"),
+        rows=times.submitted,
+        borrowed=("submit_h", "work_gpu_h"),
     )
 
 

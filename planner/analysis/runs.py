@@ -6,6 +6,7 @@ A job that started k times has k runs (:class:`Segments`); the ``runs`` table li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,13 +126,25 @@ def _list_revenue_usd(
 def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
     """One row per run of a job: a stretch on one cohort, ended by completion, cut short
     (``interrupted``: a node failed, or ``preempted`` for another job), or by the horizon
-    (``to_h`` is then the horizon)."""
+    (``to_h`` is then the horizon).
+
+    Where the runs are in table order already, the table takes ``seg``'s own columns as they
+    are: ``seg`` must not be read after it."""
     cohorts = record.cohorts
     order = _by_job_then_start(seg, len(record.jobs))
-    job = seg.job[order]
-    first = np.r_[0, np.flatnonzero(np.diff(job)) + 1] if len(job) else np.zeros(0, np.int64)
-    run = np.arange(len(job)) - np.repeat(first, np.diff(np.r_[first, len(job)]))
-    cohort = seg.cohort[order]
+
+    def taken(values: NDArray[Any]) -> NDArray[Any]:
+        return values if order is None else values[order]
+
+    if order is None:  # each job's only run
+        job, run = seg.job.copy(), np.zeros(len(seg.job), np.int32)  # seg.job is the record's
+    else:
+        job = seg.job[order]
+        first = np.r_[0, np.flatnonzero(np.diff(job)) + 1] if len(job) else np.zeros(0, np.int64)
+        run = (np.arange(len(job)) - np.repeat(first, np.diff(np.r_[first, len(job)]))).astype(
+            np.int32
+        )
+    cohort = taken(seg.cohort)
     # Every column is taken in run order, so already the table's own.
     return pd.DataFrame(
         {
@@ -140,24 +153,28 @@ def _runs(record: RunRecord, seg: Segments) -> pd.DataFrame:
             "cohort": _labels(cohort, [c.name for c in cohorts]),
             "gpu_model": _labels(cohort, [c.model for c in cohorts]),
             "region": _labels(cohort, [c.region for c in cohorts]),
-            "gpus": seg.gpus[order],
-            "from_h": seg.from_h[order],
-            "to_h": seg.to_h[order],
-            "interrupted": seg.interrupted[order],
-            "preempted": seg.preempted[order],
-            "in_quota": seg.in_quota[order],
-            "revenue_usd": seg.revenue_usd[order],
+            "gpus": taken(seg.gpus).astype(np.int32),
+            "from_h": taken(seg.from_h),
+            "to_h": taken(seg.to_h),
+            "interrupted": taken(seg.interrupted),
+            "preempted": taken(seg.preempted),
+            "in_quota": taken(seg.in_quota),
+            "revenue_usd": taken(seg.revenue_usd),
         },
         copy=False,
     )
 
 
-def _by_job_then_start(seg: Segments, n_jobs: int) -> NDArray[np.int64]:
-    """The runs' order by job, each job's runs by start time: ``np.lexsort((from_h, job))``.
+def _by_job_then_start(seg: Segments, n_jobs: int) -> NDArray[np.int64] | None:
+    """The runs' order by job, each job's runs by start time: ``np.lexsort((from_h, job))``,
+    or None where they are in that order already (each job ran once, in the order of the
+    jobs: a fleet where jobs start as they were submitted).
 
     Where no job ran twice (no failures, no preemption) the job alone orders them, and placing
     each run at its job's slot does that in one pass instead of a sort.
     """
+    if np.all(seg.job[1:] > seg.job[:-1]):
+        return None
     slot = np.full(n_jobs, -1, dtype=np.int64)
     slot[seg.job] = np.arange(len(seg.job))
     order = slot[slot >= 0]

@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 
 from planner.analysis.cohorts import cohort_lease_terms
-from planner.analysis.columns import _groups, _sum_by
+from planner.analysis.columns import _groups
 from planner.analysis.contracts import contract_revenue
-from planner.analysis.credits import CreditUse
+from planner.analysis.credits import TenantCredit
 from planner.analysis.jobs import STATES, censored_wait_h
-from planner.analysis.months import Pieces
 from planner.analysis.runs import Segments
 from planner.analysis.timeseries import in_service
 from planner.model.record import RunRecord
@@ -23,8 +22,7 @@ def _tenants(
     record: RunRecord,
     jobs: pd.DataFrame,
     seg: Segments,
-    pieces: Pieces,
-    credit: CreditUse,
+    credit: TenantCredit,
     cohorts: pd.DataFrame,
 ) -> pd.DataFrame:
     """Per tenant: jobs, waits, revenue, leases, and for a credit tenant its deal (:func:`_deal`).
@@ -53,10 +51,6 @@ def _tenants(
         lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
     n = len(sc.tenants)
     contract_usd = contract_revenue(record, in_service(record, seg)).by_tenant(n)
-    piece_tenant = record.jobs.tenant[seg.job[pieces.seg]]
-    credit_gpu_h = _sum_by(piece_tenant, credit.gpu_h, n)
-    opex = np.array([p.opex_usd_per_gpu_h for p in record.prices], dtype=np.float64)
-    compute_cost = _sum_by(piece_tenant, credit.gpu_h * opex[seg.cohort[pieces.seg]], n)
     skipped = np.bincount(skipped_tenant, minlength=n)
     balked_of = np.bincount(skipped_tenant[balked], minlength=n)
     churned_of = np.bincount(skipped_tenant[churned], minlength=n)
@@ -103,8 +97,8 @@ def _tenants(
                     record,
                     i,
                     burned_usd=total["credit_usd"],
-                    credit_gpu_h=float(credit_gpu_h[i]),
-                    compute_cost_usd=float(compute_cost[i]),
+                    credit_gpu_h=float(credit.gpu_h[i]),
+                    compute_cost_usd=float(credit.compute_cost_usd[i]),
                 ),
             }
         )

@@ -15,6 +15,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _sum_by
+from planner.analysis.jobs import JobTimes
 from planner.analysis.runs import Segments
 from planner.model.record import RunRecord
 from planner.scenario.schema import HOURS_PER_DAY
@@ -194,9 +195,13 @@ def queued_daily_means(
 ) -> tuple[FloatArray, FloatArray]:
     """The daily means of jobs and of GPUs queued: a job waits from its submission to its
     first start (``first_start_h``, one per job that started, with its ``gpus_started``)."""
-    joined, left = DayIndex.of(submit_h, horizon_h), DayIndex.of(first_start_h, horizon_h)
-    jobs = (joined.sums(1.0) + -left.sums(1.0)).means()[0]
-    gpus = (joined.sums(gpus_submitted) + -left.sums(gpus_started)).means()[0]
+    # One index at a time: each is two numbers per job.
+    joined = DayIndex.of(submit_h, horizon_h)
+    jobs_joined, gpus_joined = joined.sums(1.0), joined.sums(gpus_submitted)
+    del joined
+    left = DayIndex.of(first_start_h, horizon_h)
+    jobs = (jobs_joined + -left.sums(1.0)).means()[0]
+    gpus = (gpus_joined + -left.sums(gpus_started)).means()[0]
     return jobs, gpus
 
 
@@ -289,7 +294,7 @@ def _day_frame(record: RunRecord) -> pd.DataFrame:
 
 
 def _timeseries(
-    record: RunRecord, jobs: pd.DataFrame, busy: Busy, in_service: InService
+    record: RunRecord, times: JobTimes, busy: Busy, in_service: InService
 ) -> pd.DataFrame:
     horizon = record.scenario.horizon_h
     n_days = record.scenario.horizon_days
@@ -297,20 +302,28 @@ def _timeseries(
     columns["gpus_in_service"] = in_service.level().daily_mean(horizon)
     columns["gpus_busy"] = busy.fleet
     columns["utilisation"] = _ratio_array(columns["gpus_busy"], columns["gpus_in_service"])
-    submit = jobs["submit_h"].to_numpy()
-    start = jobs["start_h"].to_numpy()
-    started = ~np.isnan(start)
-    first_start = start[started]
-    gpus = jobs["gpus"].to_numpy(dtype=np.float64)
-    columns["jobs_queued"], columns["gpus_queued"] = queued_daily_means(
-        submit, first_start, gpus, gpus[started], horizon
+    # The jobs of the jobs table: those submitted.
+    submit, start, end, gpus = (
+        record.jobs.submit_h,
+        times.start_h,
+        times.end_h,
+        record.jobs.gpus.astype(np.float64),
     )
+    if times.submitted is not None:
+        rows = times.submitted
+        submit, start, end, gpus = submit[rows], start[rows], end[rows], gpus[rows]
+    started = ~np.isnan(start)
+    # Most runs start every job: then no copies of the jobs that did.
+    first_start, gpus_started = (start, gpus) if started.all() else (start[started], gpus[started])
+    columns["jobs_queued"], columns["gpus_queued"] = queued_daily_means(
+        submit, first_start, gpus, gpus_started, horizon
+    )
+    del gpus, gpus_started
     columns["gpus_down"] = daily_mean(*_down_events(record), horizon)
     # Whole days from 0: the uniform-bin histogram, whose edges are exactly day * 24 h.
     days = (n_days, (0.0, n_days * HOURS_PER_DAY))
     columns["jobs_submitted"] = np.histogram(submit, *days)[0]
     columns["jobs_started"] = np.histogram(first_start, *days)[0]
-    end = jobs["end_h"].to_numpy()
     columns["jobs_finished"] = np.histogram(end[~np.isnan(end)], *days)[0]
     # One table built at once: adding columns one by one costs a pandas call each.
     return pd.concat([_day_frame(record), pd.DataFrame(columns)], axis=1)
