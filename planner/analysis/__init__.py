@@ -56,7 +56,7 @@ from planner.analysis.months import (
     piece_revenue_usd,
 )
 from planner.analysis.pools import POOL_COLUMNS, pools
-from planner.analysis.runs import Segments, _runs, segments
+from planner.analysis.runs import Charges, Segments, _runs, priced_segments, segments
 from planner.analysis.tenants import _tenants
 from planner.analysis.timeseries import (
     InService,
@@ -82,6 +82,7 @@ __all__ = [
     "STATES",
     "TABLE_NAMES",
     "BookValue",
+    "Charges",
     "CreditUse",
     "FloatArray",
     "InService",
@@ -104,6 +105,7 @@ __all__ = [
     "level_integral",
     "month_pieces",
     "piece_revenue_usd",
+    "priced_segments",
     "segments",
     "stranded_book_value_usd",
 ]
@@ -142,17 +144,17 @@ def collect(record: RunRecord) -> Tables:
     # of a level) is dropped as soon as the last table that reads it is built, and none of
     # them is alive beside the jobs table, the largest: a million-job run's peak memory is
     # set here, not in the engine.
-    seg = segments(record)
+    seg, paid = priced_segments(record)
     gpus_in_service = in_service(record, seg)
-    cohorts = _cohorts(record, seg, gpus_in_service)
+    cohorts = _cohorts(record, seg, paid, gpus_in_service)
     months = calendar_months(record.scenario)
     pieces = month_pieces(seg, months.edges_h)
-    piece_revenue = piece_revenue_usd(record, seg, pieces.seg, pieces.from_h, pieces.to_h)
-    credit = credit_use(record, seg, pieces)
+    piece_revenue = piece_revenue_usd(record, seg, paid, pieces.seg, pieces.from_h, pieces.to_h)
+    credit = credit_use(record, seg, paid, pieces)
     ledger = _ledger(record, seg, gpus_in_service, months, pieces, piece_revenue)
     credit_ledger = _credit_ledger(record, seg, months, pieces, piece_revenue, credit)
     tenant_credit = credit.by_tenant(record, seg, pieces)
-    del pieces, piece_revenue, credit
+    del paid, pieces, piece_revenue, credit
     busy = _busy(record, seg)
     times = job_times(record, seg)
     timeseries = _timeseries(record, times, busy, gpus_in_service)

@@ -10,13 +10,15 @@ import pandas as pd
 from planner.analysis.columns import _groups, _sum_by, _where
 from planner.analysis.contracts import contract_revenue
 from planner.analysis.depreciation import book_value, stranded_book_value_usd
-from planner.analysis.runs import Segments
+from planner.analysis.runs import Charges, Segments
 from planner.analysis.timeseries import InService
 from planner.leasing import LeaseTerm, lease_terms
 from planner.model.record import RunRecord
 
 
-def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd.DataFrame:
+def _cohorts(
+    record: RunRecord, seg: Segments, paid: Charges, gpus_in_service: InService
+) -> pd.DataFrame:
     """Per cohort: capex, use, revenue against its potential, and its book value.
 
     ``stranded_book_value_usd`` is, for a cohort obsolete within the horizon, its book value at
@@ -38,10 +40,10 @@ def _cohorts(record: RunRecord, seg: Segments, gpus_in_service: InService) -> pd
         obsolete = price.obsolete_at_h
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
-        paying = _where(mine, seg.charged[mine])
+        paying = _where(mine, paid.charged[mine])
         a_paying, b_paying = seg.from_h[paying], seg.to_h[paying]
         # GPUs weighted by what each pays over the list price (its contract tier).
-        gpus = seg.gpus[paying] * seg.price_factor[paying]
+        gpus = seg.gpus[paying] * paid.price_factor[paying]
         before = float(
             np.sum(gpus * price.curve.integral_array(a_paying, np.minimum(b_paying, obsolete)))
         )

@@ -8,7 +8,7 @@ import numpy as np
 
 from planner.analysis.columns import FloatArray, _sum_by
 from planner.analysis.months import Pieces, piece_revenue_usd
-from planner.analysis.runs import Segments
+from planner.analysis.runs import Charges, Segments
 from planner.model.record import RunRecord
 
 
@@ -39,7 +39,7 @@ class TenantCredit:
     compute_cost_usd: FloatArray
 
 
-def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
+def credit_use(record: RunRecord, seg: Segments, paid: Charges, pieces: Pieces) -> CreditUse:
     """Which GPU-hours each job paid with credits, and when.
 
     A job draws credits at its cohort's price only for its hours inside its tenant's grant window
@@ -69,7 +69,7 @@ def credit_use(record: RunRecord, seg: Segments, pieces: Pieces) -> CreditUse:
     job, tenant_of = piece_job[windowed], piece_tenant[windowed]
     lo = np.maximum(pieces.from_h[windowed], opens[tenant_of])
     hi = np.maximum(lo, np.minimum(pieces.to_h[windowed], closes[tenant_of]))
-    eligible_usd = piece_revenue_usd(record, seg, piece, lo, hi)
+    eligible_usd = piece_revenue_usd(record, seg, paid, piece, lo, hi)
     eligible_gpu_h = seg.gpus[piece] * (hi - lo)
     n_jobs = len(record.jobs)
     drawn = _sum_by(rec.credit_job, rec.credit_usd, n_jobs)

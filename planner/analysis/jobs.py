@@ -160,5 +160,7 @@ def censored_wait_h(jobs: pd.DataFrame, horizon_h: float) -> FloatArray:
     For queued jobs this is a lower bound, so percentiles over it are lower bounds too; dropping
     them instead would hide exactly the waits a planner worries about.
     """
-    waits = jobs["wait_h"].to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.where(np.isnan(waits), horizon_h - jobs["submit_h"].to_numpy(), waits)
+    waits = jobs["wait_h"].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    queued = np.isnan(waits)
+    waits[queued] = horizon_h - jobs["submit_h"].to_numpy()[queued]
+    return waits

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray
-from planner.analysis.runs import Segments, _list_revenue_usd
+from planner.analysis.runs import Charges, Segments, _list_revenue_usd
 from planner.model.record import RunRecord
 from planner.scenario.schema import Scenario
 
@@ -67,7 +67,12 @@ def month_pieces(seg: Segments, edges_h: FloatArray) -> Pieces:
 
 
 def piece_revenue_usd(
-    record: RunRecord, seg: Segments, owner: NDArray[np.int64], from_h: FloatArray, to_h: FloatArray
+    record: RunRecord,
+    seg: Segments,
+    paid: Charges,
+    owner: NDArray[np.int64],
+    from_h: FloatArray,
+    to_h: FloatArray,
 ) -> FloatArray:
     """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
     and its tier (zero for internal tenants)."""
@@ -80,8 +85,8 @@ def piece_revenue_usd(
     of = owner[part]
     revenue[part] = (
         _list_revenue_usd(
-            record, seg.cohort[of], seg.gpus[of], seg.charged[of], from_h[part], to_h[part]
+            record, seg.cohort[of], seg.gpus[of], paid.charged[of], from_h[part], to_h[part]
         )
-        * seg.price_factor[of]
+        * paid.price_factor[of]
     )
     return revenue

@@ -31,10 +31,6 @@ class Segments:
     from_h: FloatArray
     to_h: FloatArray
     gpus: NDArray[np.int64]  # held: a job spanning nodes holds every GPU on them
-    charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
-    price_factor: (
-        FloatArray  # paid per GPU-hour over the list price: the tier's, or 0 if not charged
-    )
     revenue_usd: FloatArray
     interrupted: NDArray[np.bool_]  # the run was cut short: a node failed, or it was preempted
     preempted: NDArray[np.bool_]  # the run was stopped for another job
@@ -43,8 +39,37 @@ class Segments:
     in_quota: NDArray[np.bool_]
 
 
+@dataclass(frozen=True)
+class Charges:
+    """What each segment pays for: whether it is charged at all, and at what share of the
+    list price. Kept apart from :class:`Segments` because only the revenue by cohort and by
+    month reads them, so they can be dropped before the large tables are built."""
+
+    charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
+    # Paid per GPU-hour over the list price: the tier's, or 0 if not charged.
+    price_factor: FloatArray
+
+
+def charges(record: RunRecord, job: NDArray[np.int64], in_quota: NDArray[np.bool_]) -> Charges:
+    """The charges of runs of ``job``, ``in_quota`` where inside their tenant's reservation."""
+    tenants = record.scenario.tenants
+    is_charged = np.array([t.tenant_class != "internal" for t in tenants])
+    tier_factor = np.array([tier_price_factor(record.scenario, t) for t in tenants])
+    tenant = record.jobs.tenant[job]
+    charged = is_charged[tenant]
+    # A take-or-pay contract pays for its reserved GPUs whatever runs on them, so a run inside
+    # the quota pays nothing more, for as long as it runs (the contract placed it).
+    covered = in_quota & covering_tenants(record.scenario)[tenant]
+    return Charges(charged, np.where(charged & ~covered, tier_factor[tenant], 0.0))
+
+
 def segments(record: RunRecord) -> Segments:
     """Pair each start with the job's matching end (the k-th start with the k-th end)."""
+    return priced_segments(record)[0]
+
+
+def priced_segments(record: RunRecord) -> tuple[Segments, Charges]:
+    """The :func:`segments` and their :class:`Charges`."""
     rec, horizon = record.recorded, record.scenario.horizon_h
     started, ended = _pairs(rec, len(record.jobs))
     n = len(rec.start_job)
@@ -56,31 +81,15 @@ def segments(record: RunRecord) -> Segments:
     still_open = np.ones(n, dtype=bool)
     still_open[started] = False
     job, cohort, from_h, gpus = rec.start_job, rec.start_cohort, rec.start_h.copy(), rec.start_gpus
-    tenants = record.scenario.tenants
-    is_charged = np.array([t.tenant_class != "internal" for t in tenants])
-    tier_factor = np.array([tier_price_factor(record.scenario, t) for t in tenants])
-    charged = is_charged[record.jobs.tenant[job]]
     in_quota = np.zeros(n, dtype=bool)
     in_quota[rec.quota_start] = True
-    # A take-or-pay contract pays for its reserved GPUs whatever runs on them, so a run inside
-    # the quota pays nothing more, for as long as it runs (the contract placed it).
-    covered = in_quota & covering_tenants(record.scenario)[record.jobs.tenant[job]]
-    price_factor = np.where(charged & ~covered, tier_factor[record.jobs.tenant[job]], 0.0)
-    revenue = _list_revenue_usd(record, cohort, gpus, charged, from_h, to_h) * price_factor
-    return Segments(
-        job,
-        cohort,
-        from_h,
-        to_h,
-        gpus,
-        charged,
-        price_factor,
-        revenue,
-        interrupted,
-        preempted,
-        still_open,
-        in_quota,
+    paid = charges(record, job, in_quota)
+    revenue = _list_revenue_usd(record, cohort, gpus, paid.charged, from_h, to_h)
+    revenue *= paid.price_factor
+    seg = Segments(
+        job, cohort, from_h, to_h, gpus, revenue, interrupted, preempted, still_open, in_quota
     )
+    return seg, paid
 
 
 def _pairs(rec: Recorded, n_jobs: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -54,18 +54,26 @@ def _tenants(
     skipped = np.bincount(skipped_tenant, minlength=n)
     balked_of = np.bincount(skipped_tenant[balked], minlength=n)
     churned_of = np.bincount(skipped_tenant[churned], minlength=n)
-    row_tenant = record.jobs.tenant[jobs["job_id"].to_numpy()]
-    state = {
-        s: np.bincount(row_tenant[(jobs["state"] == s).to_numpy()], minlength=n) for s in STATES
-    }
-    restarts = np.bincount(row_tenant, jobs["restarts"].to_numpy(), minlength=n)
+    # A table of every job of the batch lists them in order (a view, not a copy, of the
+    # batch's tenants).
+    every = len(jobs) == len(record.jobs)
+    row_tenant = record.jobs.tenant if every else record.jobs.tenant[jobs["job_id"].to_numpy()]
+    states = jobs["state"].astype(pd.CategoricalDtype(list(STATES)))
+    state_code = states.cat.codes.to_numpy()  # one byte per job
+    # Every restart follows an interrupted run: counted from those, not summed over the rows.
+    interrupted = rec.end_job[rec.end_interrupted != 0]
+    restarts = np.bincount(record.jobs.tenant[interrupted], minlength=n)
     column = {c: jobs[c].to_numpy() for c in SUMMED}
     rows = []
     for i, (t, mine) in enumerate(zip(sc.tenants, _groups(row_tenant, n), strict=True)):
         # Each tenant's jobs in table order, so sums add in the same order as over its rows.
         total = {c: float(values[mine].sum()) for c, values in column.items()}
         w = waits[mine]
-        wait_h = np.percentile(w, (50, 95, 99)) if len(w) else [math.nan] * 3
+        wait_mean_h = float(w.mean()) if len(w) else math.nan
+        mine_in = state_code[mine]
+        state = {s: np.count_nonzero(mine_in == k) for k, s in enumerate(STATES)}
+        # In place: w is this tenant's alone (a copy, or the one tenant's view of waits).
+        wait_h = np.percentile(w, (50, 95, 99), overwrite_input=True) if len(w) else [math.nan] * 3
         rows.append(
             {
                 "tenant": t.name,
@@ -75,16 +83,16 @@ def _tenants(
                 "jobs_balked": int(balked_of[i]),
                 "jobs_lost_to_churn": int(churned_of[i]),
                 "churned_at_h": rec.churned.get(i, math.nan),
-                "jobs_finished": int(state["finished"][i]),
-                "jobs_running": int(state["running"][i]),
-                "jobs_queued": int(state["queued"][i]),
+                "jobs_finished": int(state["finished"]),
+                "jobs_running": int(state["running"]),
+                "jobs_queued": int(state["queued"]),
                 "gpu_h": total["gpu_h"],
                 "restarts": int(restarts[i]),
                 "lost_gpu_h": total["lost_gpu_h"],
                 "goodput": (
                     1.0 - total["lost_gpu_h"] / total["gpu_h"] if total["gpu_h"] > 0 else math.nan
                 ),
-                "wait_mean_h": float(w.mean()) if len(w) else math.nan,
+                "wait_mean_h": wait_mean_h,
                 "wait_p50_h": float(wait_h[0]),
                 "wait_p95_h": float(wait_h[1]),
                 "wait_p99_h": float(wait_h[2]),
