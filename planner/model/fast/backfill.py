@@ -207,9 +207,13 @@ def _unpark(jobs: Jobs, bf: Backfill) -> None:
     c = bf.counters
     n = c[B_PARKED]
     parked, queue, order = bf.parked, bf.queue, bf.order
+    ascending = True
     for i in range(n):
         _count_size(bf, jobs.gpus[parked[i]])
-    _sort_by_order(bf, jobs, n)
+        if i and order[parked[i]] < order[parked[i - 1]]:
+            ascending = False
+    if not ascending:  # each pass parks its jobs in queue order: often they are sorted already
+        _sort_by_order(bf, jobs, n)
     last = order[parked[n - 1]]
     head = c[B_HEAD]
     front = 0
@@ -441,6 +445,14 @@ def _backfill(
         return  # not even the smallest queued job fits anywhere
     outside = -1  # free GPUs beside the reserved nodes, counted when first needed
     started, parked = 0, 0
+    # A pass only takes GPUs, never frees them, and a job that fits nowhere leaves every larger
+    # one of its tenant no room either (it would need a node with more free GPUs, or more whole
+    # nodes in one pod). So once a placement fails, later jobs of that tenant at least as large
+    # are not tried: the smallest size that fit nowhere on the tenant's pools, and the smallest
+    # that fit nowhere off the reserved nodes (late jobs; the first bounds it too). Most jobs a
+    # pass looks at are late and do not fit beside the reservation, so this saves most tries.
+    nothing = len(bf.size_count)  # larger than any job: nothing failed yet
+    failed_tenant, failed_any, failed_off = -1, nothing, nothing
     seen = 1  # queue positions looked at, the head's included
     end = tail if c[B_MAX_SCAN] < 0 else min(tail, head + c[B_MAX_SCAN])
     queue, gone = bf.queue, bf.gone
@@ -460,16 +472,26 @@ def _backfill(
                 gone[job] = PARKED  # no room beside the reserved nodes, too long for them
                 parked += 1
                 continue
+        tenant = jobs.tenant[job]
+        if tenant == failed_tenant and size >= (failed_off if late else failed_any):
+            continue  # a job no larger of this tenant found no room in this pass
         if _try_backfill(fleet, jobs, ten, flow, rec, pol, bf, job, late):
             gone[job] = STARTED
             started += 1
             free = _most_free_gpus(fleet)
             outside = -1
+        else:
+            if tenant != failed_tenant:
+                failed_tenant, failed_any, failed_off = tenant, nothing, nothing
+            failed_off = min(failed_off, size)
+            if not late:
+                failed_any = min(failed_any, size)
     if not (started or parked):
         return
     # Only the part of the queue looked at changes: squeeze the jobs that left out of it,
     # keeping the others in order at its end, and move the head on past the gap.
     w = head + seen - 1
+    parked_before = c[B_PARKED]
     for pos in range(head + seen - 1, head - 1, -1):
         job = queue[pos]
         if gone[job] == STARTED:
@@ -481,3 +503,10 @@ def _backfill(
             w -= 1
         gone[job] = 0
     c[B_HEAD] = w + 1
+    # The loop above parked this pass's jobs from the back: turn them to queue order, so that
+    # _unpark finds them sorted unless several passes parked jobs in between one another.
+    lo, hi = parked_before, c[B_PARKED] - 1
+    while lo < hi:
+        bf.parked[lo], bf.parked[hi] = bf.parked[hi], bf.parked[lo]
+        lo += 1
+        hi -= 1
