@@ -47,9 +47,14 @@ _KERNEL_FILES = (
 
 @cache
 def cache_dir() -> Path:
-    """Where the compiled kernel is cached: one directory per version of its source."""
-    here = Path(__file__).parent
-    digest = hashlib.sha256(b"".join((here / f).read_bytes() for f in _KERNEL_FILES))
+    """Where the compiled kernel is cached: one directory per version of its source and per
+    place it lies. numba keys its cache by each source file's path too, so a copy of planner
+    elsewhere (another clone, another environment) compiles its own kernel; a directory of
+    its own lets :func:`is_cached` say so."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(str(here).encode())
+    for name in _KERNEL_FILES:
+        digest.update((here / name).read_bytes())
     base = _config.CACHE_DIR or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "planner-kernel" / digest.hexdigest()[:16]
 
