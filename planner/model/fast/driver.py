@@ -128,6 +128,10 @@ class FastModel(Model):
         self._mirrored_retired: set[int] = set()
         self._copied = [0] * 3  # records already in the Recorder, per kind (see copy_records)
         self._taken: dict[str, np.ndarray] = {}  # the kernel's records, once the run is over
+        # Which tenants may run on each pool, and the tenants' pool lists it was read from
+        # (they change only when a business event changes what a tenant may use).
+        self._users_of: list[list[int]] = []
+        self._users_read_from = (b"", b"")
         self.policy = KernelFifo(self)
 
     def pool_index(self, pool: Pool) -> int:
@@ -190,13 +194,7 @@ class FastModel(Model):
         span = int(gpus_of.max()) + 1 if len(gpus_of) else 1
         for key in np.unique(tenant_of * span + gpus_of).tolist():
             sizes[key // span].add(key % span)
-        # The tenants that may run on each pool now, for every pool at once.
-        tenants = self.state.tenants
-        listed = np.arange(tenants.candidates.shape[1]) < tenants.n_candidates[:, None]
-        may_use = np.zeros((len(self._pools), len(self.scenario.tenants)), dtype=bool)
-        tenant, slot = np.nonzero(listed)
-        may_use[tenants.candidates[tenant, slot], tenant] = True
-        users_of = [np.flatnonzero(row).tolist() for row in may_use]
+        users_of = self._pool_users()
         for key, pool in self.fleet.pools.items():
             if pool.gpus == 0:
                 continue
@@ -212,6 +210,20 @@ class FastModel(Model):
                 stranded,
                 queued,
             )
+
+    def _pool_users(self) -> list[list[int]]:
+        """The tenants that may run on each pool now, for every pool at once; read again only
+        when a tenant's pools changed since the last sample."""
+        tenants = self.state.tenants
+        lists = (tenants.candidates.tobytes(), tenants.n_candidates.tobytes())
+        if lists != self._users_read_from:
+            listed = np.arange(tenants.candidates.shape[1]) < tenants.n_candidates[:, None]
+            may_use = np.zeros((len(self._pools), len(self.scenario.tenants)), dtype=bool)
+            tenant, slot = np.nonzero(listed)
+            may_use[tenants.candidates[tenant, slot], tenant] = True
+            self._users_of = [np.flatnonzero(row).tolist() for row in may_use]
+            self._users_read_from = lists
+        return self._users_of
 
     def _waiting(self) -> np.ndarray:
         """Every queued job: FIFO's array slice as it is, the other queues as KernelFifo.waiting
