@@ -63,6 +63,11 @@ def local_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
         max_workers=workers, initializer=_start_worker, initargs=(os.getpid(),)
     )
     try:
+        with _interrupts_held():
+            # The workers start now, while an interrupt waits: one interrupted before its
+            # initializer ran would die printing "Process ForkProcess-1:" and a traceback.
+            for started in [pool.submit(int) for _ in range(workers)]:
+                started.result()
         yield pool
     except BaseException:
         stop(pool)
@@ -93,8 +98,24 @@ def watch_parent(parent_pid: int, every_s: float = WATCH_S) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT back from this thread (and the processes it starts, which inherit the
+    mask) until the block ends; then a Ctrl-C that came meanwhile is delivered here."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _start_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT held: now it is ignored
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if not _die_with_parent_on_linux():
         watch_parent(parent_pid)
     if os.getppid() != parent_pid:  # the parent died before the worker could ask to follow it
