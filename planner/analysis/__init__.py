@@ -162,7 +162,7 @@ def collect(record: RunRecord) -> Tables:
     del busy
     jobs = _jobs(record, seg, times)
     del times
-    tenants = _tenants(record, jobs, seg, tenant_credit, cohorts)
+    tenants = _tenants(record, jobs, gpus_in_service, tenant_credit, cohorts)
     runs = _runs(record, seg)
     del seg
     tables = Tables(

@@ -12,8 +12,7 @@ from planner.analysis.columns import _groups
 from planner.analysis.contracts import contract_revenue
 from planner.analysis.credits import TenantCredit
 from planner.analysis.jobs import STATES, censored_wait_h
-from planner.analysis.runs import Segments
-from planner.analysis.timeseries import in_service
+from planner.analysis.timeseries import InService
 from planner.model.record import RunRecord
 from planner.recording import SKIP_REASONS
 
@@ -21,7 +20,7 @@ from planner.recording import SKIP_REASONS
 def _tenants(
     record: RunRecord,
     jobs: pd.DataFrame,
-    seg: Segments,
+    gpus_in_service: InService,
     credit: TenantCredit,
     cohorts: pd.DataFrame,
 ) -> pd.DataFrame:
@@ -50,7 +49,7 @@ def _tenants(
         leased_gpu_h[term.tenant] += idle_gpu_h[term.cohort] * term.share
         lease_usd[term.tenant] += idle_gpu_h[term.cohort] * term.share * term.usd_per_gpu_h
     n = len(sc.tenants)
-    contract_usd = contract_revenue(record, in_service(record, seg)).by_tenant(n)
+    contract_usd = contract_revenue(record, gpus_in_service).by_tenant(n)
     skipped = np.bincount(skipped_tenant, minlength=n)
     balked_of = np.bincount(skipped_tenant[balked], minlength=n)
     churned_of = np.bincount(skipped_tenant[churned], minlength=n)
