@@ -177,12 +177,12 @@ def generate_jobs(sc: Scenario, streams: Streams, market: Market | None = None) 
     )
     order = np.argsort(submit, kind="stable")
     return JobBatch(
-        submit_h=submit[order].astype(np.float64),
-        tenant=tenant_ix[order].astype(np.int64),
-        gpus=gpus[order].astype(np.int64),
-        work_gpu_h=work[order].astype(np.float64),
-        campaign=campaign[order].astype(np.int64),
-        keep_u=keep_u[order].astype(np.float64),
+        submit_h=submit[order].astype(np.float64, copy=False),
+        tenant=tenant_ix[order].astype(np.int64, copy=False),
+        gpus=gpus[order].astype(np.int64, copy=False),
+        work_gpu_h=work[order].astype(np.float64, copy=False),
+        campaign=campaign[order].astype(np.int64, copy=False),
+        keep_u=keep_u[order].astype(np.float64, copy=False),
         campaign_names=tuple(names),
     )
 
@@ -320,7 +320,11 @@ def replay_trace(
     gpus = whole_nodes_array(gpus, node_gpus)
     work = duration_h * gpus * gpu_model(spec.reference_model).throughput
     order = np.argsort(submit, kind="stable")
-    return submit[order], gpus[order].astype(np.int64), work[order].astype(np.float64)
+    return (
+        submit[order],
+        gpus[order].astype(np.int64, copy=False),
+        work[order].astype(np.float64, copy=False),
+    )
 
 
 def elastic_arrivals(

@@ -62,11 +62,11 @@ class Model:
         self.running: dict[int, Allocation] = {}
         # How far each running job of a credit tenant has drawn on its credits.
         self.drawn_to_h: dict[int, float] = {}
-        # Per-job columns as plain lists: indexing numpy scalars in the event loop is slow.
-        self.job_submit_h: list[float] = self.jobs.submit_h.tolist()
-        self.job_tenant: list[int] = self.jobs.tenant.tolist()
-        self.job_gpus: list[int] = self.jobs.gpus.tolist()
-        self._work: list[float] = self.jobs.work_gpu_h.tolist()
+        self.job_submit_h: Sequence[float]
+        self.job_tenant: Sequence[int]
+        self.job_gpus: Sequence[int]
+        self._work: list[float]  # what is left of each job's work: cut as runs are cut short
+        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = self._job_columns()
         self.policy = make_policy(sc, self, self.streams)
         self._ended = self.policy.ended if self.policy.follows_runs else None
         self.checkpoints = Checkpoints(sc.failures)
@@ -112,6 +112,19 @@ class Model:
         # Bound once: the event loop calls these for every job.
         self._on_end_cb = self._on_end
         self._on_arrival_cb = self._on_arrival
+
+    def _job_columns(
+        self,
+    ) -> tuple[Sequence[float], Sequence[int], Sequence[int], list[float]]:
+        """The jobs' submission times, tenants, GPUs and work, as the event loop reads them:
+        plain lists, since indexing numpy scalars one at a time is slow."""
+        jobs = self.jobs
+        return (
+            jobs.submit_h.tolist(),
+            jobs.tenant.tolist(),
+            jobs.gpus.tolist(),
+            jobs.work_gpu_h.tolist(),
+        )
 
     def _preferences(self, tenant: int) -> list[tuple[str, str]]:
         t = self.scenario.tenants[tenant]

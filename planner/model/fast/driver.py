@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -121,8 +121,7 @@ class FastModel(Model):
         self, sc: Scenario, seed: int = 0, *, jobs: JobBatch | None = None, replication: int = 0
     ) -> None:
         super().__init__(sc, seed, jobs=jobs, replication=replication)
-        # The reference loop's per-job lists: the kernel reads the arrays instead.
-        self.job_submit_h, self.job_tenant, self.job_gpus, self._work = [], [], [], []
+        self.job_tenant = []
         self.state: State = build_state(self)
         self._pools = {key: p for p, key in enumerate(pool_keys(self))}
         self._mirrored_retired: set[int] = set()
@@ -133,6 +132,14 @@ class FastModel(Model):
         self._users_of: list[list[int]] = []
         self._users_read_from = (b"", b"")
         self.policy = KernelFifo(self)
+
+    def _job_columns(
+        self,
+    ) -> tuple[Sequence[float], Sequence[int], Sequence[int], list[float]]:
+        # The kernel reads the jobs' arrays; of the reference loop's lists only the tenants are
+        # read, whole, while the policy is built. The tenants' array stands in for that list
+        # rather than a copy of every column being made for nothing.
+        return [], cast(Sequence[int], self.jobs.tenant), [], []
 
     def pool_index(self, pool: Pool) -> int:
         return self._pools[(pool.model, pool.region)]
