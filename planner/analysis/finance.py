@@ -308,13 +308,23 @@ def internal_value_usd(
     transfer = sc.finance.internal_transfer
     if transfer is None or not len(runs):
         return out
-    # Compared as categoricals (their codes): a string per run would cost more than the sums.
-    internal = jobs["job_id"][jobs["tenant_class"] == "internal"].to_numpy()
-    mine = runs[runs["job_id"].isin(internal)]
+    # Which runs are internal tenants', by a lookup per job id rather than a search, and each
+    # cohort's among them by the runs' category codes: a string per run would cost more than
+    # the sums.
+    run_job = runs["job_id"].to_numpy()
+    job_ids = jobs["job_id"].to_numpy()
+    is_internal = np.zeros(max(int(job_ids.max(initial=-1)), int(run_job.max())) + 1, bool)
+    is_internal[job_ids[(jobs["tenant_class"] == "internal").to_numpy()]] = True
+    mine = np.flatnonzero(is_internal[run_job])
+    cohort_of = runs["cohort"].astype("category").cat  # a table read back from CSV has strings
+    code = cohort_of.codes.to_numpy()[mine]
+    by_name = {str(name): k for k, name in enumerate(cohort_of.categories)}
+    from_h, to_h = runs["from_h"].to_numpy(float)[mine], runs["to_h"].to_numpy(float)[mine]
+    gpus = runs["gpus"].to_numpy(float)[mine]
     market = Market(sc)
     floor = sc.market.floor_usd_per_gpu_h if sc.market.at_obsolescence == "floor" else None
     for c, cohort in enumerate(cohorts.to_dict("records")):
-        on = mine[mine["cohort"] == str(cohort["cohort"])]
+        on = code == by_name.get(str(cohort["cohort"]), -2)
         if transfer.usd_per_gpu_h is not None:
             rate, value_of = transfer.usd_per_gpu_h, _hours
         else:
@@ -325,13 +335,7 @@ def internal_value_usd(
                 floor,
             )
             rate, value_of = transfer.share_of_list or 0.0, price.integral_array
-        out[c] = rate * _by_period(
-            on["from_h"].to_numpy(float),
-            on["to_h"].to_numpy(float),
-            on["gpus"].to_numpy(float),
-            edges_h,
-            value_of,
-        )
+        out[c] = rate * _by_period(from_h[on], to_h[on], gpus[on], edges_h, value_of)
     return out
 
 
