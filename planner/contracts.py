@@ -3,7 +3,8 @@
 A reservation with ``take_or_pay`` (see :class:`planner.scenario.schema.TakeOrPay`) is paid in
 cash at a fixed price for every reserved GPU-hour of its term inside the horizon; the tenant's
 runs that the quota scheduler placed inside the reservation are covered by it and pay nothing
-more (:func:`planner.analysis.runs.segments`). Like a lease, the contract is settled after the
+more until the term ends, and list price for any hours after it
+(:func:`planner.analysis.runs.charges`). Like a lease, the contract is settled after the
 run: it never changes who ran when (the quota scheduler holds the GPUs whether or not a
 reservation is paid for).
 """

@@ -68,6 +68,14 @@ def reference(res: planner.RunResult) -> Reference:
     floor = sc.market.floor_usd_per_gpu_h if sc.market.at_obsolescence == "floor" else None
     gpus = runs["gpus"].to_numpy(dtype=np.float64)
     a, b = runs["from_h"].to_numpy(), runs["to_h"].to_numpy()
+    # A take-or-pay contract covers its tenant's runs inside the quota until its term ends:
+    # they pay nothing more until then, and their tier's price for any hours after.
+    for name, t in tenants.items():
+        r = t.reservation
+        if r is not None and r.take_or_pay is not None:
+            term_end_h = min(sc.hours_since_start(r.end or sc.end), sc.horizon_h)
+            covered = (runs["in_quota"] & (runs["tenant"] == name)).to_numpy()
+            a = np.where(covered, np.minimum(np.maximum(a, term_end_h), b), a)
     per_gpu = np.zeros(len(runs))  # value of one GPU at list price over each run's window
     in_window = np.zeros(len(runs))  # the same, over the part inside the tenant's grant window
     lo, hi = _credit_windows(sc, runs["tenant"].to_numpy(), len(runs))
@@ -80,10 +88,7 @@ def reference(res: planner.RunResult) -> Reference:
             np.maximum(a[rows], lo[rows]), np.minimum(b[rows], hi[rows])
         )
     paid = runs["tenant"].map(factor).to_numpy(dtype=np.float64, copy=True)
-    # A take-or-pay contract covers its tenant's runs inside the quota: they pay nothing more.
-    contracted = [n for n, t in tenants.items() if t.reservation and t.reservation.take_or_pay]
-    paid[(runs["in_quota"] & runs["tenant"].isin(contracted)).to_numpy()] = 0.0
-    runs["gpu_h"] = gpus * (b - a)
+    runs["gpu_h"] = gpus * (runs["to_h"] - runs["from_h"]).to_numpy()
     runs["value_usd"] = gpus * per_gpu * paid
     runs["credit_eligible_usd"] = gpus * in_window * paid
     eligible = runs.groupby("tenant")["credit_eligible_usd"].sum()

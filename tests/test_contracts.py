@@ -1,9 +1,10 @@
 """Take-or-pay contracts: a reservation the tenant pays for whether it uses it or not.
 
 The tenant pays reserved GPUs x hours of the term (clipped to the horizon) x the contract price,
-in cash; its runs inside the quota pay nothing more; its runs outside it, and everyone else's,
-are billed at list. Contract revenue is reported apart from job revenue and agrees across the
-ledger, cohorts, tenants and summary; it counts in payback, margin and cash flows.
+in cash; its runs inside the quota pay nothing more while the term lasts; its runs outside it,
+the hours its runs go on past the term's end, and everyone else's runs are billed at list.
+Contract revenue is reported apart from job revenue and agrees across the ledger, cohorts,
+tenants and summary; it counts in payback, margin and cash flows.
 """
 
 from __future__ import annotations
@@ -138,6 +139,23 @@ def test_jobs_inside_the_quota_pay_nothing_more_and_the_rest_pay_list(engine: st
     for usd in contract_usd_everywhere(res).values():
         assert usd == pytest.approx(8 * 10 * HOURS_PER_DAY * PRICE)
     assert_tables_match_the_runs(res)  # and against a bill rebuilt from the runs table
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_a_run_in_quota_pays_list_for_the_hours_past_the_terms_end(engine: str) -> None:
+    """The term ends at 48 h. acme's first job (0-10 h) lies inside it and pays nothing more;
+    its second runs inside the quota from 40 h to 60 h: the contract covers 40-48 h and the
+    12 h after are billed at list, 8 GPUs x 12 h x $2."""
+    sc = planner.Scenario.model_validate(contract_world({"end": "2024-01-03"}))
+    res = planner.simulate(sc, jobs=batch([(0.0, 8, 80.0), (40.0, 8, 160.0)]), engine=engine)
+    assert res.runs["in_quota"].tolist() == [True, True]
+    assert res.runs["to_h"].tolist() == [10.0, 60.0]
+    past_term_usd = 8 * 12.0 * LIST
+    assert res.jobs["revenue_usd"].tolist() == pytest.approx([0.0, past_term_usd])
+    assert res.summary()["revenue_usd"] == pytest.approx(past_term_usd)
+    for usd in contract_usd_everywhere(res).values():
+        assert usd == pytest.approx(8 * 48.0 * PRICE)
+    assert_tables_match_the_runs(res)
 
 
 def test_without_take_or_pay_a_job_in_quota_pays_list() -> None:

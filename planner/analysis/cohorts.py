@@ -41,7 +41,8 @@ def _cohorts(
         a, b = seg.from_h[mine], seg.to_h[mine]
         revenue = float(seg.revenue_usd[mine].sum())
         paying = _where(mine, paid.charged[mine])
-        a_paying, b_paying = seg.from_h[paying], seg.to_h[paying]
+        # What each run pays for starts when it starts to pay (a take-or-pay term's end).
+        a_paying, b_paying = paid.charged_from_h[paying], seg.to_h[paying]
         # GPUs weighted by what each pays over the list price (its contract tier).
         gpus = seg.gpus[paying] * paid.price_factor[paying]
         before = float(

@@ -75,17 +75,18 @@ def piece_revenue_usd(
     to_h: FloatArray,
 ) -> FloatArray:
     """Revenue of segment ``owner[i]``'s GPUs over [from_h[i], to_h[i]) at its cohort's price
-    and its tier (zero for internal tenants)."""
-    # A piece that is its whole segment earns the segment's revenue and an empty one earns
-    # nothing: only the others are integrated.
+    and its tier (zero for internal tenants, and before the segment starts to pay)."""
+    # A piece that is its whole segment earns the segment's revenue and one that pays for
+    # nothing earns nothing: only the others are integrated.
     revenue = seg.revenue_usd[owner]
     whole = (from_h == seg.from_h[owner]) & (to_h == seg.to_h[owner])
-    revenue[~whole & (to_h <= from_h)] = 0.0
-    part = np.flatnonzero(~whole & (to_h > from_h))
+    paid_from_h = np.maximum(from_h, paid.charged_from_h[owner])
+    revenue[~whole & (to_h <= paid_from_h)] = 0.0
+    part = np.flatnonzero(~whole & (to_h > paid_from_h))
     of = owner[part]
     revenue[part] = (
         _list_revenue_usd(
-            record, seg.cohort[of], seg.gpus[of], paid.charged[of], from_h[part], to_h[part]
+            record, seg.cohort[of], seg.gpus[of], paid.charged[of], paid_from_h[part], to_h[part]
         )
         * paid.price_factor[of]
     )

@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _groups, _labels
-from planner.contracts import covering_tenants
+from planner.contracts import contracts, covering_tenants
 from planner.model.billing import tier_price_factor
 from planner.model.record import Recorded, RunRecord
 from planner.recording import PREEMPTED
@@ -48,19 +48,35 @@ class Charges:
     charged: NDArray[np.bool_]  # False for internal tenants, who pay nothing
     # Paid per GPU-hour over the list price: the tier's, or 0 if not charged.
     price_factor: FloatArray
+    # When each run starts to pay: its start, or for a run a take-or-pay contract covers, the
+    # end of the contract's term (at most the run's end: then it pays nothing).
+    charged_from_h: FloatArray
 
 
-def charges(record: RunRecord, job: NDArray[np.int64], in_quota: NDArray[np.bool_]) -> Charges:
-    """The charges of runs of ``job``, ``in_quota`` where inside their tenant's reservation."""
-    tenants = record.scenario.tenants
-    is_charged = np.array([t.tenant_class != "internal" for t in tenants])
-    tier_factor = np.array([tier_price_factor(record.scenario, t) for t in tenants])
+def charges(
+    record: RunRecord,
+    job: NDArray[np.int64],
+    in_quota: NDArray[np.bool_],
+    from_h: FloatArray,
+    to_h: FloatArray,
+) -> Charges:
+    """The charges of runs of ``job`` over [from_h, to_h), ``in_quota`` where inside their
+    tenant's reservation."""
+    sc = record.scenario
+    is_charged = np.array([t.tenant_class != "internal" for t in sc.tenants])
+    tier_factor = np.array([tier_price_factor(sc, t) for t in sc.tenants])
     tenant = record.jobs.tenant[job]
     charged = is_charged[tenant]
     # A take-or-pay contract pays for its reserved GPUs whatever runs on them, so a run inside
-    # the quota pays nothing more, for as long as it runs (the contract placed it).
-    covered = in_quota & covering_tenants(record.scenario)[tenant]
-    return Charges(charged, np.where(charged & ~covered, tier_factor[tenant], 0.0))
+    # the quota pays nothing more while the term lasts. The hours it runs past the term's end
+    # are no longer paid for by the contract: they are billed like any other run's.
+    covered = in_quota & covering_tenants(sc)[tenant]
+    term_end_h = np.full(len(sc.tenants), np.inf)
+    for contract in contracts(sc):
+        term_end_h[contract.tenant] = contract.to_h
+    paid_from_h = np.minimum(np.maximum(from_h, term_end_h[tenant]), to_h)
+    charged_from_h = np.where(covered, paid_from_h, from_h)
+    return Charges(charged, np.where(charged, tier_factor[tenant], 0.0), charged_from_h)
 
 
 def segments(record: RunRecord) -> Segments:
@@ -83,8 +99,8 @@ def priced_segments(record: RunRecord) -> tuple[Segments, Charges]:
     job, cohort, from_h, gpus = rec.start_job, rec.start_cohort, rec.start_h.copy(), rec.start_gpus
     in_quota = np.zeros(n, dtype=bool)
     in_quota[rec.quota_start] = True
-    paid = charges(record, job, in_quota)
-    revenue = _list_revenue_usd(record, cohort, gpus, paid.charged, from_h, to_h)
+    paid = charges(record, job, in_quota, from_h, to_h)
+    revenue = _list_revenue_usd(record, cohort, gpus, paid.charged, paid.charged_from_h, to_h)
     revenue *= paid.price_factor
     seg = Segments(
         job, cohort, from_h, to_h, gpus, revenue, interrupted, preempted, still_open, in_quota

@@ -674,7 +674,8 @@ Tier = Literal["reserved", "on_demand", "spot"]
 
 class TakeOrPay(Spec):
     """A take-or-pay commitment on a reservation: the tenant pays for every reserved GPU-hour
-    of the term at a fixed price, used or not, and its jobs inside the quota pay nothing more."""
+    of the term at a fixed price, used or not, and its jobs inside the quota pay nothing more
+    until the term ends."""
 
     price_usd_per_gpu_h: PositiveFloat
 
