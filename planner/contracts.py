@@ -56,10 +56,10 @@ def contracts(sc: Scenario) -> list[Contract]:
     return found
 
 
-def covering_tenants(sc: Scenario) -> NDArray[np.bool_]:
-    """Per tenant: whether its runs inside its reservation are covered by a take-or-pay
-    contract."""
-    return np.array(
-        [t.reservation is not None and t.reservation.take_or_pay is not None for t in sc.tenants],
-        dtype=bool,
-    )
+def covered_until_h(sc: Scenario) -> FloatArray:
+    """Per tenant: until when a take-or-pay contract covers its runs inside its reservation,
+    the end of the contract's term (-inf for a tenant without one: never covered)."""
+    until_h = np.full(len(sc.tenants), -np.inf)
+    for contract in contracts(sc):
+        until_h[contract.tenant] = contract.to_h
+    return until_h

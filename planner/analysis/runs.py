@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.analysis.columns import FloatArray, _groups, _labels
-from planner.contracts import contracts, covering_tenants
+from planner.contracts import covered_until_h
 from planner.model.billing import tier_price_factor
 from planner.model.record import Recorded, RunRecord
 from planner.recording import PREEMPTED
@@ -70,12 +70,8 @@ def charges(
     # A take-or-pay contract pays for its reserved GPUs whatever runs on them, so a run inside
     # the quota pays nothing more while the term lasts. The hours it runs past the term's end
     # are no longer paid for by the contract: they are billed like any other run's.
-    covered = in_quota & covering_tenants(sc)[tenant]
-    term_end_h = np.full(len(sc.tenants), np.inf)
-    for contract in contracts(sc):
-        term_end_h[contract.tenant] = contract.to_h
-    paid_from_h = np.minimum(np.maximum(from_h, term_end_h[tenant]), to_h)
-    charged_from_h = np.where(covered, paid_from_h, from_h)
+    covered_from_h = np.clip(covered_until_h(sc)[tenant], from_h, to_h)
+    charged_from_h = np.where(in_quota, covered_from_h, from_h)
     return Charges(charged, np.where(charged, tier_factor[tenant], 0.0), charged_from_h)
 
 
